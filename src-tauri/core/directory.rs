@@ -1,0 +1,93 @@
+//! The directory: the one contract every backend (the local SQLite file, a remote server)
+//! fulfils, and that the desktop app, the server and the CLI call. Every operation that acts
+//! on behalf of someone takes their [`Credential`] and checks their permissions itself.
+
+use super::error::Result;
+use super::model::*;
+use super::secret::Secret;
+
+pub trait Directory: Send + Sync {
+    // --- Setting up and signing in -------------------------------------------------------
+
+    /// True while the directory has no user at all: the first SuperAdmin is still to be made.
+    fn needs_setup(&self) -> Result<bool>;
+    /// Creates the first SuperAdmin of an empty directory; refused once any user exists.
+    fn create_first_admin(&self, admin: FirstAdmin) -> Result<User>;
+    /// Signs in with a password. Refusals never tell whether the user name exists.
+    fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn>;
+    /// Ends the session of this credential.
+    fn sign_out(&self, credential: &Credential) -> Result<()>;
+    fn me(&self, credential: &Credential) -> Result<Me>;
+    /// Sets the password of an invited user from their invitation token and activates them.
+    fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User>;
+    /// Sets a new password from a reset token and ends all of the user's sessions.
+    fn complete_password_reset(&self, token: &Secret, password: &Secret) -> Result<User>;
+
+    // --- Users ---------------------------------------------------------------------------
+
+    fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>>;
+    fn get_user(&self, credential: &Credential, id: &str) -> Result<User>;
+    fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser>;
+    fn update_user(&self, credential: &Credential, id: &str, update: UserUpdate) -> Result<User>;
+    fn delete_user(&self, credential: &Credential, id: &str) -> Result<()>;
+    /// Changes the signed-in user's own password, given the old one.
+    fn change_password(
+        &self,
+        credential: &Credential,
+        id: &str,
+        old_password: &Secret,
+        new_password: &Secret,
+    ) -> Result<ChangePasswordResult>;
+    /// Issues a one-time reset token, valid one hour.
+    fn reset_password(&self, credential: &Credential, id: &str) -> Result<IssuedToken>;
+    /// Replaces an invited user's invitation token; the old one stops working.
+    fn send_invitation(&self, credential: &Credential, id: &str) -> Result<IssuedToken>;
+
+    // --- Roles and groups ----------------------------------------------------------------
+
+    fn list_roles(&self, credential: &Credential) -> Result<Vec<Role>>;
+    fn get_role(&self, credential: &Credential, id: &str) -> Result<Role>;
+    fn create_role(&self, credential: &Credential, role: NewRole) -> Result<Role>;
+    fn update_role(&self, credential: &Credential, id: &str, update: RoleUpdate) -> Result<Role>;
+    fn delete_role(&self, credential: &Credential, id: &str) -> Result<()>;
+
+    fn list_groups(&self, credential: &Credential) -> Result<Vec<Group>>;
+    fn get_group(&self, credential: &Credential, id: &str) -> Result<Group>;
+    fn create_group(&self, credential: &Credential, group: NewGroup) -> Result<Group>;
+    fn update_group(&self, credential: &Credential, id: &str, update: GroupUpdate)
+        -> Result<Group>;
+    fn delete_group(&self, credential: &Credential, id: &str) -> Result<()>;
+
+    // --- API keys ------------------------------------------------------------------------
+
+    /// The keys of one user: one's own, or anyone's with VIEW_KEYS.
+    fn list_user_keys(&self, credential: &Credential, user_id: &str) -> Result<Vec<ApiKey>>;
+    /// Every key in the directory, paged (VIEW_KEYS).
+    fn list_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>>;
+    fn get_key(&self, credential: &Credential, id: &str) -> Result<ApiKey>;
+    /// Creates a key. For oneself it is ENABLED and its secret comes back once; for another
+    /// user (MANAGE_KEYS) it is PENDING with no secret until downloaded.
+    fn create_key(&self, credential: &Credential, owner_id: &str, key: NewKey)
+        -> Result<IssuedKey>;
+    /// Generates the secret of a PENDING key (owner, or an admin for accounts that cannot sign
+    /// in) and enables it. A second download is a conflict.
+    fn download_key(&self, credential: &Credential, id: &str) -> Result<IssuedKey>;
+    fn revoke_key(&self, credential: &Credential, id: &str) -> Result<ApiKey>;
+    /// Issues a new secret; the old one keeps verifying for `grace_seconds` (0 = stops now).
+    fn regenerate_key(
+        &self,
+        credential: &Credential,
+        id: &str,
+        grace_seconds: u32,
+    ) -> Result<IssuedKey>;
+    /// Checks a presented key, for services that authenticate with Keyward keys.
+    fn verify_key(&self, key: &str) -> Result<Verification>;
+
+    // --- Audit and settings --------------------------------------------------------------
+
+    fn list_audit(&self, credential: &Credential, query: &AuditQuery) -> Result<Page<AuditEntry>>;
+    /// Readable by every signed-in user: the UI needs e.g. the clipboard delay.
+    fn get_settings(&self, credential: &Credential) -> Result<Settings>;
+    fn update_settings(&self, credential: &Credential, update: SettingsUpdate)
+        -> Result<Settings>;
+}

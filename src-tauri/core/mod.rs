@@ -1,0 +1,14 @@
+//! The Keyward core: the domain, its rules and the contract every directory backend fulfils.
+//! Nothing here knows of Tauri, axum or reqwest.
+
+pub mod access;
+pub mod clock;
+pub mod directory;
+pub mod error;
+pub mod model;
+pub mod names;
+pub mod password;
+pub mod permission;
+pub mod secret;
+
+pub use error::{Error, ErrorBody, FieldErrors, Result};

@@ -1,0 +1,585 @@
+//! The domain's values, which are also the wire types: the HTTP server writes them, the remote
+//! client and the desktop UI read them (camelCase JSON, RFC 3339 UTC times).
+
+use super::password::PolicyError;
+use super::permission::PermissionSet;
+use super::secret::Secret;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type Time = DateTime<Utc>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum UserStatus {
+    Active,
+    Inactive,
+    Invited,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "ACTIVE",
+            UserStatus::Inactive => "INACTIVE",
+            UserStatus::Invited => "INVITED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<UserStatus> {
+        [UserStatus::Active, UserStatus::Inactive, UserStatus::Invited]
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(value))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum UserType {
+    /// The password is managed here.
+    #[default]
+    Native,
+    /// The identity is managed elsewhere: no password here, roles are not changed here.
+    External,
+}
+
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::Native => "NATIVE",
+            UserType::External => "EXTERNAL",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<UserType> {
+        [UserType::Native, UserType::External]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(value))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: String,
+    pub email: String,
+    pub status: UserStatus,
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+    pub created_time: Time,
+    pub last_updated_time: Time,
+    pub last_login_time: Option<Time>,
+    pub update_version: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUser {
+    pub user_name: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub email: String,
+    /// Without a password the user is invited, unless `status` is ACTIVE for an account that
+    /// cannot sign in (a service account that only uses API keys).
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub status: Option<UserStatus>,
+    #[serde(default, rename = "type")]
+    pub user_type: Option<UserType>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// A change to a user: only the fields given change. `update_version` is the version read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UserStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    pub update_version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Versioned {
+    pub id: String,
+    pub update_version: i64,
+}
+
+/// A one-time token (invitation or password reset), shown once to the administrator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedToken {
+    pub token: Secret,
+    pub expires_time: Time,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedUser {
+    pub user: User,
+    /// Present when the user was invited.
+    pub invitation: Option<IssuedToken>,
+}
+
+/// The sort orders of the user list; a leading `-` in the wire form means descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSort {
+    #[default]
+    UserName,
+    DisplayName,
+    Email,
+    Status,
+    CreatedTime,
+    LastLoginTime,
+}
+
+impl UserSort {
+    pub const ALL: [UserSort; 6] = [
+        UserSort::UserName,
+        UserSort::DisplayName,
+        UserSort::Email,
+        UserSort::Status,
+        UserSort::CreatedTime,
+        UserSort::LastLoginTime,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserSort::UserName => "userName",
+            UserSort::DisplayName => "displayName",
+            UserSort::Email => "email",
+            UserSort::Status => "status",
+            UserSort::CreatedTime => "createdTime",
+            UserSort::LastLoginTime => "lastLoginTime",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserQuery {
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// Substring of the user name, display name or e-mail, regardless of case.
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub status: Option<UserStatus>,
+    /// A role id: users holding it directly or through a group.
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    /// `userName`, `-createdTime`, …
+    #[serde(default)]
+    pub sort: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub page: u32,
+    pub page_size: u32,
+    pub total_elements: u64,
+    pub total_pages: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page_info: PageInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub permissions: PermissionSet,
+    pub builtin: bool,
+    pub created_time: Time,
+    pub last_updated_time: Time,
+    pub update_version: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewRole {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub permissions: PermissionSet,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionSet>,
+    pub update_version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// User ids.
+    pub members: Vec<String>,
+    /// Role ids its members hold through it.
+    pub roles: Vec<String>,
+    pub created_time: Time,
+    pub last_updated_time: Time,
+    pub update_version: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewGroup {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    pub update_version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum KeyStatus {
+    /// Created for someone else: no secret exists until the owner downloads it.
+    Pending,
+    Enabled,
+    Revoked,
+    /// Past its expiry time; derived, never stored.
+    Expired,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Pending => "PENDING",
+            KeyStatus::Enabled => "ENABLED",
+            KeyStatus::Revoked => "REVOKED",
+            KeyStatus::Expired => "EXPIRED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub owner_id: String,
+    pub owner_user_name: String,
+    pub name: String,
+    pub description: String,
+    /// The visible start of the key (`kw_7Hq2Lx9a`); none while PENDING.
+    pub prefix: Option<String>,
+    pub status: KeyStatus,
+    pub created_time: Time,
+    pub created_by: Option<String>,
+    pub expires_time: Option<Time>,
+    pub last_used_time: Option<Time>,
+    pub revoked_time: Option<Time>,
+    pub revoked_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewKey {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// None: never expires (refused when settings cap key lifetimes).
+    #[serde(default)]
+    pub expires_time: Option<Time>,
+}
+
+/// A key and, when it was generated now, its secret: shown once, never again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedKey {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "key")]
+    pub secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyQuery {
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// Substring of the key's name or prefix, or the owner's user name.
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub status: Option<KeyStatus>,
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyCode {
+    Valid,
+    Malformed,
+    NotFound,
+    /// Part of the contract's vocabulary; a pending key has no secret yet, so no presented
+    /// key can match one.
+    Pending,
+    Revoked,
+    Expired,
+    UserInactive,
+    AuthDisabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub valid: bool,
+    pub code: VerifyCode,
+    pub key_id: Option<String>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub permissions: PermissionSet,
+    pub expires_time: Option<Time>,
+}
+
+impl Verification {
+    pub fn refused(code: VerifyCode) -> Verification {
+        Verification {
+            valid: false,
+            code,
+            key_id: None,
+            user_id: None,
+            user_name: None,
+            permissions: PermissionSet::EMPTY,
+            expires_time: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Outcome {
+    Success,
+    Denied,
+    Failure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: i64,
+    pub time: Time,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// `user.create`, `key.revoke`, …
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    pub outcome: Outcome,
+    /// What changed, in words (field names, never values of secrets).
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// A user name or user id.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// An action, or its first part (`key` matches `key.revoke`).
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub since: Option<Time>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub api_key_auth_enabled: bool,
+    pub max_key_lifetime_days: Option<u32>,
+    pub password_min_length: u32,
+    pub clipboard_clear_seconds: u32,
+    pub session_lifetime_minutes: u32,
+    pub lockout_threshold: u32,
+    pub update_version: i64,
+}
+
+/// A change to the settings: only the fields given change. `maxKeyLifetimeDays: null` removes
+/// the cap, so that field is doubly optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_auth_enabled: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub max_key_lifetime_days: Option<Option<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_min_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clipboard_clear_seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_lifetime_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout_threshold: Option<u32>,
+    pub update_version: i64,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Option<u32>>, s: S) -> Result<S::Ok, S::Error> {
+        value.flatten().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+        Option::<u32>::deserialize(d).map(Some)
+    }
+}
+
+/// Who is signed in, and what they may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub permissions: PermissionSet,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedIn {
+    pub access_token: Secret,
+    pub expires_time: Time,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordResult {
+    pub succeeded: bool,
+    pub errors: Vec<PolicyError>,
+}
+
+/// The first SuperAdmin of an empty directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstAdmin {
+    pub user_name: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub email: String,
+    pub password: Secret,
+}
+
+/// How a caller proves who it is: a session from sign-in, or an API key.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session(Secret),
+    ApiKey(Secret),
+}
+
+/// The largest page any list returns.
+pub const MAX_PAGE_SIZE: u32 = 500;
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// A validated page request: `page` starts at 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl PageRequest {
+    pub fn parse(page: Option<u32>, page_size: Option<u32>) -> super::Result<PageRequest> {
+        let mut errors = super::FieldErrors::new();
+        let page = page.unwrap_or(1);
+        if page == 0 {
+            errors.add("page", "Pages start at 1.");
+        }
+        let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            errors.add(
+                "pageSize",
+                format!("Choose a page size from 1 to {MAX_PAGE_SIZE}."),
+            );
+        }
+        errors.into_result()?;
+        Ok(PageRequest { page, page_size })
+    }
+
+    pub fn offset(self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.page_size)
+    }
+
+    pub fn info(self, total_elements: u64) -> PageInfo {
+        PageInfo {
+            page: self.page,
+            page_size: self.page_size,
+            total_elements,
+            total_pages: total_elements.div_ceil(u64::from(self.page_size)),
+        }
+    }
+}
