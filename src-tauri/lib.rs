@@ -5,6 +5,6 @@
 
 pub mod cli;
 pub mod core;
-pub mod store;
 #[cfg(feature = "desktop")]
 pub mod desktop;
+pub mod store;

@@ -1,1 +1,9 @@
+//! Keyward's integration tests, in one binary (one link on a 2-core machine).
+//!
+//! `contract` runs against the `Directory` trait, for every backend the `contract!` macro
+//! lists; `store` checks what only the SQLite file can show; `cli` runs the real binary.
 
+mod cli;
+mod common;
+mod contract;
+mod store;

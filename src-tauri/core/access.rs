@@ -80,7 +80,9 @@ impl Actor {
 }
 
 /// The permissions and SuperAdmin-ness of a set of role ids with their permission masks.
-pub fn effective<'a>(roles: impl IntoIterator<Item = (&'a str, PermissionSet)>) -> (PermissionSet, bool) {
+pub fn effective<'a>(
+    roles: impl IntoIterator<Item = (&'a str, PermissionSet)>,
+) -> (PermissionSet, bool) {
     roles
         .into_iter()
         .fold((PermissionSet::EMPTY, false), |(set, sa), (id, perms)| {

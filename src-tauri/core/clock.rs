@@ -11,7 +11,8 @@ pub trait Clock: Send + Sync + 'static {
 /// Truncates a time to the millisecond precision the directory stores.
 pub fn to_millis(time: DateTime<Utc>) -> DateTime<Utc> {
     // Truncation only fails for times far outside any calendar a directory holds.
-    time.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(time)
+    time.duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap_or(time)
 }
 
 /// The real clock.
@@ -34,17 +35,26 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: TimeDelta) {
-        let mut now = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now += by;
     }
 
     pub fn set(&self, to: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = to_millis(to);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = to_millis(to);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

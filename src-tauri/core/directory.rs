@@ -88,6 +88,5 @@ pub trait Directory: Send + Sync {
     fn list_audit(&self, credential: &Credential, query: &AuditQuery) -> Result<Page<AuditEntry>>;
     /// Readable by every signed-in user: the UI needs e.g. the clipboard delay.
     fn get_settings(&self, credential: &Credential) -> Result<Settings>;
-    fn update_settings(&self, credential: &Credential, update: SettingsUpdate)
-        -> Result<Settings>;
+    fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings>;
 }

@@ -23,7 +23,10 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(message.into());
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -167,7 +170,9 @@ impl From<&Error> for ErrorBody {
         let message = match error {
             Error::Invalid(_) => "Some fields need attention.".to_owned(),
             Error::Duplicate(_) => "A value is already taken.".to_owned(),
-            Error::Internal(_) => "Something went wrong inside Keyward; the details are in its log.".to_owned(),
+            Error::Internal(_) => {
+                "Something went wrong inside Keyward; the details are in its log.".to_owned()
+            }
             other => other.to_string(),
         };
         ErrorBody {

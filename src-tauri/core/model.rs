@@ -27,9 +27,13 @@ impl UserStatus {
     }
 
     pub fn parse(value: &str) -> Option<UserStatus> {
-        [UserStatus::Active, UserStatus::Inactive, UserStatus::Invited]
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(value))
+        [
+            UserStatus::Active,
+            UserStatus::Inactive,
+            UserStatus::Invited,
+        ]
+        .into_iter()
+        .find(|s| s.as_str().eq_ignore_ascii_case(value))
     }
 }
 

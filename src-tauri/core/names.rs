@@ -87,7 +87,8 @@ impl Email {
             return Err("Enter an e-mail address.".to_owned());
         }
         let invalid = || "Enter an e-mail address like name@example.com.".to_owned();
-        if value.chars().count() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if value.chars().count() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let Some((local, domain)) = value.rsplit_once('@') else {
@@ -143,7 +144,15 @@ mod tests {
     #[test]
     fn emails_need_a_local_part_and_a_domain() {
         assert!(Email::parse("a@example.com").is_ok());
-        for bad in ["", "a", "a@b", "@example.com", "a@.com", "a b@example.com", "a@exa..com"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a@.com",
+            "a b@example.com",
+            "a@exa..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -182,11 +182,17 @@ mod tests {
     #[test]
     fn policy_refuses_short_common_and_personal_passwords() {
         let codes = |pw: &str| -> Vec<String> {
-            check_policy(pw, &context()).into_iter().map(|e| e.code).collect()
+            check_policy(pw, &context())
+                .into_iter()
+                .map(|e| e.code)
+                .collect()
         };
         assert_eq!(codes("short"), ["PASSWORD_TOO_SHORT"]);
         assert_eq!(codes("passwordpassword"), ["PASSWORD_TOO_WEAK"]);
-        assert_eq!(codes("my name is alice and i sing"), ["PASSWORD_CONTAINS_USER_NAME"]);
+        assert_eq!(
+            codes("my name is alice and i sing"),
+            ["PASSWORD_CONTAINS_USER_NAME"]
+        );
         assert!(codes("Alice.Smith and eleven foxes").contains(&"PASSWORD_CONTAINS_EMAIL".into()));
         assert_eq!(codes(&"x".repeat(300)), ["PASSWORD_TOO_LONG"]);
         assert!(codes("tangerine orbit wallpaper 42").is_empty());

@@ -94,7 +94,10 @@ impl PermissionSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.iter().copied().filter(move |p| self.contains(*p))
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(move |p| self.contains(*p))
     }
 
     pub fn to_vec(self) -> Vec<Permission> {
@@ -122,7 +125,9 @@ impl Serialize for PermissionSet {
 
 impl<'de> Deserialize<'de> for PermissionSet {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Vec::<Permission>::deserialize(deserializer)?.into_iter().collect())
+        Ok(Vec::<Permission>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -244,7 +249,9 @@ mod tests {
 
     #[test]
     fn sets_serialize_as_lists_of_names() {
-        let set: PermissionSet = [Permission::SIGN_IN, Permission::VIEW_USER].iter().collect();
+        let set: PermissionSet = [Permission::SIGN_IN, Permission::VIEW_USER]
+            .iter()
+            .collect();
         let json = serde_json::to_string(&set).unwrap();
         assert_eq!(json, r#"["VIEW_USER","SIGN_IN"]"#);
         assert_eq!(serde_json::from_str::<PermissionSet>(&json).unwrap(), set);

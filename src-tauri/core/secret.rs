@@ -61,7 +61,9 @@ pub fn sha256(text: &str) -> [u8; 32] {
 
 fn random_base62(len: usize) -> String {
     let mut rng = OsRng.unwrap_err();
-    (0..len).map(|_| char::from(rng.sample(Alphanumeric))).collect()
+    (0..len)
+        .map(|_| char::from(rng.sample(Alphanumeric)))
+        .collect()
 }
 
 fn checksum(random: &str) -> String {

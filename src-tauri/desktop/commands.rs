@@ -23,7 +23,9 @@ fn unavailable(reason: &str) -> ErrorBody {
 
 /// Which directory file is open and whether it still needs its first SuperAdmin.
 #[tauri::command]
-pub async fn directory_status(state: tauri::State<'_, Desktop>) -> Result<DirectoryStatus, ErrorBody> {
+pub async fn directory_status(
+    state: tauri::State<'_, Desktop>,
+) -> Result<DirectoryStatus, ErrorBody> {
     let directory = state.directory.clone().map_err(|r| unavailable(&r))?;
     let path = state.path.display().to_string();
     let needs_setup = tauri::async_runtime::spawn_blocking(move || directory.needs_setup())

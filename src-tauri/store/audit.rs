@@ -93,19 +93,33 @@ pub(super) fn append(conn: &Connection, record: &Record) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn list(conn: &Connection, actor: &Actor, query: &AuditQuery) -> Result<Page<AuditEntry>> {
+pub(super) fn list(
+    conn: &Connection,
+    actor: &Actor,
+    query: &AuditQuery,
+) -> Result<Page<AuditEntry>> {
     actor.require(Permission::VIEW_AUDIT)?;
     let paging = PageRequest::parse(query.page, query.page_size)?;
     let mut filters = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    if let Some(who) = query.actor.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(who) = query
+        .actor
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         values.push(Value::Text(who.to_owned()));
         filters.push(format!(
             "(actor_name = ?{n} COLLATE NOCASE OR actor_id = ?{n})",
             n = values.len()
         ));
     }
-    if let Some(action) = query.action.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(action) = query
+        .action
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         values.push(Value::Text(action.to_owned()));
         let exact = values.len();
         values.push(Value::Text(format!("{action}.")));

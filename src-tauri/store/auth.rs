@@ -55,7 +55,12 @@ pub(super) fn issue_token(
     let expires_time = now + kind.lifetime();
     conn.execute(
         "INSERT INTO user_tokens (hash, user_id, kind, expires_time) VALUES (?1, ?2, ?3, ?4)",
-        params![&token.digest()[..], user_id, kind.as_str(), to_ms(expires_time)],
+        params![
+            &token.digest()[..],
+            user_id,
+            kind.as_str(),
+            to_ms(expires_time)
+        ],
     )?;
     Ok(IssuedToken {
         token,
@@ -110,9 +115,11 @@ pub(super) fn resolve(
         }
         Credential::ApiKey(key) => {
             let (verification, touch) = keys::verify(conn, key.expose(), now)?;
-            let (Some(id), Some(user_name), true) =
-                (verification.user_id, verification.user_name, verification.valid)
-            else {
+            let (Some(id), Some(user_name), true) = (
+                verification.user_id,
+                verification.user_name,
+                verification.valid,
+            ) else {
                 return Err(Error::Unauthenticated);
             };
             let mut touch_key = touch;
@@ -151,7 +158,12 @@ pub(super) fn me(conn: &Connection, actor: &Actor) -> Result<Me> {
     })
 }
 
-fn policy_errors(password: &Secret, min_length: u32, user_name: &str, email: &str) -> Vec<PolicyError> {
+fn policy_errors(
+    password: &Secret,
+    min_length: u32,
+    user_name: &str,
+    email: &str,
+) -> Vec<PolicyError> {
     password::check_policy(
         password.expose(),
         &PolicyContext {
@@ -196,7 +208,8 @@ pub(super) fn create_first_admin(dir: &SqliteDirectory, admin: FirstAdmin) -> Re
     };
     let hash = password::hash(admin.password.expose());
     dir.write(|tx, now| {
-        let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
+        let empty: bool =
+            tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         if !empty {
             return Err(Error::StateConflict(
                 "This directory already has users: sign in instead.".to_owned(),
@@ -232,12 +245,19 @@ struct Candidate {
     password_hash: Option<String>,
 }
 
-fn lockout_seconds_left(conn: &Connection, name_key: &str, threshold: u32, now: Time) -> Result<Option<u64>> {
+fn lockout_seconds_left(
+    conn: &Connection,
+    name_key: &str,
+    threshold: u32,
+    now: Time,
+) -> Result<Option<u64>> {
     let row = conn
         .prepare_cached(
             "SELECT failures, last_failure_time FROM sign_in_failures WHERE user_name_key = ?1",
         )?
-        .query_row([name_key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .query_row([name_key], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
         .optional()?;
     let Some((failures, last)) = row else {
         return Ok(None);
@@ -260,17 +280,26 @@ fn record_failure(conn: &Connection, name_key: &str, now: Time) -> Result<()> {
              failures = CASE WHEN ?2 - last_failure_time > ?3 THEN 1 ELSE failures + 1 END,
              last_failure_time = ?2",
     )?
-    .execute(params![name_key, to_ms(now), FAILURE_MEMORY.num_milliseconds()])?;
+    .execute(params![
+        name_key,
+        to_ms(now),
+        FAILURE_MEMORY.num_milliseconds()
+    ])?;
     Ok(())
 }
 
-pub(super) fn sign_in(dir: &SqliteDirectory, user_name: &str, password: &Secret) -> Result<SignedIn> {
+pub(super) fn sign_in(
+    dir: &SqliteDirectory,
+    user_name: &str,
+    password: &Secret,
+) -> Result<SignedIn> {
     let name_key = user_name.trim().to_lowercase();
     let now = dir.now();
     let (settings, candidate) = {
         let conn = dir.reader()?;
         let settings = settings::load(&conn)?;
-        if let Some(wait) = lockout_seconds_left(&conn, &name_key, settings.lockout_threshold, now)? {
+        if let Some(wait) = lockout_seconds_left(&conn, &name_key, settings.lockout_threshold, now)?
+        {
             return Err(Error::RateLimited(wait));
         }
         let candidate = conn
@@ -363,17 +392,28 @@ pub(super) fn sign_out(dir: &SqliteDirectory, credential: &Credential) -> Result
     };
     dir.write(|tx, now| {
         let user = resolve(tx, credential, now, true)?.actor;
-        tx.execute("DELETE FROM sessions WHERE hash = ?1", [&token.digest()[..]])?;
+        tx.execute(
+            "DELETE FROM sessions WHERE hash = ?1",
+            [&token.digest()[..]],
+        )?;
         Record::by(&user, now, "auth.sign_out").append(tx)
     })
 }
 
-fn token_owner(conn: &Connection, kind: TokenKind, token: &Secret, now: Time) -> Result<Option<String>> {
+fn token_owner(
+    conn: &Connection,
+    kind: TokenKind,
+    token: &Secret,
+    now: Time,
+) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
             "SELECT user_id FROM user_tokens WHERE hash = ?1 AND kind = ?2 AND expires_time > ?3",
         )?
-        .query_row(params![&token.digest()[..], kind.as_str(), to_ms(now)], |r| r.get(0))
+        .query_row(
+            params![&token.digest()[..], kind.as_str(), to_ms(now)],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -395,7 +435,10 @@ pub(super) fn redeem_token(
     let (user, min_length) = {
         let conn = dir.reader()?;
         let user_id = token_owner(&conn, kind, token, now)?.ok_or_else(invalid_token)?;
-        (users::load(&conn, &user_id)?, settings::load(&conn)?.password_min_length)
+        (
+            users::load(&conn, &user_id)?,
+            settings::load(&conn)?.password_min_length,
+        )
     };
     let problems = policy_errors(new_password, min_length, &user.user_name, &user.email);
     if !problems.is_empty() {
@@ -448,11 +491,10 @@ pub(super) fn change_password(
             ));
         }
         let user = users::load(conn, id)?;
-        let hash: Option<String> = conn.query_row(
-            "SELECT password_hash FROM users WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )?;
+        let hash: Option<String> =
+            conn.query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
         Ok((user, hash, settings::load(conn)?.password_min_length))
     })?;
     let Some(hash) = hash.filter(|_| user.user_type == UserType::Native) else {
@@ -477,28 +519,33 @@ pub(super) fn change_password(
         });
     }
     let new_hash = password::hash(new_password.expose());
-    dir.mutate(credential, "user.change_password", Some(id), |tx, actor, now| {
-        tx.execute(
-            "UPDATE users SET password_hash = ?2, last_updated_time = ?3 WHERE id = ?1",
-            params![id, new_hash, to_ms(now)],
-        )?;
-        // Other sessions end; the one that made the change goes on.
-        let keep: Vec<u8> = match credential {
-            Credential::Session(token) => token.digest().to_vec(),
-            Credential::ApiKey(_) => Vec::new(),
-        };
-        tx.execute(
-            "DELETE FROM sessions WHERE user_id = ?1 AND hash <> ?2",
-            params![id, keep],
-        )?;
-        Record::by(actor, now, "user.change_password")
-            .target("user", id, &actor.user_name)
-            .append(tx)?;
-        Ok(ChangePasswordResult {
-            succeeded: true,
-            errors: Vec::new(),
-        })
-    })
+    dir.mutate(
+        credential,
+        "user.change_password",
+        Some(id),
+        |tx, actor, now| {
+            tx.execute(
+                "UPDATE users SET password_hash = ?2, last_updated_time = ?3 WHERE id = ?1",
+                params![id, new_hash, to_ms(now)],
+            )?;
+            // Other sessions end; the one that made the change goes on.
+            let keep: Vec<u8> = match credential {
+                Credential::Session(token) => token.digest().to_vec(),
+                Credential::ApiKey(_) => Vec::new(),
+            };
+            tx.execute(
+                "DELETE FROM sessions WHERE user_id = ?1 AND hash <> ?2",
+                params![id, keep],
+            )?;
+            Record::by(actor, now, "user.change_password")
+                .target("user", id, &actor.user_name)
+                .append(tx)?;
+            Ok(ChangePasswordResult {
+                succeeded: true,
+                errors: Vec::new(),
+            })
+        },
+    )
 }
 
 fn managed_user(conn: &Connection, actor: &Actor, id: &str) -> Result<User> {
@@ -507,7 +554,12 @@ fn managed_user(conn: &Connection, actor: &Actor, id: &str) -> Result<User> {
     Ok(user)
 }
 
-pub(super) fn issue_reset(conn: &Connection, actor: &Actor, now: Time, id: &str) -> Result<IssuedToken> {
+pub(super) fn issue_reset(
+    conn: &Connection,
+    actor: &Actor,
+    now: Time,
+    id: &str,
+) -> Result<IssuedToken> {
     actor.require(Permission::RESET_PASSWORD)?;
     let user = managed_user(conn, actor, id)?;
     let refusal = match (user.user_type, user.status) {

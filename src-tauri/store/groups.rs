@@ -41,7 +41,9 @@ fn with_relations(conn: &Connection, mut group: Group) -> Result<Group> {
 
 fn load(conn: &Connection, id: &str) -> Result<Group> {
     let group = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM directory_groups WHERE id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM directory_groups WHERE id = ?1"
+        ))?
         .query_row([id], from_row)
         .optional()?
         .ok_or(Error::NotFound("group"))?;
@@ -118,7 +120,10 @@ fn name_taken(conn: &Connection, name: &Name, except_id: &str) -> Result<()> {
         |r| r.get(0),
     )?;
     if taken {
-        return Err(Error::duplicate("name", "A group with this name exists already."));
+        return Err(Error::duplicate(
+            "name",
+            "A group with this name exists already.",
+        ));
     }
     Ok(())
 }
@@ -135,7 +140,12 @@ fn touch_users(conn: &Connection, ids: &[String], now: Time) -> Result<()> {
     Ok(())
 }
 
-fn replace(conn: &Connection, id: &str, members: Option<&[String]>, roles: Option<&[String]>) -> Result<()> {
+fn replace(
+    conn: &Connection,
+    id: &str,
+    members: Option<&[String]>,
+    roles: Option<&[String]>,
+) -> Result<()> {
     if let Some(members) = members {
         conn.execute("DELETE FROM group_members WHERE group_id = ?1", [id])?;
         let mut insert =
@@ -155,7 +165,12 @@ fn replace(conn: &Connection, id: &str, members: Option<&[String]>, roles: Optio
     Ok(())
 }
 
-pub(super) fn create(conn: &Connection, actor: &Actor, now: Time, group: NewGroup) -> Result<Group> {
+pub(super) fn create(
+    conn: &Connection,
+    actor: &Actor,
+    now: Time,
+    group: NewGroup,
+) -> Result<Group> {
     actor.require(Permission::MANAGE_GROUP)?;
     let mut errors = FieldErrors::new();
     let name = errors.check("name", Name::parse(&group.name));
@@ -230,7 +245,10 @@ pub(super) fn update(
     if name.as_ref().is_some_and(|n| n.as_str() != current.name) {
         changed.push("name");
     }
-    if description.as_ref().is_some_and(|d| *d != current.description) {
+    if description
+        .as_ref()
+        .is_some_and(|d| *d != current.description)
+    {
         changed.push("description");
     }
     let members = members.filter(|m| *m != current.members);

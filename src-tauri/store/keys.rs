@@ -156,9 +156,15 @@ pub(super) fn list(
         filters.push(format!("k.owner_id = ?{}", values.len()));
     }
     // ?1 (now) is bound even when no filter names it; keep the numbering valid.
-    let condition = format!("WHERE ?1 IS NOT NULL {}", filters.iter().map(|f| format!("AND ({f})")).collect::<String>());
-    let total: u64 = conn
-        .prepare_cached(&format!(
+    let condition = format!(
+        "WHERE ?1 IS NOT NULL {}",
+        filters
+            .iter()
+            .map(|f| format!("AND ({f})"))
+            .collect::<String>()
+    );
+    let total: u64 =
+        conn.prepare_cached(&format!(
             "SELECT COUNT(*) FROM api_keys k JOIN users u ON u.id = k.owner_id {condition}"
         ))?
         .query_row(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))? as u64;
@@ -201,12 +207,11 @@ pub(super) fn create(
             "expiresTime",
             format!("Keys may live at most {days} days here: choose an expiry."),
         ),
-        (Some(expires), Some(days)) if expires > now + TimeDelta::days(i64::from(days)) => {
-            errors.add(
+        (Some(expires), Some(days)) if expires > now + TimeDelta::days(i64::from(days)) => errors
+            .add(
                 "expiresTime",
                 format!("Keys may live at most {days} days here: choose an earlier expiry."),
-            )
-        }
+            ),
         _ => {}
     }
     errors.into_result()?;
@@ -295,12 +300,8 @@ pub(super) fn download(conn: &Connection, actor: &Actor, now: Time, id: &str) ->
     may_reveal(conn, actor, &key.owner_id)?;
     match key.status {
         KeyStatus::Pending => {}
-        KeyStatus::Expired => {
-            return Err(Error::StateConflict("This key has expired.".to_owned()))
-        }
-        KeyStatus::Revoked => {
-            return Err(Error::StateConflict("This key was revoked.".to_owned()))
-        }
+        KeyStatus::Expired => return Err(Error::StateConflict("This key has expired.".to_owned())),
+        KeyStatus::Revoked => return Err(Error::StateConflict("This key was revoked.".to_owned())),
         KeyStatus::Enabled => {
             return Err(Error::StateConflict(
                 "This key was downloaded already: its secret is shown only once. \
@@ -325,7 +326,9 @@ pub(super) fn revoke(conn: &Connection, actor: &Actor, now: Time, id: &str) -> R
     may_view(actor, &key.owner_id).map_err(|_| Error::NotFound("API key"))?;
     may_change(conn, actor, &key.owner_id)?;
     if key.status == KeyStatus::Revoked {
-        return Err(Error::StateConflict("This key is revoked already.".to_owned()));
+        return Err(Error::StateConflict(
+            "This key is revoked already.".to_owned(),
+        ));
     }
     conn.execute(
         "UPDATE api_keys SET status = 'REVOKED', revoked_time = ?2, revoked_by = ?3 WHERE id = ?1",
@@ -458,15 +461,15 @@ pub(super) fn verify(
     } else {
         PermissionSet::EMPTY
     };
-    let due = valid
-        && last_used.is_none_or(|used| now_ms - used >= TOUCH_INTERVAL.num_milliseconds());
+    let due =
+        valid && last_used.is_none_or(|used| now_ms - used >= TOUCH_INTERVAL.num_milliseconds());
     Ok((
         Verification {
             valid,
             code,
             key_id: Some(key_id.clone()),
             user_id: Some(owner_id),
-            user_name: user_name,
+            user_name,
             permissions,
             expires_time: from_ms_opt(expires),
         },
@@ -480,6 +483,10 @@ pub(super) fn touch(conn: &Connection, key_id: &str, now: Time) -> Result<()> {
         "UPDATE api_keys SET last_used_time = ?2
          WHERE id = ?1 AND (last_used_time IS NULL OR last_used_time <= ?2 - ?3)",
     )?
-    .execute(params![key_id, to_ms(now), TOUCH_INTERVAL.num_milliseconds()])?;
+    .execute(params![
+        key_id,
+        to_ms(now),
+        TOUCH_INTERVAL.num_milliseconds()
+    ])?;
     Ok(())
 }

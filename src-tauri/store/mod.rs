@@ -214,7 +214,9 @@ impl Deref for Reader<'_> {
 
     fn deref(&self) -> &Connection {
         // Present from construction until drop.
-        self.conn.as_ref().expect("reader connection present until drop")
+        self.conn
+            .as_ref()
+            .expect("reader connection present until drop")
     }
 }
 
@@ -371,9 +373,12 @@ impl Directory for SqliteDirectory {
     }
 
     fn reset_password(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
-        self.mutate(credential, "user.reset_password", Some(id), |tx, actor, now| {
-            auth::issue_reset(tx, actor, now, id)
-        })
+        self.mutate(
+            credential,
+            "user.reset_password",
+            Some(id),
+            |tx, actor, now| auth::issue_reset(tx, actor, now, id),
+        )
     }
 
     fn send_invitation(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
@@ -446,11 +451,15 @@ impl Directory for SqliteDirectory {
     }
 
     fn list_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
-        self.read(credential, |conn, actor, now| keys::list(conn, actor, now, query))
+        self.read(credential, |conn, actor, now| {
+            keys::list(conn, actor, now, query)
+        })
     }
 
     fn get_key(&self, credential: &Credential, id: &str) -> Result<ApiKey> {
-        self.read(credential, |conn, actor, now| keys::get(conn, actor, now, id))
+        self.read(credential, |conn, actor, now| {
+            keys::get(conn, actor, now, id)
+        })
     }
 
     fn create_key(
@@ -459,9 +468,12 @@ impl Directory for SqliteDirectory {
         owner_id: &str,
         key: NewKey,
     ) -> Result<IssuedKey> {
-        self.mutate(credential, "key.create", Some(owner_id), |tx, actor, now| {
-            keys::create(tx, actor, now, owner_id, key)
-        })
+        self.mutate(
+            credential,
+            "key.create",
+            Some(owner_id),
+            |tx, actor, now| keys::create(tx, actor, now, owner_id, key),
+        )
     }
 
     fn download_key(&self, credential: &Credential, id: &str) -> Result<IssuedKey> {
@@ -507,11 +519,7 @@ impl Directory for SqliteDirectory {
         self.read(credential, |conn, _, _| settings::load(conn))
     }
 
-    fn update_settings(
-        &self,
-        credential: &Credential,
-        update: SettingsUpdate,
-    ) -> Result<Settings> {
+    fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings> {
         self.mutate(credential, "settings.update", None, |tx, actor, now| {
             settings::update(tx, actor, now, update)
         })

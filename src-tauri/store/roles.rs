@@ -110,7 +110,10 @@ fn name_taken(conn: &Connection, name: &Name, except_id: &str) -> Result<()> {
         |r| r.get(0),
     )?;
     if taken {
-        return Err(Error::duplicate("name", "A role with this name exists already."));
+        return Err(Error::duplicate(
+            "name",
+            "A role with this name exists already.",
+        ));
     }
     Ok(())
 }
@@ -128,13 +131,24 @@ pub(super) fn create(conn: &Connection, actor: &Actor, now: Time, role: NewRole)
         "INSERT INTO roles (id, name, name_key, description, permissions, builtin, created_time,
                             last_updated_time)
          VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6)",
-        params![id, name.as_str(), name.key(), description, role.permissions.bits(), to_ms(now)],
+        params![
+            id,
+            name.as_str(),
+            name.key(),
+            description,
+            role.permissions.bits(),
+            to_ms(now)
+        ],
     )?;
     Record::by(actor, now, "role.create")
         .target("role", &id, name.as_str())
         .detail(format!(
             "permissions: {}",
-            role.permissions.iter().map(Permission::as_str).collect::<Vec<_>>().join(" ")
+            role.permissions
+                .iter()
+                .map(Permission::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
         ))
         .append(conn)?;
     load(conn, &id)
@@ -175,7 +189,10 @@ pub(super) fn update(
     if name.as_ref().is_some_and(|n| n.as_str() != current.name) {
         changed.push("name");
     }
-    if description.as_ref().is_some_and(|d| *d != current.description) {
+    if description
+        .as_ref()
+        .is_some_and(|d| *d != current.description)
+    {
         changed.push("description");
     }
     if update.permissions.is_some_and(|p| p != current.permissions) {

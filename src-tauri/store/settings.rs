@@ -62,7 +62,9 @@ pub(super) fn update(
         session_lifetime_minutes: update
             .session_lifetime_minutes
             .unwrap_or(current.session_lifetime_minutes),
-        lockout_threshold: update.lockout_threshold.unwrap_or(current.lockout_threshold),
+        lockout_threshold: update
+            .lockout_threshold
+            .unwrap_or(current.lockout_threshold),
         update_version: current.update_version + 1,
     };
     let mut errors = FieldErrors::new();
@@ -76,7 +78,13 @@ pub(super) fn update(
         MIN_LENGTH_FLOOR,
         MAX_LENGTH as u32,
     );
-    within(&mut errors, "clipboardClearSeconds", next.clipboard_clear_seconds, 0, 3600);
+    within(
+        &mut errors,
+        "clipboardClearSeconds",
+        next.clipboard_clear_seconds,
+        0,
+        3600,
+    );
     within(
         &mut errors,
         "sessionLifetimeMinutes",
@@ -84,7 +92,13 @@ pub(super) fn update(
         5,
         43_200,
     );
-    within(&mut errors, "lockoutThreshold", next.lockout_threshold, 1, 100);
+    within(
+        &mut errors,
+        "lockoutThreshold",
+        next.lockout_threshold,
+        1,
+        100,
+    );
     errors.into_result()?;
     conn.execute(
         "UPDATE settings SET api_key_auth_enabled = ?1, max_key_lifetime_days = ?2,
@@ -115,11 +129,29 @@ fn changed_fields(a: &Settings, b: &Settings) -> Vec<&'static str> {
             changed.push(name)
         }
     };
-    check("apiKeyAuthEnabled", a.api_key_auth_enabled != b.api_key_auth_enabled);
-    check("maxKeyLifetimeDays", a.max_key_lifetime_days != b.max_key_lifetime_days);
-    check("passwordMinLength", a.password_min_length != b.password_min_length);
-    check("clipboardClearSeconds", a.clipboard_clear_seconds != b.clipboard_clear_seconds);
-    check("sessionLifetimeMinutes", a.session_lifetime_minutes != b.session_lifetime_minutes);
-    check("lockoutThreshold", a.lockout_threshold != b.lockout_threshold);
+    check(
+        "apiKeyAuthEnabled",
+        a.api_key_auth_enabled != b.api_key_auth_enabled,
+    );
+    check(
+        "maxKeyLifetimeDays",
+        a.max_key_lifetime_days != b.max_key_lifetime_days,
+    );
+    check(
+        "passwordMinLength",
+        a.password_min_length != b.password_min_length,
+    );
+    check(
+        "clipboardClearSeconds",
+        a.clipboard_clear_seconds != b.clipboard_clear_seconds,
+    );
+    check(
+        "sessionLifetimeMinutes",
+        a.session_lifetime_minutes != b.session_lifetime_minutes,
+    );
+    check(
+        "lockoutThreshold",
+        a.lockout_threshold != b.lockout_threshold,
+    );
     changed
 }

@@ -74,12 +74,13 @@ pub(super) fn effective_permissions(
              WHERE gm.user_id = ?1)",
     )?;
     let rows = statement
-        .query_map([user_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?
+        .query_map([user_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(effective(
-        rows.iter()
-            .map(|(id, bits)| (id.as_str(), PermissionSet::from_bits(*bits))),
-    ))
+    Ok(effective(rows.iter().map(|(id, bits)| {
+        (id.as_str(), PermissionSet::from_bits(*bits))
+    })))
 }
 
 pub(super) fn subject(conn: &Connection, user_id: &str) -> Result<Subject> {
@@ -250,7 +251,10 @@ fn parse_new(user: &NewUser, min_length: u32) -> Result<Parsed> {
             UserStatus::Active
         }
         (UserType::External, None, Some(UserStatus::Invited)) => {
-            errors.add("status", "External users are not invited; create them active.");
+            errors.add(
+                "status",
+                "External users are not invited; create them active.",
+            );
             UserStatus::Invited
         }
         (UserType::External, None, status) => status.unwrap_or(UserStatus::Active),
@@ -322,8 +326,7 @@ fn insert(
     password_hash: Option<String>,
 ) -> Result<CreatedUser> {
     actor.require(Permission::CREATE_USER)?;
-    let (role_permissions, grants_super_admin) =
-        roles::permissions_of(conn, &user.roles, "roles")?;
+    let (role_permissions, grants_super_admin) = roles::permissions_of(conn, &user.roles, "roles")?;
     let (group_permissions, group_super_admin) =
         groups::permissions_of(conn, &user.groups, "groups")?;
     let granted = role_permissions.union(group_permissions);
@@ -557,7 +560,10 @@ fn parse_sort(sort: Option<&str>) -> Result<(UserSort, bool)> {
             let known: Vec<&str> = UserSort::ALL.iter().map(|s| s.as_str()).collect();
             Error::invalid(
                 "sort",
-                format!("Sort by one of {}, with - for descending.", known.join(", ")),
+                format!(
+                    "Sort by one of {}, with - for descending.",
+                    known.join(", ")
+                ),
             )
         })
 }
@@ -616,9 +622,9 @@ pub(super) fn list(conn: &Connection, actor: &Actor, query: &UserQuery) -> Resul
     } else {
         format!("WHERE {}", filters.join(" AND "))
     };
-    let total: u64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM users u {condition}"))?
-        .query_row(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))? as u64;
+    let total: u64 =
+        conn.prepare_cached(&format!("SELECT COUNT(*) FROM users u {condition}"))?
+            .query_row(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))? as u64;
     let column = match sort {
         UserSort::UserName => "u.user_name_key",
         UserSort::DisplayName => "u.display_name_key",

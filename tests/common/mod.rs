@@ -1,0 +1,174 @@
+//! The test harness: a directory backend on a temporary file with a manual clock, and
+//! helpers that make users, sign them in and issue keys through the public contract only.
+
+use chrono::{TimeZone, Utc};
+use keyward::core::clock::ManualClock;
+use keyward::core::directory::Directory;
+use keyward::core::model::*;
+use keyward::core::permission::BuiltinRole;
+use keyward::core::secret::Secret;
+use keyward::store::SqliteDirectory;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// A password the policy accepts for any of the harness's users.
+pub const PASSWORD: &str = "tangerine orbit wallpaper 42";
+pub const OTHER_PASSWORD: &str = "violet harbour segment 1987";
+
+pub fn secret(text: &str) -> Secret {
+    Secret::new(text.to_owned())
+}
+
+pub struct Harness {
+    pub dir: Arc<dyn Directory>,
+    pub clock: ManualClock,
+    /// The SQLite file, for tests that look inside it.
+    pub path: PathBuf,
+    _tmp: TempDir,
+}
+
+impl Harness {
+    pub fn sqlite() -> Harness {
+        let tmp = TempDir::new().expect("temp dir");
+        let path = tmp.path().join("directory.db");
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap());
+        let dir = SqliteDirectory::open_with_clock(&path, Arc::new(clock.clone())).expect("open");
+        Harness {
+            dir: Arc::new(dir),
+            clock,
+            path,
+            _tmp: tmp,
+        }
+    }
+
+    /// Creates the first SuperAdmin `root` and signs in.
+    pub fn root(&self) -> Credential {
+        self.dir
+            .create_first_admin(FirstAdmin {
+                user_name: "root".into(),
+                display_name: "Root Admin".into(),
+                email: "root@example.com".into(),
+                password: secret(PASSWORD),
+            })
+            .expect("first admin");
+        self.sign_in("root")
+    }
+
+    pub fn sign_in(&self, user_name: &str) -> Credential {
+        let signed = self
+            .dir
+            .sign_in(user_name, &secret(PASSWORD))
+            .unwrap_or_else(|e| panic!("sign in as {user_name}: {e}"));
+        Credential::Session(signed.access_token)
+    }
+
+    /// Creates an active user with the harness password and the given role ids.
+    pub fn user(&self, by: &Credential, name: &str, roles: &[&str]) -> User {
+        self.dir
+            .create_user(
+                by,
+                NewUser {
+                    user_name: name.into(),
+                    display_name: format!("{name} Example"),
+                    email: format!("{name}@example.com"),
+                    password: Some(secret(PASSWORD)),
+                    roles: roles.iter().map(|r| r.to_string()).collect(),
+                    ..Default::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("create {name}: {e}"))
+            .user
+    }
+
+    /// An API User service account (active, no password) and a key credential for it.
+    pub fn api_user(&self, by: &Credential, name: &str) -> (User, Credential) {
+        let user = self
+            .dir
+            .create_user(
+                by,
+                NewUser {
+                    user_name: name.into(),
+                    display_name: name.into(),
+                    email: format!("{name}@example.com"),
+                    status: Some(UserStatus::Active),
+                    roles: vec![BuiltinRole::ApiUser.id().into()],
+                    ..Default::default()
+                },
+            )
+            .expect("api user")
+            .user;
+        let pending = self
+            .dir
+            .create_key(by, &user.id, key_named("service"))
+            .expect("key for api user");
+        let issued = self
+            .dir
+            .download_key(by, &pending.key.id)
+            .expect("download");
+        (user, Credential::ApiKey(issued.secret.expect("secret")))
+    }
+
+    /// A signed-in user holding one built-in role; API Users get a key credential.
+    pub fn acting_as(
+        &self,
+        root: &Credential,
+        role: BuiltinRole,
+        name: &str,
+    ) -> (User, Credential) {
+        if role == BuiltinRole::ApiUser {
+            return self.api_user(root, name);
+        }
+        let user = self.user(root, name, &[role.id()]);
+        let credential = self.sign_in(name);
+        (user, credential)
+    }
+
+    pub fn user_count(&self, by: &Credential) -> u64 {
+        self.dir
+            .list_users(by, &UserQuery::default())
+            .expect("list users")
+            .page_info
+            .total_elements
+    }
+
+    pub fn audit_count(&self, by: &Credential) -> u64 {
+        self.dir
+            .list_audit(by, &AuditQuery::default())
+            .expect("audit")
+            .page_info
+            .total_elements
+    }
+
+    pub fn fresh_version(&self, by: &Credential, id: &str) -> i64 {
+        self.dir.get_user(by, id).expect("get user").update_version
+    }
+}
+
+pub fn key_named(name: &str) -> NewKey {
+    NewKey {
+        name: name.into(),
+        description: String::new(),
+        expires_time: None,
+    }
+}
+
+/// Asserts a refusal for bad input on exactly these fields.
+#[track_caller]
+pub fn assert_invalid<T: std::fmt::Debug>(result: keyward::core::Result<T>, fields: &[&str]) {
+    match result {
+        Err(keyward::core::Error::Invalid(errors)) => {
+            let got: Vec<&str> = errors.fields().collect();
+            assert_eq!(got, fields, "field errors: {errors:?}");
+        }
+        other => panic!("expected invalid input on {fields:?}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+pub fn assert_forbidden<T: std::fmt::Debug>(result: keyward::core::Result<T>) {
+    match result {
+        Err(keyward::core::Error::Forbidden(_)) => {}
+        other => panic!("expected forbidden, got {other:?}"),
+    }
+}

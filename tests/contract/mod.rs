@@ -1,0 +1,80 @@
+//! The contract suite: every rule of SPEC section 2, written against the `Directory` trait
+//! only, so that every backend runs the same tests. A backend joins by adding a module to
+//! `contract!` with the constructor of its harness.
+
+mod audit_settings;
+mod auth;
+mod keys;
+mod permissions;
+mod roles_groups;
+mod secrets;
+mod users;
+
+macro_rules! contract {
+    ($backend:ident => $harness:expr; $($module:ident :: $name:ident),+ $(,)?) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $name() {
+                    let harness = $harness;
+                    super::$module::$name(&harness);
+                }
+            )+
+        }
+    };
+}
+
+macro_rules! every_backend {
+    ($($module:ident :: $name:ident),+ $(,)?) => {
+        contract!(sqlite => crate::common::Harness::sqlite(); $($module::$name),+);
+    };
+}
+
+every_backend!(
+    users::a_new_directory_needs_setup_until_the_first_admin_exists,
+    users::the_first_admin_is_created_once_and_can_sign_in,
+    users::bad_input_names_every_field_and_changes_nothing,
+    users::user_names_and_emails_are_unique_regardless_of_case,
+    users::a_user_without_password_is_invited_with_a_one_time_link,
+    users::a_new_invitation_replaces_the_old_link,
+    users::an_invitation_expires_after_seven_days,
+    users::every_change_increments_update_version,
+    users::a_stale_update_version_is_a_conflict_and_changes_nothing,
+    users::deactivation_ends_sessions_and_stops_keys,
+    users::deleting_a_user_removes_keys_and_sessions_but_not_history,
+    users::the_last_active_super_admin_cannot_be_removed,
+    users::administrator_cannot_touch_super_admin,
+    users::external_users_have_no_password_and_fixed_roles,
+    users::users_are_searched_filtered_sorted_and_paged,
+    users::paging_and_sorting_input_is_validated,
+    users::a_service_account_may_be_active_without_password_only_if_it_cannot_sign_in,
+    auth::sign_in_failures_do_not_reveal_whether_a_user_exists,
+    auth::repeated_failures_lock_sign_in_with_a_growing_delay,
+    auth::api_users_and_deactivated_users_cannot_sign_in,
+    auth::sessions_expire_and_end_on_sign_out,
+    auth::change_password_reports_succeeded_and_errors,
+    auth::password_reset_is_one_time_expires_and_ends_sessions,
+    auth::password_policy_applies_everywhere_a_password_is_set,
+    auth::an_api_key_authenticates_as_its_owner,
+    roles_groups::builtin_roles_match_the_spec_and_are_read_only,
+    roles_groups::custom_roles_are_created_versioned_and_deleted,
+    roles_groups::nobody_grants_a_permission_they_do_not_hold,
+    roles_groups::group_members_hold_the_groups_roles,
+    roles_groups::groups_are_versioned_and_names_unique,
+    keys::a_key_for_oneself_is_enabled_and_its_secret_shown_once,
+    keys::a_key_for_someone_else_is_pending_until_its_owner_downloads_it,
+    keys::an_admin_downloads_only_for_accounts_that_cannot_sign_in,
+    keys::a_revoked_key_no_longer_verifies,
+    keys::regenerating_keeps_the_old_secret_for_the_grace_period,
+    keys::keys_expire,
+    keys::verification_codes_cover_every_refusal,
+    keys::last_used_time_is_recorded_at_most_once_a_minute,
+    keys::settings_can_cap_key_lifetimes,
+    keys::key_names_are_unique_per_owner_and_validated,
+    keys::keys_are_listed_for_those_allowed,
+    permissions::every_builtin_role_can_do_exactly_what_its_permissions_say,
+    audit_settings::every_change_and_every_denial_is_audited,
+    audit_settings::the_audit_log_is_filtered_and_paged,
+    audit_settings::settings_are_validated_versioned_and_need_manage_settings,
+    secrets::no_secret_appears_in_audit_errors_or_listings,
+);

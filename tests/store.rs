@@ -1,0 +1,208 @@
+//! What only the SQLite backend can show: the file itself, its schema, its pragmas, backup.
+
+use crate::common::*;
+use keyward::core::model::*;
+use keyward::core::permission::BuiltinRole;
+use keyward::store::{schema_version, OpenError, SqliteDirectory};
+use rusqlite::Connection;
+
+#[test]
+fn the_database_file_holds_no_password_key_or_token() {
+    let h = Harness::sqlite();
+    let root = h.root();
+    let ann = h.user(&root, "ann", &[BuiltinRole::Operator.id()]);
+    let session = h.sign_in("ann");
+    let key = h
+        .dir
+        .create_key(&session, &ann.id, key_named("k"))
+        .unwrap()
+        .secret
+        .unwrap();
+    let reset = h.dir.reset_password(&root, &ann.id).unwrap().token;
+    let mut secrets = vec![
+        PASSWORD.to_owned(),
+        key.expose().to_owned(),
+        reset.expose().to_owned(),
+    ];
+    if let Credential::Session(token) = &session {
+        secrets.push(token.expose().to_owned());
+    }
+    // Fold the WAL into the main file so that every byte is in one place.
+    Connection::open(&h.path)
+        .unwrap()
+        .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+        .unwrap();
+    let mut bytes = std::fs::read(&h.path).unwrap();
+    bytes.extend(std::fs::read(h.path.with_extension("db-wal")).unwrap_or_default());
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "secret stored in clear");
+    }
+    assert!(text.contains("$argon2id$v=19$m=19456,t=2,p=1$"));
+}
+
+#[test]
+fn the_file_uses_wal_foreign_keys_and_a_numbered_schema() {
+    let h = Harness::sqlite();
+    h.root();
+    let conn = Connection::open(&h.path).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, schema_version());
+    // Foreign keys are on in the directory's own connections: deleting a user removed keys.
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM api_keys WHERE owner_id NOT IN (SELECT id FROM users)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+}
+
+#[test]
+fn a_file_from_a_newer_keyward_is_refused_with_a_clear_message() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let path = tmp.path().join("future.db");
+    SqliteDirectory::open(&path).unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let error = SqliteDirectory::open(&path).err().expect("refused");
+    assert!(matches!(error, OpenError::TooNew { found: 99, .. }));
+    assert!(error.to_string().contains("newer Keyward"));
+    let junk = tmp.path().join("junk.db");
+    std::fs::write(&junk, b"this is not a database, just some text long enough ...........................................................................................").unwrap();
+    assert!(matches!(
+        SqliteDirectory::open(&junk),
+        Err(OpenError::NotADirectory { .. })
+    ));
+}
+
+#[test]
+fn the_audit_log_refuses_updates_and_deletes_even_in_sql() {
+    let h = Harness::sqlite();
+    h.root();
+    let conn = Connection::open(&h.path).unwrap();
+    assert!(conn
+        .execute("UPDATE audit_log SET actor_name = 'someone'", [])
+        .is_err());
+    assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+}
+
+#[test]
+fn a_weaker_password_hash_is_upgraded_on_sign_in() {
+    let h = Harness::sqlite();
+    let root = h.root();
+    let ann = h.user(&root, "ann", &[BuiltinRole::Viewer.id()]);
+    let weak = {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let params = argon2::Params::new(4096, 1, 1, None).unwrap();
+        let hasher =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        hasher
+            .hash_password(PASSWORD.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    };
+    let conn = Connection::open(&h.path).unwrap();
+    conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        (&ann.id, &weak),
+    )
+    .unwrap();
+    h.sign_in("ann");
+    let stored: String = conn
+        .query_row(
+            "SELECT password_hash FROM users WHERE id = ?1",
+            [&ann.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+    h.sign_in("ann");
+}
+
+#[test]
+fn an_online_backup_copies_a_live_directory() {
+    let h = Harness::sqlite();
+    let root = h.root();
+    for i in 0..20 {
+        h.dir
+            .create_user(
+                &root,
+                NewUser {
+                    user_name: format!("u{i}"),
+                    display_name: format!("User {i}"),
+                    email: format!("u{i}@example.com"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+    let dir = SqliteDirectory::open(&h.path).unwrap();
+    let out = h.path.with_file_name("backup.db");
+    // Writes go on in another thread while the backup runs.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 20..40 {
+                h.dir
+                    .create_user(
+                        &root,
+                        NewUser {
+                            user_name: format!("u{i}"),
+                            display_name: format!("User {i}"),
+                            email: format!("u{i}@example.com"),
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+            }
+        });
+        dir.backup_to(&out).unwrap();
+    });
+    let copy = Connection::open(&out).unwrap();
+    let check: String = copy
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let users: i64 = copy
+        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert!((21..=41).contains(&users), "{users}");
+    drop(copy);
+    let restored = SqliteDirectory::open(&out).unwrap();
+    use keyward::core::directory::Directory;
+    let session = restored.sign_in("root", &secret(PASSWORD)).unwrap();
+    assert_eq!(session.user.user_name, "root");
+}
+
+#[test]
+fn the_core_and_store_depend_on_no_adapter() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri");
+    let mut offenders = Vec::new();
+    for folder in ["core", "store"] {
+        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for adapter in ["tauri::", "axum::", "reqwest::"] {
+                    if text.contains(adapter) {
+                        offenders.push(format!("{} uses {adapter}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
