@@ -1,9 +1,10 @@
 //! Keyward's integration tests, in one binary (one link on a 2-core machine).
 //!
 //! `contract` runs against the `Directory` trait, for every backend the `contract!` macro
-//! lists; `store` checks what only the SQLite file can show; `cli` runs the real binary.
+//! lists; `store` checks what only the SQLite file can show; `cli` runs the real binary; `e2e` drives the desktop app in its real webview.
 
 mod cli;
 mod common;
 mod contract;
+mod e2e;
 mod store;

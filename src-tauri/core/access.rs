@@ -125,6 +125,18 @@ mod tests {
     }
 
     #[test]
+    fn holding_every_permission_is_not_being_super_admin() {
+        let almighty = Actor {
+            is_super_admin: false,
+            permissions: PermissionSet::all(),
+            ..actor(BuiltinRole::Administrator)
+        };
+        assert!(almighty.may_manage(&subject(BuiltinRole::SuperAdmin)).is_err());
+        assert!(almighty.may_grant(PermissionSet::all(), true).is_err());
+        assert!(almighty.may_grant(PermissionSet::all(), false).is_ok());
+    }
+
+    #[test]
     fn nobody_grants_what_they_do_not_hold() {
         let editor = actor(BuiltinRole::Editor);
         let error = editor

@@ -1,0 +1,37 @@
+# Shared by run.sh and test.sh: install what is missing, say exactly what to do otherwise.
+
+# The Debian/Ubuntu packages the desktop app needs to build and run.
+APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev)
+# What the tests add: a virtual screen, the WebKit WebDriver, clipboard and screenshot tools.
+TEST_PACKAGES=(xvfb xauth webkit2gtk-driver xclip imagemagick)
+
+ensure_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local command="apt-get install -y --no-install-recommends ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $command
+  else
+    echo "Keyward needs these system packages: ${missing[*]}" >&2
+    echo "Install them with:" >&2
+    echo "  sudo apt-get update && sudo $command" >&2
+    exit 1
+  fi
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "Keyward needs Rust 1.90 or newer. Install it with rustup:" >&2
+    echo "  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh" >&2
+    exit 1
+  fi
+}

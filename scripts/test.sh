@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs them all: formatting, lints, the build without
+# GTK/WebKit, and the test suite (unit, contract, CLI and end-to-end in the real webview).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+ensure_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+ensure_rust
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  cargo install tauri-driver --locked --version '^2'
+fi
+
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --all-targets --no-default-features -- -D warnings
+# The CLI (and later the server) must build without the webview libraries.
+cargo build --locked --no-default-features
+# End-to-end tests open real windows: give them a virtual screen.
+xvfb-run -a --server-args="-screen 0 1280x860x24" cargo test --locked
