@@ -21,8 +21,24 @@ const FIRST: &[&str] = &[
     "ugo", "vera", "wim", "xenia", "yusuf", "zoe",
 ];
 const LAST: &[&str] = &[
-    "smith", "garcia", "muller", "rossi", "dubois", "kowalski", "nakamura", "silva", "jensen",
-    "novak", "okafor", "lindqvist", "haddad", "ivanova", "costa", "berg", "moreau", "fischer",
+    "smith",
+    "garcia",
+    "muller",
+    "rossi",
+    "dubois",
+    "kowalski",
+    "nakamura",
+    "silva",
+    "jensen",
+    "novak",
+    "okafor",
+    "lindqvist",
+    "haddad",
+    "ivanova",
+    "costa",
+    "berg",
+    "moreau",
+    "fischer",
 ];
 
 fn env_size(name: &str, default: usize) -> usize {
@@ -92,8 +108,15 @@ fn seed(path: &std::path::Path, users: usize, keys: usize) -> Vec<Secret> {
             let id = uuid::Uuid::now_v7().to_string();
             let name = format!("{first}.{last}{n}");
             let display = format!("{} {} {n}", capitalise(first), capitalise(last));
-            user.execute(params![id, name, display, format!("{name}@example.com"), phc, now + i as i64])
-                .unwrap();
+            user.execute(params![
+                id,
+                name,
+                display,
+                format!("{name}@example.com"),
+                phc,
+                now + i as i64
+            ])
+            .unwrap();
             role.execute([&id]).unwrap();
             ids.push(id);
         }
@@ -114,8 +137,14 @@ fn seed(path: &std::path::Path, users: usize, keys: usize) -> Vec<Secret> {
         for i in 0..keys {
             let id = uuid::Uuid::now_v7().to_string();
             let value = generate_key();
-            key.execute(params![id, ids[i % ids.len()], format!("key-{i}"), key_prefix(&value), now])
-                .unwrap();
+            key.execute(params![
+                id,
+                ids[i % ids.len()],
+                format!("key-{i}"),
+                key_prefix(&value),
+                now
+            ])
+            .unwrap();
             secret.execute(params![&value.digest()[..], id]).unwrap();
             if i % every == 0 {
                 sample.push(value);
@@ -123,7 +152,8 @@ fn seed(path: &std::path::Path, users: usize, keys: usize) -> Vec<Secret> {
         }
     }
     tx.commit().unwrap();
-    conn.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    conn.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
     sample
 }
 
@@ -139,28 +169,59 @@ fn main() {
     let users = env_size("KEYWARD_BENCH_USERS", 100_000);
     let keys = env_size("KEYWARD_BENCH_KEYS", 1_000_000);
     let tmp = tempfile::TempDir::new().unwrap();
-    let path = tmp.path().join("bench.db");
+    // KEYWARD_BENCH_DB keeps the fixture for a closer look afterwards.
+    let path = std::env::var_os("KEYWARD_BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().join("bench.db"));
+    // KEYWARD_BENCH_REUSE skips writing the fixture when KEYWARD_BENCH_DB already holds one.
+    let reuse = std::env::var_os("KEYWARD_BENCH_REUSE").is_some() && path.exists();
+    let sample_file = path.with_extension("sample");
+    if !reuse {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    }
     let dir = SqliteDirectory::open(&path).unwrap();
-    dir.create_first_admin(FirstAdmin {
-        user_name: "root".into(),
-        display_name: "Root".into(),
-        email: "root@example.com".into(),
-        password: Secret::new(PASSWORD.into()),
-    })
-    .unwrap();
+    if !reuse {
+        dir.create_first_admin(FirstAdmin {
+            user_name: "root".into(),
+            display_name: "Root".into(),
+            email: "root@example.com".into(),
+            password: Secret::new(PASSWORD.into()),
+        })
+        .unwrap();
+    }
     let root = Credential::Session(
         dir.sign_in("root", &Secret::new(PASSWORD.into()))
             .unwrap()
             .access_token,
     );
     let started = Instant::now();
-    let sample = seed(&path, users, keys);
+    let sample = if reuse {
+        std::fs::read_to_string(&sample_file)
+            .expect("the kept fixture's sample of keys")
+            .lines()
+            .map(|line| Secret::new(line.to_owned()))
+            .collect()
+    } else {
+        let sample = seed(&path, users, keys);
+        if std::env::var_os("KEYWARD_BENCH_DB").is_some() {
+            let lines: Vec<&str> = sample.iter().map(Secret::expose).collect();
+            std::fs::write(&sample_file, lines.join("\n")).unwrap();
+        }
+        sample
+    };
     eprintln!(
         "fixture: {users} users, {keys} keys written in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    println!("\nDirectory: {users} users, {keys} keys, file {:.0} MB\n", size as f64 / 1e6);
+    println!(
+        "\nDirectory: {users} users, {keys} keys, file {:.0} MB\n",
+        size as f64 / 1e6
+    );
     println!("| operation | p50 | p99 | mean |\n|---|---|---|---|");
 
     // Key verification. The first pass records lastUsedTime (a write per key); the second
@@ -194,9 +255,16 @@ fn main() {
     let steady_stats = stats(steady);
     let bare_stats = stats(bare_times);
     report("verify key, steady state (read only)", &steady_stats);
-    report("verify key, first use in a minute (records lastUsedTime)", &stats(first));
+    report(
+        "verify key, first use in a minute (records lastUsedTime)",
+        &stats(first),
+    );
     report("verify key, unknown key", &stats(not_found));
     report("bare indexed SELECT on key_secrets.hash", &bare_stats);
+    println!(
+        "| verify p50 ÷ bare SELECT p50 | {:.2}× | | |",
+        steady_stats.p50.as_secs_f64() / bare_stats.p50.as_secs_f64()
+    );
 
     // User pages and search, through the API with a signed-in SuperAdmin.
     let page = |query: UserQuery| {
@@ -205,38 +273,71 @@ fn main() {
             .collect();
         stats(runs)
     };
-    report("users page 1 of 50 sorted by name", &page(UserQuery::default()));
+    report(
+        "users page 1 of 50 sorted by name",
+        &page(UserQuery::default()),
+    );
     report(
         "users page 1000 of 50 sorted by name",
-        &page(UserQuery { page: Some(1000), ..Default::default() }),
+        &page(UserQuery {
+            page: Some(1000),
+            ..Default::default()
+        }),
     );
     report(
         "users page 1 sorted by -createdTime",
-        &page(UserQuery { sort: Some("-createdTime".into()), ..Default::default() }),
+        &page(UserQuery {
+            sort: Some("-createdTime".into()),
+            ..Default::default()
+        }),
     );
     let found = dir
-        .list_users(&root, &UserQuery { q: Some("nadia.berg".into()), ..Default::default() })
+        .list_users(
+            &root,
+            &UserQuery {
+                q: Some("nadia.berg".into()),
+                ..Default::default()
+            },
+        )
         .unwrap()
         .page_info
         .total_elements;
     report(
         &format!("search q=nadia.berg ({found} matches)"),
-        &page(UserQuery { q: Some("nadia.berg".into()), ..Default::default() }),
+        &page(UserQuery {
+            q: Some("nadia.berg".into()),
+            ..Default::default()
+        }),
     );
     let found = dir
-        .list_users(&root, &UserQuery { q: Some("kowalski".into()), ..Default::default() })
+        .list_users(
+            &root,
+            &UserQuery {
+                q: Some("kowalski".into()),
+                ..Default::default()
+            },
+        )
         .unwrap()
         .page_info
         .total_elements;
     report(
         &format!("search q=kowalski ({found} matches)"),
-        &page(UserQuery { q: Some("kowalski".into()), ..Default::default() }),
+        &page(UserQuery {
+            q: Some("kowalski".into()),
+            ..Default::default()
+        }),
     );
     report(
         "search q=zo (2 characters: scan)",
-        &page(UserQuery { q: Some("zo".into()), ..Default::default() }),
+        &page(UserQuery {
+            q: Some("zo".into()),
+            ..Default::default()
+        }),
     );
 
+    if reuse {
+        return;
+    }
     // Creation through the API, each its own audited transaction.
     println!("\n| creation through the API | items | total | per item |\n|---|---|---|---|");
     let per_item = |name: &str, n: usize, total: Duration| {
@@ -269,16 +370,30 @@ fn main() {
     per_item("create user (no password)", n, total);
     let total = time(|| {
         for (i, owner) in created.iter().enumerate() {
-            dir.create_key(&root, owner, NewKey { name: format!("k{i}"), ..Default::default() })
-                .unwrap();
+            dir.create_key(
+                &root,
+                owner,
+                NewKey {
+                    name: format!("k{i}"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         }
     });
     per_item("create key for another user (PENDING)", n, total);
     let me = dir.me(&root).unwrap();
     let total = time(|| {
         for i in 0..n {
-            dir.create_key(&root, &me.id, NewKey { name: format!("own{i}"), ..Default::default() })
-                .unwrap();
+            dir.create_key(
+                &root,
+                &me.id,
+                NewKey {
+                    name: format!("own{i}"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         }
     });
     per_item("create own key (ENABLED, secret generated)", n, total);
@@ -298,9 +413,9 @@ fn main() {
             .unwrap();
         }
     });
-    per_item("create user with password (argon2id m=19 MiB, t=2)", m, total);
-    println!(
-        "\nverify p50 / bare SELECT p50 = {:.2}",
-        steady_stats.p50.as_secs_f64() / bare_stats.p50.as_secs_f64()
+    per_item(
+        "create user with password (argon2id m=19 MiB, t=2)",
+        m,
+        total,
     );
 }

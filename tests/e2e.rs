@@ -18,7 +18,8 @@ fn tauri_driver() -> PathBuf {
             .map(|dir| dir.join("tauri-driver"))
             .find(|candidate| candidate.is_file())
     });
-    let in_cargo = std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo/bin/tauri-driver"));
+    let in_cargo =
+        std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo/bin/tauri-driver"));
     on_path
         .or(in_cargo.filter(|p| p.is_file()))
         .expect("tauri-driver is not installed: run ./scripts/test.sh, which installs it")
@@ -54,17 +55,27 @@ impl App {
         }}}});
         let deadline = Instant::now() + Duration::from_secs(30);
         let session = loop {
-            match http.post(format!("{DRIVER}/session")).json(&capabilities).send() {
+            match http
+                .post(format!("{DRIVER}/session"))
+                .json(&capabilities)
+                .send()
+            {
                 Ok(response) => {
                     let body: Value = response.json().expect("session reply");
                     let id = body["value"]["sessionId"].as_str().map(str::to_owned);
                     break id.unwrap_or_else(|| panic!("no session: {body}"));
                 }
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200))
+                }
                 Err(error) => panic!("tauri-driver did not answer: {error}"),
             }
         };
-        App { driver, http, session }
+        App {
+            driver,
+            http,
+            session,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -95,30 +106,40 @@ impl App {
             if accept(&text) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "{selector} never matched; last text: {text:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{selector} never matched; last text: {text:?}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
+    /// Captures the virtual screen the window is on. (WebKitWebDriver's own screenshot
+    /// endpoint hangs under Xvfb without compositing, so the X server is asked instead.)
     pub fn screenshot(&self, name: &str) -> PathBuf {
-        use base64::Engine;
-        let reply: Value = self.http.get(self.url("screenshot")).send().unwrap().json().unwrap();
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(reply["value"].as_str().expect("screenshot data"))
-            .expect("base64 screenshot");
         let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output/e2e");
         std::fs::create_dir_all(&folder).unwrap();
         let path = folder.join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
+        let status = Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .status()
+            .expect("ImageMagick's import (installed by ./scripts/test.sh)");
+        assert!(status.success(), "screenshot failed");
         path
     }
 }
 
 impl Drop for App {
     fn drop(&mut self) {
-        let _ = self.http.delete(format!("{DRIVER}/session/{}", self.session)).send();
+        let _ = self
+            .http
+            .delete(format!("{DRIVER}/session/{}", self.session))
+            .send();
         // SIGTERM lets tauri-driver stop WebKitWebDriver too.
-        let _ = Command::new("kill").arg(self.driver.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.driver.id().to_string())
+            .status();
         let _ = self.driver.wait();
     }
 }

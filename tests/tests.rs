@@ -6,5 +6,6 @@
 mod cli;
 mod common;
 mod contract;
+#[cfg(feature = "desktop")]
 mod e2e;
 mod store;

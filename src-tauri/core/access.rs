@@ -131,7 +131,9 @@ mod tests {
             permissions: PermissionSet::all(),
             ..actor(BuiltinRole::Administrator)
         };
-        assert!(almighty.may_manage(&subject(BuiltinRole::SuperAdmin)).is_err());
+        assert!(almighty
+            .may_manage(&subject(BuiltinRole::SuperAdmin))
+            .is_err());
         assert!(almighty.may_grant(PermissionSet::all(), true).is_err());
         assert!(almighty.may_grant(PermissionSet::all(), false).is_ok());
     }

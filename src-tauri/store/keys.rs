@@ -403,6 +403,19 @@ pub(super) fn regenerate(
     })
 }
 
+struct VerifyRow {
+    enabled: bool,
+    key_id: Option<String>,
+    not_after: Option<i64>,
+    stored: Option<String>,
+    expires: Option<i64>,
+    last_used: Option<i64>,
+    owner_id: Option<String>,
+    user_name: Option<String>,
+    user_status: Option<String>,
+    masks: Option<String>,
+}
+
 /// Checks a presented key. Returns the verdict and, when the key's lastUsedTime is due for
 /// an update, the key id to record it on (the caller writes it).
 pub(super) fn verify(
@@ -413,10 +426,20 @@ pub(super) fn verify(
     if !key_is_well_formed(key) {
         return Ok((Verification::refused(VerifyCode::Malformed), None));
     }
+    // One statement: the setting, the secret, its key, the owner and the owner's permissions
+    // (as the role masks, OR-ed below), so that a verification is a single round of look-ups.
     let row = conn
         .prepare_cached(
             "SELECT s.api_key_auth_enabled, ks.key_id, ks.not_after, k.status, k.expires_time,
-                    k.last_used_time, k.owner_id, u.user_name, u.status
+                    k.last_used_time, k.owner_id, u.user_name, u.status,
+                    (SELECT group_concat(masks.permissions) FROM (
+                         SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                         WHERE ur.user_id = k.owner_id
+                         UNION ALL
+                         SELECT r.permissions FROM group_members gm
+                         JOIN group_roles gr ON gr.group_id = gm.group_id
+                         JOIN roles r ON r.id = gr.role_id
+                         WHERE gm.user_id = k.owner_id) AS masks)
              FROM settings s
              LEFT JOIN key_secrets ks ON ks.hash = ?1
              LEFT JOIN api_keys k ON k.id = ks.key_id
@@ -424,45 +447,57 @@ pub(super) fn verify(
              WHERE s.id = 1",
         )?
         .query_row([&sha256(key)[..]], |r| {
-            Ok((
-                r.get::<_, bool>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ))
+            Ok(VerifyRow {
+                enabled: r.get(0)?,
+                key_id: r.get(1)?,
+                not_after: r.get(2)?,
+                stored: r.get(3)?,
+                expires: r.get(4)?,
+                last_used: r.get(5)?,
+                owner_id: r.get(6)?,
+                user_name: r.get(7)?,
+                user_status: r.get(8)?,
+                masks: r.get(9)?,
+            })
         })?;
-    let (enabled, key_id, not_after, stored, expires, last_used, owner_id, user_name, user_status) =
-        row;
-    if !enabled {
+    if !row.enabled {
         return Ok((Verification::refused(VerifyCode::AuthDisabled), None));
     }
     let now_ms = to_ms(now);
-    let (Some(key_id), Some(stored), Some(owner_id)) = (key_id, stored, owner_id) else {
+    let (Some(key_id), Some(stored), Some(owner_id)) = (row.key_id, row.stored, row.owner_id)
+    else {
         return Ok((Verification::refused(VerifyCode::NotFound), None));
     };
-    if not_after.is_some_and(|end| end <= now_ms) {
+    if row.not_after.is_some_and(|end| end <= now_ms) {
         return Ok((Verification::refused(VerifyCode::NotFound), None));
     }
-    let code = match status_at(&stored, expires, now) {
+    let code = match status_at(&stored, row.expires, now) {
         KeyStatus::Revoked => VerifyCode::Revoked,
         KeyStatus::Expired => VerifyCode::Expired,
         KeyStatus::Pending => VerifyCode::Pending,
-        KeyStatus::Enabled if user_status.as_deref() != Some("ACTIVE") => VerifyCode::UserInactive,
+        KeyStatus::Enabled if row.user_status.as_deref() != Some("ACTIVE") => {
+            VerifyCode::UserInactive
+        }
         KeyStatus::Enabled => VerifyCode::Valid,
     };
     let valid = code == VerifyCode::Valid;
     let permissions = if valid {
-        users::effective_permissions(conn, &owner_id)?.0
+        row.masks
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|mask| mask.parse::<u32>().ok())
+            .fold(PermissionSet::EMPTY, |set, bits| {
+                set.union(PermissionSet::from_bits(bits))
+            })
     } else {
         PermissionSet::EMPTY
     };
-    let due =
-        valid && last_used.is_none_or(|used| now_ms - used >= TOUCH_INTERVAL.num_milliseconds());
+    let due = valid
+        && row
+            .last_used
+            .is_none_or(|used| now_ms - used >= TOUCH_INTERVAL.num_milliseconds());
+    let expires_time = from_ms_opt(row.expires);
+    let user_name = row.user_name;
     Ok((
         Verification {
             valid,
@@ -471,7 +506,7 @@ pub(super) fn verify(
             user_id: Some(owner_id),
             user_name,
             permissions,
-            expires_time: from_ms_opt(expires),
+            expires_time,
         },
         due.then_some(key_id),
     ))

@@ -49,11 +49,17 @@ pub(super) fn ensure_builtin(conn: &Connection, now: Time) -> rusqlite::Result<(
 pub(super) fn list(conn: &Connection, actor: &Actor) -> Result<Vec<Role>> {
     actor.require(Permission::VIEW_ROLE)?;
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM roles ORDER BY builtin DESC, rowid"
+        "SELECT {COLUMNS} FROM roles ORDER BY builtin DESC, created_time, name_key"
     ))?;
-    let roles = statement
+    let mut roles = statement
         .query_map([], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Built-in roles in the SPEC's order, from the strongest; custom ones by creation.
+    roles.sort_by_key(|role| {
+        BuiltinRole::from_id(&role.id)
+            .and_then(|b| BuiltinRole::ALL.iter().position(|x| *x == b))
+            .unwrap_or(BuiltinRole::ALL.len())
+    });
     Ok(roles)
 }
 

@@ -2,7 +2,7 @@
 //! invitation, changes with optimistic concurrency, deactivation and deletion.
 
 use super::audit::Record;
-use super::{auth, groups, like_pattern, new_id, roles, settings, to_ms, SqliteDirectory};
+use super::{auth, groups, new_id, roles, settings, to_ms, SqliteDirectory};
 use super::{from_ms, from_ms_opt};
 use crate::core::access::{effective, Actor, Subject};
 use crate::core::model::*;
@@ -37,16 +37,47 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn with_memberships(conn: &Connection, mut user: User) -> Result<User> {
-    user.roles = conn
-        .prepare_cached("SELECT role_id FROM user_roles WHERE user_id = ?1 ORDER BY role_id")?
-        .query_map([&user.id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    user.groups = conn
-        .prepare_cached("SELECT group_id FROM group_members WHERE user_id = ?1 ORDER BY group_id")?
-        .query_map([&user.id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+fn with_memberships(conn: &Connection, user: User) -> Result<User> {
+    let mut users = [user];
+    add_memberships(conn, &mut users)?;
+    let [user] = users;
     Ok(user)
+}
+
+/// Fills in the role and group ids of a page of users with two queries.
+fn add_memberships(conn: &Connection, users: &mut [User]) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let placeholders = vec!["?"; users.len()].join(", ");
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let position = |id: &str| ids.iter().position(|candidate| *candidate == id);
+    let mut roles: Vec<Vec<String>> = vec![Vec::new(); users.len()];
+    let mut groups: Vec<Vec<String>> = vec![Vec::new(); users.len()];
+    for (table, column, target) in [
+        ("user_roles", "role_id", &mut roles),
+        ("group_members", "group_id", &mut groups),
+    ] {
+        let sql = format!(
+            "SELECT user_id, {column} FROM {table} WHERE user_id IN ({placeholders})
+             ORDER BY user_id, {column}"
+        );
+        let mut statement = conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(params_from_iter(ids.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (user_id, value) = row?;
+            if let Some(index) = position(&user_id) {
+                target[index].push(value);
+            }
+        }
+    }
+    for ((user, roles), groups) in users.iter_mut().zip(roles).zip(groups) {
+        user.roles = roles;
+        user.groups = groups;
+    }
+    Ok(())
 }
 
 pub(super) fn find(conn: &Connection, id: &str) -> Result<Option<User>> {
@@ -66,12 +97,17 @@ pub(super) fn effective_permissions(
     conn: &Connection,
     user_id: &str,
 ) -> Result<(PermissionSet, bool)> {
+    // UNION ALL with plain joins: a role held twice is harmless to OR, and avoids the
+    // temporary table a de-duplicating UNION builds on every call (this is on the hot path of
+    // every request and every key verification).
     let mut statement = conn.prepare_cached(
-        "SELECT r.id, r.permissions FROM roles r WHERE r.id IN (
-             SELECT role_id FROM user_roles WHERE user_id = ?1
-             UNION
-             SELECT gr.role_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id
-             WHERE gm.user_id = ?1)",
+        "SELECT r.id, r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+         WHERE ur.user_id = ?1
+         UNION ALL
+         SELECT r.id, r.permissions FROM group_members gm
+         JOIN group_roles gr ON gr.group_id = gm.group_id
+         JOIN roles r ON r.id = gr.role_id
+         WHERE gm.user_id = ?1",
     )?;
     let rows = statement
         .query_map([user_id], |r| {
@@ -579,23 +615,30 @@ pub(super) fn list(conn: &Connection, actor: &Actor, query: &UserQuery) -> Resul
     let (sort, descending) = parse_sort(query.sort.as_deref())?;
     let mut filters: Vec<String> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
+    // The search alone can be counted on the search tables, without touching user rows.
+    let mut search_count: Option<String> = None;
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let q = q.to_lowercase();
-        if q.chars().count() >= 3 {
+        let (key, matching) = if q.chars().count() >= 3 {
             values.push(Value::Text(fts_phrase(&q)));
-            filters.push(format!(
-                "u.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH ?{})",
-                values.len()
-            ));
+            (
+                "rowid",
+                format!(
+                    "FROM users_search WHERE users_search MATCH ?{}",
+                    values.len()
+                ),
+            )
         } else {
-            // The trigram index needs three characters; shorter queries scan.
-            values.push(Value::Text(like_pattern(&q)));
-            filters.push(format!(
-                "(u.user_name_key LIKE ?{n} ESCAPE '\\' OR u.display_name_key LIKE ?{n} ESCAPE '\\'
-                  OR u.email_key LIKE ?{n} ESCAPE '\\')",
-                n = values.len()
-            ));
-        }
+            // The trigram index needs three characters; shorter queries scan the narrow
+            // search table.
+            values.push(Value::Text(q));
+            (
+                "user_seq",
+                format!("FROM user_search WHERE instr(text, ?{}) > 0", values.len()),
+            )
+        };
+        filters.push(format!("u.seq IN (SELECT {key} {matching})"));
+        search_count = Some(format!("SELECT COUNT(*) {matching}"));
     }
     if let Some(status) = query.status {
         values.push(Value::Text(status.as_str().to_owned()));
@@ -622,8 +665,12 @@ pub(super) fn list(conn: &Connection, actor: &Actor, query: &UserQuery) -> Resul
     } else {
         format!("WHERE {}", filters.join(" AND "))
     };
+    let count_sql = match search_count {
+        Some(sql) if filters.len() == 1 => sql,
+        _ => format!("SELECT COUNT(*) FROM users u {condition}"),
+    };
     let total: u64 =
-        conn.prepare_cached(&format!("SELECT COUNT(*) FROM users u {condition}"))?
+        conn.prepare_cached(&count_sql)?
             .query_row(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))? as u64;
     let column = match sort {
         UserSort::UserName => "u.user_name_key",
@@ -642,14 +689,11 @@ pub(super) fn list(conn: &Connection, actor: &Actor, query: &UserQuery) -> Resul
         values.len() - 1,
         values.len()
     );
-    let rows = conn
+    let mut items = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(values.iter()), from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let items = rows
-        .into_iter()
-        .map(|user| with_memberships(conn, user))
-        .collect::<Result<Vec<_>>>()?;
+    add_memberships(conn, &mut items)?;
     Ok(Page {
         items,
         page_info: paging.info(total),

@@ -668,6 +668,44 @@ pub fn users_are_searched_filtered_sorted_and_paged(h: &Harness) {
         }),
         Vec::<String>::new()
     );
+    // The search follows renames and deletions.
+    h.dir
+        .update_user(
+            &root,
+            &dave.id,
+            UserUpdate {
+                user_name: Some("david".into()),
+                update_version: h.fresh_version(&root, &dave.id),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let q = |text: &str| UserQuery {
+        q: Some(text.into()),
+        ..Default::default()
+    };
+    assert_eq!(list(q("davi")), ["david"]);
+    assert_eq!(list(q("dave@")), ["david"]);
+    assert_eq!(
+        list(UserQuery {
+            status: Some(UserStatus::Active),
+            ..q("dave")
+        }),
+        ["david"]
+    );
+    h.dir.delete_user(&root, &dave.id).unwrap();
+    assert_eq!(list(q("dav")), Vec::<String>::new());
+    assert_eq!(list(q("da")), Vec::<String>::new());
+    let counted = h.dir.list_users(&root, &q("example")).unwrap();
+    assert_eq!(counted.page_info.total_elements, 5);
+    assert_eq!(
+        h.dir
+            .list_users(&root, &q("ex"))
+            .unwrap()
+            .page_info
+            .total_elements,
+        5
+    );
 }
 
 pub fn paging_and_sorting_input_is_validated(h: &Harness) {

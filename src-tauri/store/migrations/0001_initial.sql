@@ -11,10 +11,13 @@ CREATE TABLE roles (
     created_time INTEGER NOT NULL,
     last_updated_time INTEGER NOT NULL,
     update_version INTEGER NOT NULL DEFAULT 1
-);
+) WITHOUT ROWID;
 
+-- seq is the stable integer key the search index refers to (an implicit rowid may be
+-- renumbered by VACUUM); id is the public identifier.
 CREATE TABLE users (
-    id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     user_name TEXT NOT NULL,
     user_name_key TEXT NOT NULL UNIQUE,
     display_name TEXT NOT NULL,
@@ -34,19 +37,35 @@ CREATE INDEX users_by_status ON users (status, user_name_key);
 CREATE INDEX users_by_created ON users (created_time, id);
 CREATE INDEX users_by_last_login ON users (last_login_time, id);
 
--- Substring search over user name, display name and e-mail (trigram index).
-CREATE VIRTUAL TABLE users_search USING fts5 (text, tokenize = 'trigram');
+-- Substring search over user name, display name and e-mail: the case-folded text of each
+-- user in a narrow table (scanned for queries of one or two characters) and a trigram index
+-- over it (for three characters or more).
+CREATE TABLE user_search (
+    user_seq INTEGER PRIMARY KEY,
+    text TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE users_search USING fts5 (
+    text, content = 'user_search', content_rowid = 'user_seq', tokenize = 'trigram'
+);
 CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+    INSERT INTO user_search (user_seq, text)
+    VALUES (new.seq, new.user_name_key || ' ' || new.display_name_key || ' ' || new.email_key);
     INSERT INTO users_search (rowid, text)
-    VALUES (new.rowid, new.user_name_key || ' ' || new.display_name_key || ' ' || new.email_key);
+    VALUES (new.seq, new.user_name_key || ' ' || new.display_name_key || ' ' || new.email_key);
 END;
 CREATE TRIGGER users_search_update AFTER UPDATE OF user_name_key, display_name_key, email_key ON users BEGIN
-    UPDATE users_search
+    INSERT INTO users_search (users_search, rowid, text)
+    SELECT 'delete', user_seq, text FROM user_search WHERE user_seq = old.seq;
+    UPDATE user_search
     SET text = new.user_name_key || ' ' || new.display_name_key || ' ' || new.email_key
-    WHERE rowid = new.rowid;
+    WHERE user_seq = new.seq;
+    INSERT INTO users_search (rowid, text)
+    VALUES (new.seq, new.user_name_key || ' ' || new.display_name_key || ' ' || new.email_key);
 END;
 CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
-    DELETE FROM users_search WHERE rowid = old.rowid;
+    INSERT INTO users_search (users_search, rowid, text)
+    SELECT 'delete', user_seq, text FROM user_search WHERE user_seq = old.seq;
+    DELETE FROM user_search WHERE user_seq = old.seq;
 END;
 
 CREATE TABLE user_roles (
@@ -95,7 +114,7 @@ CREATE TABLE api_keys (
     revoked_time INTEGER,
     revoked_by TEXT,
     UNIQUE (owner_id, name_key)
-);
+) WITHOUT ROWID;
 CREATE INDEX api_keys_by_created ON api_keys (created_time, id);
 
 -- SHA-256 digests of key secrets. not_after is NULL for a key's current secret and set for a
