@@ -3,6 +3,7 @@
 //! holds every permission involved.
 
 use super::audit::Record;
+use super::distinct_ids;
 use super::{from_ms, new_id, roles, to_ms, users};
 use crate::core::access::Actor;
 use crate::core::model::{Group, GroupUpdate, NewGroup, Time};
@@ -10,7 +11,6 @@ use crate::core::names::{parse_description, Name};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::{Error, FieldErrors, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use std::collections::BTreeSet;
 
 const COLUMNS: &str = "id, name, description, created_time, last_updated_time, update_version";
 
@@ -93,15 +93,6 @@ pub(super) fn permissions_of(
     roles::permissions_of(conn, &role_ids, "roles")
 }
 
-fn dedup(ids: &[String]) -> Vec<String> {
-    ids.iter()
-        .map(|id| id.trim().to_owned())
-        .filter(|id| !id.is_empty())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
 fn check_members(conn: &Connection, members: &[String]) -> Result<()> {
     let mut errors = FieldErrors::new();
     let mut exists = conn.prepare_cached("SELECT 1 FROM users WHERE id = ?1")?;
@@ -179,8 +170,8 @@ pub(super) fn create(
     let (Some(name), Some(description)) = (name, description) else {
         return Err(Error::invalid("name", "Enter a name."));
     };
-    let members = dedup(&group.members);
-    let role_ids = dedup(&group.roles);
+    let members = distinct_ids(&group.members);
+    let role_ids = distinct_ids(&group.roles);
     check_members(conn, &members)?;
     let (permissions, super_admin) = roles::permissions_of(conn, &role_ids, "roles")?;
     actor.may_grant(permissions, super_admin)?;
@@ -229,8 +220,8 @@ pub(super) fn update(
         .as_deref()
         .and_then(|d| errors.check("description", parse_description(d)));
     errors.into_result()?;
-    let members = update.members.as_deref().map(dedup);
-    let role_ids = update.roles.as_deref().map(dedup);
+    let members = update.members.as_deref().map(distinct_ids);
+    let role_ids = update.roles.as_deref().map(distinct_ids);
     if let Some(members) = &members {
         check_members(conn, members)?;
     }

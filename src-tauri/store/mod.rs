@@ -290,6 +290,16 @@ pub(crate) fn from_ms_opt(ms: Option<i64>) -> Option<Time> {
     ms.map(from_ms)
 }
 
+/// Ids from a request, trimmed, without blanks or repeats, in a stable order.
+fn distinct_ids(ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

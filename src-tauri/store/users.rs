@@ -2,6 +2,7 @@
 //! invitation, changes with optimistic concurrency, deactivation and deletion.
 
 use super::audit::Record;
+use super::distinct_ids;
 use super::{auth, groups, new_id, roles, settings, to_ms, SqliteDirectory};
 use super::{from_ms, from_ms_opt};
 use crate::core::access::{effective, Actor, Subject};
@@ -12,7 +13,6 @@ use crate::core::permission::{BuiltinRole, Permission, PermissionSet};
 use crate::core::{Error, FieldErrors, Result};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
-use std::collections::BTreeSet;
 
 const COLUMNS: &str = "u.id, u.user_name, u.display_name, u.email, u.status, u.type,
     u.created_time, u.last_updated_time, u.last_login_time, u.update_version";
@@ -146,15 +146,6 @@ pub(super) fn ensure_super_admin_remains(conn: &Connection) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn dedup(ids: &[String]) -> Vec<String> {
-    ids.iter()
-        .map(|id| id.trim().to_owned())
-        .filter(|id| !id.is_empty())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
 }
 
 fn check_unique(
@@ -327,8 +318,8 @@ fn parse_new(user: &NewUser, min_length: u32) -> Result<Parsed> {
             email,
             user_type,
             status,
-            roles: dedup(&user.roles),
-            groups: dedup(&user.groups),
+            roles: distinct_ids(&user.roles),
+            groups: distinct_ids(&user.groups),
             service_account,
         }),
         // Each None above added a field error, so into_result returned.
@@ -459,7 +450,7 @@ pub(super) fn update(
         }
         _ => {}
     }
-    let roles = update.roles.as_deref().map(dedup);
+    let roles = update.roles.as_deref().map(distinct_ids);
     if let Some(roles) = &roles {
         if current.user_type == UserType::External && *roles != current.roles {
             errors.add(
@@ -468,7 +459,7 @@ pub(super) fn update(
             );
         }
     }
-    let groups = update.groups.as_deref().map(dedup);
+    let groups = update.groups.as_deref().map(distinct_ids);
     errors.into_result()?;
 
     // Whatever is added is granted, and needs the actor to hold it.

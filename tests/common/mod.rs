@@ -81,6 +81,22 @@ impl Harness {
             .user
     }
 
+    /// Invites a user (no password) holding the given role ids.
+    pub fn invite(&self, by: &Credential, name: &str, roles: &[&str]) -> CreatedUser {
+        self.dir
+            .create_user(
+                by,
+                NewUser {
+                    user_name: name.into(),
+                    display_name: name.into(),
+                    email: format!("{name}@example.com"),
+                    roles: roles.iter().map(|r| r.to_string()).collect(),
+                    ..Default::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("invite {name}: {e}"))
+    }
+
     /// An API User service account (active, no password) and a key credential for it.
     pub fn api_user(&self, by: &Credential, name: &str) -> (User, Credential) {
         let user = self

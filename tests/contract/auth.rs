@@ -222,18 +222,7 @@ pub fn password_reset_is_one_time_expires_and_ends_sessions(h: &Harness) {
         &["token"],
     );
     // An invitation token is no reset token.
-    let invited = h
-        .dir
-        .create_user(
-            &root,
-            NewUser {
-                user_name: "ivy".into(),
-                display_name: "Ivy".into(),
-                email: "ivy@example.com".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let invited = h.invite(&root, "ivy", &[]);
     assert_invalid(
         h.dir
             .complete_password_reset(&invited.invitation.unwrap().token, &secret(PASSWORD)),

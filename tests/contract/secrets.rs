@@ -19,18 +19,7 @@ pub fn no_secret_appears_in_audit_errors_or_listings(h: &Harness) {
     secrets.push(rotated.secret.clone().unwrap().expose().to_owned());
     let reset = h.dir.reset_password(&root, &ann.id).unwrap();
     secrets.push(reset.token.expose().to_owned());
-    let invited = h
-        .dir
-        .create_user(
-            &root,
-            NewUser {
-                user_name: "ivy".into(),
-                display_name: "Ivy".into(),
-                email: "ivy@example.com".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let invited = h.invite(&root, "ivy", &[]);
     secrets.push(invited.invitation.unwrap().token.expose().to_owned());
     h.dir
         .change_password(

@@ -124,19 +124,7 @@ pub fn user_names_and_emails_are_unique_regardless_of_case(h: &Harness) {
 
 pub fn a_user_without_password_is_invited_with_a_one_time_link(h: &Harness) {
     let root = h.root();
-    let created = h
-        .dir
-        .create_user(
-            &root,
-            NewUser {
-                user_name: "ivy".into(),
-                display_name: "Ivy".into(),
-                email: "ivy@example.com".into(),
-                roles: vec![BuiltinRole::Viewer.id().into()],
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let created = h.invite(&root, "ivy", &[BuiltinRole::Viewer.id()]);
     assert_eq!(created.user.status, UserStatus::Invited);
     let invitation = created.invitation.expect("invitation");
     assert_eq!(invitation.expires_time, h.clock_now() + TimeDelta::days(7));
@@ -168,19 +156,7 @@ pub fn a_user_without_password_is_invited_with_a_one_time_link(h: &Harness) {
 
 pub fn a_new_invitation_replaces_the_old_link(h: &Harness) {
     let root = h.root();
-    let created = h
-        .dir
-        .create_user(
-            &root,
-            NewUser {
-                user_name: "ivy".into(),
-                display_name: "Ivy".into(),
-                email: "ivy@example.com".into(),
-                roles: vec![BuiltinRole::Viewer.id().into()],
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let created = h.invite(&root, "ivy", &[BuiltinRole::Viewer.id()]);
     let old = created.invitation.unwrap();
     let new = h.dir.send_invitation(&root, &created.user.id).unwrap();
     assert_ne!(old.token, new.token);
@@ -195,18 +171,7 @@ pub fn a_new_invitation_replaces_the_old_link(h: &Harness) {
 
 pub fn an_invitation_expires_after_seven_days(h: &Harness) {
     let root = h.root();
-    let created = h
-        .dir
-        .create_user(
-            &root,
-            NewUser {
-                user_name: "ivy".into(),
-                display_name: "Ivy".into(),
-                email: "ivy@example.com".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let created = h.invite(&root, "ivy", &[]);
     h.clock.advance(TimeDelta::days(7) + TimeDelta::seconds(1));
     assert_invalid(
         h.dir
