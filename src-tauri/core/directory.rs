@@ -86,7 +86,8 @@ pub trait Directory: Send + Sync {
     // --- Audit and settings --------------------------------------------------------------
 
     fn list_audit(&self, credential: &Credential, query: &AuditQuery) -> Result<Page<AuditEntry>>;
-    /// Readable by every signed-in user: the UI needs e.g. the clipboard delay.
+    /// Readable by console users (SIGN_IN) and MANAGE_SETTINGS: the UI needs e.g. the
+    /// clipboard delay. Accounts that only use API keys cannot read them.
     fn get_settings(&self, credential: &Credential) -> Result<Settings>;
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings>;
 }

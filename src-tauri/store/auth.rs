@@ -288,20 +288,31 @@ fn record_failure(conn: &Connection, name_key: &str, now: Time) -> Result<()> {
     Ok(())
 }
 
+/// Refuses the attempt while the name is locked out; otherwise counts it as a failure until
+/// it succeeds.
+fn reserve_attempt(dir: &SqliteDirectory, name_key: &str) -> Result<()> {
+    dir.write(|tx, now| {
+        let threshold = settings::load(tx)?.lockout_threshold;
+        if let Some(wait) = lockout_seconds_left(tx, name_key, threshold, now)? {
+            return Err(Error::RateLimited(wait));
+        }
+        record_failure(tx, name_key, now)
+    })
+}
+
 pub(super) fn sign_in(
     dir: &SqliteDirectory,
     user_name: &str,
     password: &Secret,
 ) -> Result<SignedIn> {
     let name_key = user_name.trim().to_lowercase();
-    let now = dir.now();
+    // The lockout is checked and the attempt counted as a failure in one transaction before
+    // the password is checked, so parallel attempts cannot all slip past one check; success
+    // clears the count.
+    reserve_attempt(dir, &name_key)?;
     let (settings, candidate) = {
         let conn = dir.reader()?;
         let settings = settings::load(&conn)?;
-        if let Some(wait) = lockout_seconds_left(&conn, &name_key, settings.lockout_threshold, now)?
-        {
-            return Err(Error::RateLimited(wait));
-        }
         let candidate = conn
             .prepare_cached(
                 "SELECT id, user_name, password_hash FROM users WHERE user_name_key = ?1",
@@ -328,7 +339,6 @@ pub(super) fn sign_in(
         (Verified::Yes | Verified::YesRehash, Some(candidate)) => candidate,
         (_, candidate) => {
             dir.write(|tx, now| {
-                record_failure(tx, &name_key, now)?;
                 if let Some(c) = &candidate {
                     Record::by_user(&c.id, &c.user_name, now, "auth.sign_in")
                         .target("user", &c.id, &c.user_name)
@@ -502,7 +512,17 @@ pub(super) fn change_password(
             "This account's password is not managed by Keyward.".to_owned(),
         ));
     };
+    // Guessing the old password is limited like signing in.
+    let name_key = user.user_name.to_lowercase();
+    reserve_attempt(dir, &name_key)?;
     if password::verify(old_password.expose(), &hash) == Verified::No {
+        dir.write(|tx, now| {
+            Record::by_user(&user.id, &user.user_name, now, "user.change_password")
+                .target("user", &user.id, &user.user_name)
+                .outcome(Outcome::Failure)
+                .detail("wrong current password")
+                .append(tx)
+        })?;
         return Ok(ChangePasswordResult {
             succeeded: false,
             errors: vec![PolicyError {
@@ -525,8 +545,14 @@ pub(super) fn change_password(
         Some(id),
         |tx, actor, now| {
             tx.execute(
-                "UPDATE users SET password_hash = ?2, last_updated_time = ?3 WHERE id = ?1",
+                "UPDATE users SET password_hash = ?2, last_updated_time = ?3,
+                        update_version = update_version + 1
+                 WHERE id = ?1",
                 params![id, new_hash, to_ms(now)],
+            )?;
+            tx.execute(
+                "DELETE FROM sign_in_failures WHERE user_name_key = ?1",
+                [&name_key],
             )?;
             // Other sessions end; the one that made the change goes on.
             let keep: Vec<u8> = match credential {

@@ -255,14 +255,15 @@ pub(super) fn update(
     }
     let new_name = name.map(Name::into_string).unwrap_or(current.name.clone());
     conn.execute(
-        "UPDATE directory_groups SET name = ?2, name_key = lower(?2), description = ?3,
+        "UPDATE directory_groups SET name = ?2, name_key = ?5, description = ?3,
                 last_updated_time = ?4, update_version = update_version + 1
          WHERE id = ?1",
         params![
             id,
             new_name,
             description.unwrap_or(current.description.clone()),
-            to_ms(now)
+            to_ms(now),
+            new_name.to_lowercase()
         ],
     )?;
     replace(conn, id, members.as_deref(), role_ids.as_deref())?;

@@ -480,18 +480,23 @@ pub(super) fn verify(
         }
         KeyStatus::Enabled => VerifyCode::Valid,
     };
-    let valid = code == VerifyCode::Valid;
-    let permissions = if valid {
-        row.masks
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|mask| mask.parse::<u32>().ok())
-            .fold(PermissionSet::EMPTY, |set, bits| {
-                set.union(PermissionSet::from_bits(bits))
-            })
+    let held = row
+        .masks
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|mask| mask.parse::<u32>().ok())
+        .fold(PermissionSet::EMPTY, |set, bits| {
+            set.union(PermissionSet::from_bits(bits))
+        });
+    // An owner whose roles no longer include USE_API_KEYS may not use their keys: the key
+    // answers as for an owner who may not act.
+    let code = if code == VerifyCode::Valid && !held.contains(Permission::USE_API_KEYS) {
+        VerifyCode::UserInactive
     } else {
-        PermissionSet::EMPTY
+        code
     };
+    let valid = code == VerifyCode::Valid;
+    let permissions = if valid { held } else { PermissionSet::EMPTY };
     let due = valid
         && row
             .last_used

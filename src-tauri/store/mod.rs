@@ -531,7 +531,17 @@ impl Directory for SqliteDirectory {
     }
 
     fn get_settings(&self, credential: &Credential) -> Result<Settings> {
-        self.read(credential, |conn, _, _| settings::load(conn))
+        self.read(credential, |conn, actor, _| {
+            // Console users read them (the UI needs e.g. the clipboard delay); accounts that
+            // only use API keys see nothing but their keys.
+            if !actor
+                .permissions
+                .contains(crate::core::permission::Permission::MANAGE_SETTINGS)
+            {
+                actor.require(crate::core::permission::Permission::SIGN_IN)?;
+            }
+            settings::load(conn)
+        })
     }
 
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings> {

@@ -206,7 +206,7 @@ pub(super) fn update(
     }
     let name = name.map(Name::into_string).unwrap_or(current.name);
     conn.execute(
-        "UPDATE roles SET name = ?2, name_key = lower(?2), description = ?3, permissions = ?4,
+        "UPDATE roles SET name = ?2, name_key = ?6, description = ?3, permissions = ?4,
                 last_updated_time = ?5, update_version = update_version + 1
          WHERE id = ?1",
         params![
@@ -214,7 +214,8 @@ pub(super) fn update(
             name,
             description.unwrap_or(current.description),
             update.permissions.unwrap_or(current.permissions).bits(),
-            to_ms(now)
+            to_ms(now),
+            name.to_lowercase()
         ],
     )?;
     Record::by(actor, now, "role.update")
@@ -232,6 +233,11 @@ pub(super) fn delete(conn: &Connection, actor: &Actor, now: Time, id: &str) -> R
     conn.execute(
         "UPDATE users SET update_version = update_version + 1, last_updated_time = ?2
          WHERE id IN (SELECT user_id FROM user_roles WHERE role_id = ?1)",
+        params![id, to_ms(now)],
+    )?;
+    conn.execute(
+        "UPDATE directory_groups SET update_version = update_version + 1, last_updated_time = ?2
+         WHERE id IN (SELECT group_id FROM group_roles WHERE role_id = ?1)",
         params![id, to_ms(now)],
     )?;
     conn.execute("DELETE FROM roles WHERE id = ?1", [id])?;

@@ -433,19 +433,28 @@ pub(super) fn update(
         [id],
         |r| r.get(0),
     )?;
+    let (held, _) = effective_permissions(conn, id)?;
+    let passwordless = current.user_type == UserType::Native && !has_password;
     match update.status {
-        Some(UserStatus::Invited) if current.status != UserStatus::Invited => errors.add(
-            "status",
-            "A user cannot be made invited again; deactivate them or send a new invite instead.",
-        ),
-        Some(UserStatus::Active)
-            if current.status != UserStatus::Active
-                && current.user_type == UserType::Native
-                && !has_password =>
+        // A deactivated user who never set a password may be invited again.
+        Some(UserStatus::Invited)
+            if current.status != UserStatus::Invited
+                && !(current.status == UserStatus::Inactive && passwordless) =>
         {
             errors.add(
                 "status",
-                "This user has no password yet: they become active by accepting their invitation.",
+                "Only a user who never set a password can be invited again; activate them instead.",
+            )
+        }
+        // Without a password only a service account (no SIGN_IN) can be active.
+        Some(UserStatus::Active)
+            if current.status != UserStatus::Active
+                && passwordless
+                && held.contains(Permission::SIGN_IN) =>
+        {
+            errors.add(
+                "status",
+                "This user has no password yet: they become active by accepting an invitation.",
             )
         }
         _ => {}

@@ -79,6 +79,28 @@ pub fn repeated_failures_lock_sign_in_with_a_growing_delay(h: &Harness) {
     );
 }
 
+pub fn parallel_attempts_cannot_slip_past_the_lockout(h: &Harness) {
+    let root = h.root();
+    h.user(&root, "ann", &[BuiltinRole::Viewer.id()]);
+    let results: Vec<Error> = std::thread::scope(|scope| {
+        let attempts: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| h.dir.sign_in("ann", &secret("a wrong guess")).unwrap_err()))
+            .collect();
+        attempts.into_iter().map(|a| a.join().unwrap()).collect()
+    });
+    let checked = results
+        .iter()
+        .filter(|e| **e == Error::SignInFailed)
+        .count();
+    let refused = results
+        .iter()
+        .filter(|e| matches!(e, Error::RateLimited(_)))
+        .count();
+    // Only as many passwords are checked as the threshold allows; the rest wait.
+    assert_eq!((checked, refused), (5, 7), "{results:?}");
+    drop(root);
+}
+
 pub fn api_users_and_deactivated_users_cannot_sign_in(h: &Harness) {
     let root = h.root();
     let api = h
@@ -187,7 +209,22 @@ pub fn change_password_reports_succeeded_and_errors(h: &Harness) {
         h.dir.me(&other_session).unwrap_err(),
         Error::Unauthenticated
     );
-    h.dir.sign_in("ann", &secret(OTHER_PASSWORD)).unwrap();
+    let signed = h.dir.sign_in("ann", &secret(OTHER_PASSWORD)).unwrap();
+    assert_eq!(signed.user.update_version, ann.update_version + 1);
+    // Guessing the current password is limited like signing in.
+    let fresh = Credential::Session(signed.access_token);
+    for _ in 0..5 {
+        let guess = h
+            .dir
+            .change_password(&fresh, &ann.id, &secret("a guess"), &secret(PASSWORD))
+            .unwrap();
+        assert!(!guess.succeeded);
+    }
+    assert!(matches!(
+        h.dir
+            .change_password(&fresh, &ann.id, &secret(OTHER_PASSWORD), &secret(PASSWORD)),
+        Err(Error::RateLimited(_))
+    ));
     // Nobody changes someone else's password this way, not even a SuperAdmin.
     assert_forbidden(h.dir.change_password(
         &root,
@@ -297,6 +334,7 @@ pub fn an_api_key_authenticates_as_its_owner(h: &Harness) {
     assert_eq!(me.permissions, BuiltinRole::ApiUser.permissions());
     assert_eq!(h.dir.list_user_keys(&key, &robot.id).unwrap().len(), 1);
     assert_forbidden(h.dir.list_users(&key, &UserQuery::default()));
+    assert_forbidden(h.dir.get_settings(&key));
     let settings = h.dir.get_settings(&root).unwrap();
     h.dir
         .update_settings(

@@ -281,6 +281,50 @@ pub fn verification_codes_cover_every_refusal(h: &Harness) {
         )
         .unwrap();
     assert_eq!(code(secret_key.expose()), VerifyCode::AuthDisabled);
+    let settings = h.dir.get_settings(&root).unwrap();
+    h.dir
+        .update_settings(
+            &root,
+            SettingsUpdate {
+                api_key_auth_enabled: Some(true),
+                update_version: settings.update_version,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // An owner who loses USE_API_KEYS can no longer use their keys.
+    let op = h.user(&root, "op", &[BuiltinRole::Operator.id()]);
+    let session = h.sign_in("op");
+    let op_key = h
+        .dir
+        .create_key(&session, &op.id, key_named("k"))
+        .unwrap()
+        .secret
+        .unwrap();
+    assert_eq!(code(op_key.expose()), VerifyCode::Valid);
+    h.dir
+        .update_user(
+            &root,
+            &op.id,
+            UserUpdate {
+                roles: Some(vec![BuiltinRole::Viewer.id().into()]),
+                update_version: op.update_version,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(code(op_key.expose()), VerifyCode::UserInactive);
+    h.dir
+        .update_settings(
+            &root,
+            SettingsUpdate {
+                api_key_auth_enabled: Some(false),
+                update_version: settings.update_version + 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(code(secret_key.expose()), VerifyCode::AuthDisabled);
     assert_eq!(code(unknown.expose()), VerifyCode::AuthDisabled);
     assert!(!h.dir.verify_key(secret_key.expose()).unwrap().valid);
 }

@@ -139,7 +139,21 @@ pub fn custom_roles_are_created_versioned_and_deleted(h: &Harness) {
         ),
         Err(Error::VersionConflict(_))
     ));
+    let carrier = h
+        .dir
+        .create_group(
+            &root,
+            NewGroup {
+                name: "Carriers".into(),
+                roles: vec![auditor.id.clone()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
     h.dir.delete_role(&root, &auditor.id).unwrap();
+    let carrier_now = h.dir.get_group(&root, &carrier.id).unwrap();
+    assert!(carrier_now.roles.is_empty());
+    assert_eq!(carrier_now.update_version, carrier.update_version + 1);
     let ann_now = h.dir.get_user(&root, &ann.id).unwrap();
     assert!(ann_now.roles.is_empty());
     assert_eq!(ann_now.update_version, ann.update_version + 1);
@@ -271,6 +285,38 @@ pub fn group_members_hold_the_groups_roles(h: &Harness) {
 
 pub fn groups_are_versioned_and_names_unique(h: &Harness) {
     let root = h.root();
+    // Uniqueness ignores case beyond ASCII, also after an update.
+    let doctors = h
+        .dir
+        .create_role(
+            &root,
+            NewRole {
+                name: "Ärzte".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    h.dir
+        .update_role(
+            &root,
+            &doctors.id,
+            RoleUpdate {
+                description: Some("Clinic".into()),
+                update_version: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        h.dir.create_role(
+            &root,
+            NewRole {
+                name: "äRZTE".into(),
+                ..Default::default()
+            }
+        ),
+        Err(Error::Duplicate(_))
+    ));
     let group = h
         .dir
         .create_group(

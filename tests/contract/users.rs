@@ -707,6 +707,54 @@ pub fn paging_and_sorting_input_is_validated(h: &Harness) {
     );
 }
 
+pub fn passwordless_users_can_be_reactivated_or_invited_again(h: &Harness) {
+    let root = h.root();
+    let (svc, _) = h.api_user(&root, "svc");
+    let off = |user: &User| {
+        h.dir
+            .update_user(
+                &root,
+                &user.id,
+                UserUpdate {
+                    status: Some(UserStatus::Inactive),
+                    update_version: h.fresh_version(&root, &user.id),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    let set = |user: &User, status| {
+        h.dir.update_user(
+            &root,
+            &user.id,
+            UserUpdate {
+                status: Some(status),
+                update_version: h.fresh_version(&root, &user.id),
+                ..Default::default()
+            },
+        )
+    };
+    off(&svc);
+    assert_eq!(
+        set(&svc, UserStatus::Active).unwrap().status,
+        UserStatus::Active
+    );
+    let ivy = h.invite(&root, "ivy", &[BuiltinRole::Viewer.id()]).user;
+    off(&ivy);
+    assert_invalid(set(&ivy, UserStatus::Active), &["status"]);
+    assert_eq!(
+        set(&ivy, UserStatus::Invited).unwrap().status,
+        UserStatus::Invited
+    );
+    let link = h.dir.send_invitation(&root, &ivy.id).unwrap();
+    h.dir
+        .accept_invitation(&link.token, &secret(PASSWORD))
+        .unwrap();
+    let ann = h.user(&root, "ann", &[BuiltinRole::Viewer.id()]);
+    off(&ann);
+    assert_invalid(set(&ann, UserStatus::Invited), &["status"]);
+}
+
 pub fn a_service_account_may_be_active_without_password_only_if_it_cannot_sign_in(h: &Harness) {
     let root = h.root();
     let console = h.dir.create_user(
