@@ -289,14 +289,15 @@ fn record_failure(conn: &Connection, name_key: &str, now: Time) -> Result<()> {
 }
 
 /// Refuses the attempt while the name is locked out; otherwise counts it as a failure until
-/// it succeeds.
-fn reserve_attempt(dir: &SqliteDirectory, name_key: &str) -> Result<()> {
+/// it succeeds. Returns the settings read in the same transaction.
+fn reserve_attempt(dir: &SqliteDirectory, name_key: &str) -> Result<Settings> {
     dir.write(|tx, now| {
-        let threshold = settings::load(tx)?.lockout_threshold;
-        if let Some(wait) = lockout_seconds_left(tx, name_key, threshold, now)? {
+        let settings = settings::load(tx)?;
+        if let Some(wait) = lockout_seconds_left(tx, name_key, settings.lockout_threshold, now)? {
             return Err(Error::RateLimited(wait));
         }
-        record_failure(tx, name_key, now)
+        record_failure(tx, name_key, now)?;
+        Ok(settings)
     })
 }
 
@@ -309,11 +310,10 @@ pub(super) fn sign_in(
     // The lockout is checked and the attempt counted as a failure in one transaction before
     // the password is checked, so parallel attempts cannot all slip past one check; success
     // clears the count.
-    reserve_attempt(dir, &name_key)?;
-    let (settings, candidate) = {
+    let settings = reserve_attempt(dir, &name_key)?;
+    let candidate = {
         let conn = dir.reader()?;
-        let settings = settings::load(&conn)?;
-        let candidate = conn
+        let found = conn
             .prepare_cached(
                 "SELECT id, user_name, password_hash FROM users WHERE user_name_key = ?1",
             )?
@@ -325,7 +325,7 @@ pub(super) fn sign_in(
                 })
             })
             .optional()?;
-        (settings, candidate)
+        found
     };
     // Exactly one argon2 verification on every path, so that timing tells nothing.
     let verified = match candidate.as_ref().and_then(|c| c.password_hash.as_deref()) {

@@ -16,6 +16,7 @@ use crate::core::access::Actor;
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::directory::Directory;
 use crate::core::model::*;
+use crate::core::permission::Permission;
 use crate::core::secret::Secret;
 use crate::core::{Error, Result};
 use chrono::DateTime;
@@ -198,10 +199,16 @@ impl SqliteDirectory {
         let value = query(&tx, &resolved.actor, now);
         drop(tx);
         drop(conn);
-        if let Some(key_id) = resolved.touch_key {
-            self.write(|tx, now| keys::touch(tx, &key_id, now))?;
-        }
+        self.record_key_use(resolved.touch_key)?;
         value
+    }
+
+    /// Writes a key's lastUsedTime when a read found it due.
+    fn record_key_use(&self, key_id: Option<String>) -> Result<()> {
+        match key_id {
+            Some(key_id) => self.write(|tx, now| keys::touch(tx, &key_id, now)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -355,7 +362,7 @@ impl Directory for SqliteDirectory {
     fn get_user(&self, credential: &Credential, id: &str) -> Result<User> {
         self.read(credential, |conn, actor, _| {
             if !actor.is(id) {
-                actor.require(crate::core::permission::Permission::VIEW_USER)?;
+                actor.require(Permission::VIEW_USER)?;
             }
             users::load(conn, id)
         })
@@ -520,9 +527,7 @@ impl Directory for SqliteDirectory {
             let conn = self.reader()?;
             keys::verify(&conn, key, now)?
         };
-        if let Some(key_id) = touch {
-            self.write(|tx, now| keys::touch(tx, &key_id, now))?;
-        }
+        self.record_key_use(touch)?;
         Ok(verification)
     }
 
@@ -534,11 +539,8 @@ impl Directory for SqliteDirectory {
         self.read(credential, |conn, actor, _| {
             // Console users read them (the UI needs e.g. the clipboard delay); accounts that
             // only use API keys see nothing but their keys.
-            if !actor
-                .permissions
-                .contains(crate::core::permission::Permission::MANAGE_SETTINGS)
-            {
-                actor.require(crate::core::permission::Permission::SIGN_IN)?;
+            if !actor.permissions.contains(Permission::MANAGE_SETTINGS) {
+                actor.require(Permission::SIGN_IN)?;
             }
             settings::load(conn)
         })

@@ -411,7 +411,8 @@ pub(super) fn update(
 ) -> Result<User> {
     actor.require(Permission::EDIT_USER)?;
     let current = load(conn, id)?;
-    actor.may_manage(&subject(conn, id)?)?;
+    let target = subject(conn, id)?;
+    actor.may_manage(&target)?;
     if update.update_version != current.update_version {
         return Err(Error::VersionConflict("user"));
     }
@@ -433,7 +434,6 @@ pub(super) fn update(
         [id],
         |r| r.get(0),
     )?;
-    let (held, _) = effective_permissions(conn, id)?;
     let passwordless = current.user_type == UserType::Native && !has_password;
     match update.status {
         // A deactivated user who never set a password may be invited again.
@@ -450,7 +450,7 @@ pub(super) fn update(
         Some(UserStatus::Active)
             if current.status != UserStatus::Active
                 && passwordless
-                && held.contains(Permission::SIGN_IN) =>
+                && target.permissions.contains(Permission::SIGN_IN) =>
         {
             errors.add(
                 "status",

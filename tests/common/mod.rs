@@ -156,6 +156,14 @@ impl Harness {
             .total_elements
     }
 
+    /// Applies a settings change on top of the current version.
+    pub fn change_settings(&self, by: &Credential, mut update: SettingsUpdate) -> Settings {
+        update.update_version = self.dir.get_settings(by).expect("settings").update_version;
+        self.dir
+            .update_settings(by, update)
+            .expect("change settings")
+    }
+
     pub fn fresh_version(&self, by: &Credential, id: &str) -> i64 {
         self.dir.get_user(by, id).expect("get user").update_version
     }

@@ -273,17 +273,13 @@ pub fn password_reset_is_one_time_expires_and_ends_sessions(h: &Harness) {
 
 pub fn password_policy_applies_everywhere_a_password_is_set(h: &Harness) {
     let root = h.root();
-    let settings = h.dir.get_settings(&root).unwrap();
-    h.dir
-        .update_settings(
-            &root,
-            SettingsUpdate {
-                password_min_length: Some(30),
-                update_version: settings.update_version,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    h.change_settings(
+        &root,
+        SettingsUpdate {
+            password_min_length: Some(30),
+            ..Default::default()
+        },
+    );
     assert_invalid(
         h.dir.create_user(
             &root,
@@ -335,17 +331,13 @@ pub fn an_api_key_authenticates_as_its_owner(h: &Harness) {
     assert_eq!(h.dir.list_user_keys(&key, &robot.id).unwrap().len(), 1);
     assert_forbidden(h.dir.list_users(&key, &UserQuery::default()));
     assert_forbidden(h.dir.get_settings(&key));
-    let settings = h.dir.get_settings(&root).unwrap();
-    h.dir
-        .update_settings(
-            &root,
-            SettingsUpdate {
-                api_key_auth_enabled: Some(false),
-                update_version: settings.update_version,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    h.change_settings(
+        &root,
+        SettingsUpdate {
+            api_key_auth_enabled: Some(false),
+            ..Default::default()
+        },
+    );
     assert_eq!(h.dir.me(&key).unwrap_err(), Error::Unauthenticated);
     assert_eq!(
         h.dir

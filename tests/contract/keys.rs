@@ -269,29 +269,21 @@ pub fn verification_codes_cover_every_refusal(h: &Harness) {
     assert_eq!(code(&typo), VerifyCode::Malformed);
     let unknown = keyward::core::secret::generate_key();
     assert_eq!(code(unknown.expose()), VerifyCode::NotFound);
-    let settings = h.dir.get_settings(&root).unwrap();
-    h.dir
-        .update_settings(
-            &root,
-            SettingsUpdate {
-                api_key_auth_enabled: Some(false),
-                update_version: settings.update_version,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    h.change_settings(
+        &root,
+        SettingsUpdate {
+            api_key_auth_enabled: Some(false),
+            ..Default::default()
+        },
+    );
     assert_eq!(code(secret_key.expose()), VerifyCode::AuthDisabled);
-    let settings = h.dir.get_settings(&root).unwrap();
-    h.dir
-        .update_settings(
-            &root,
-            SettingsUpdate {
-                api_key_auth_enabled: Some(true),
-                update_version: settings.update_version,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    h.change_settings(
+        &root,
+        SettingsUpdate {
+            api_key_auth_enabled: Some(true),
+            ..Default::default()
+        },
+    );
     // An owner who loses USE_API_KEYS can no longer use their keys.
     let op = h.user(&root, "op", &[BuiltinRole::Operator.id()]);
     let session = h.sign_in("op");
@@ -314,16 +306,13 @@ pub fn verification_codes_cover_every_refusal(h: &Harness) {
         )
         .unwrap();
     assert_eq!(code(op_key.expose()), VerifyCode::UserInactive);
-    h.dir
-        .update_settings(
-            &root,
-            SettingsUpdate {
-                api_key_auth_enabled: Some(false),
-                update_version: settings.update_version + 1,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    h.change_settings(
+        &root,
+        SettingsUpdate {
+            api_key_auth_enabled: Some(false),
+            ..Default::default()
+        },
+    );
     assert_eq!(code(secret_key.expose()), VerifyCode::AuthDisabled);
     assert_eq!(code(unknown.expose()), VerifyCode::AuthDisabled);
     assert!(!h.dir.verify_key(secret_key.expose()).unwrap().valid);
@@ -354,17 +343,13 @@ pub fn last_used_time_is_recorded_at_most_once_a_minute(h: &Harness) {
 pub fn settings_can_cap_key_lifetimes(h: &Harness) {
     let root = h.root();
     let me = h.dir.me(&root).unwrap();
-    let settings = h.dir.get_settings(&root).unwrap();
-    h.dir
-        .update_settings(
-            &root,
-            SettingsUpdate {
-                max_key_lifetime_days: Some(Some(90)),
-                update_version: settings.update_version,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    h.change_settings(
+        &root,
+        SettingsUpdate {
+            max_key_lifetime_days: Some(Some(90)),
+            ..Default::default()
+        },
+    );
     assert_invalid(
         h.dir.create_key(&root, &me.id, key_named("forever")),
         &["expiresTime"],
