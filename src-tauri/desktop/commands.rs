@@ -1,40 +1,449 @@
-//! Tauri commands: each takes the app state and its arguments, calls the core, maps the error.
+//! Tauri commands: each takes the app state and its arguments, calls the core as the signed-in
+//! user, and hands back the result or one error shape ({code, message, errors}). No rule is
+//! decided here; the core checks every permission whatever the UI shows.
+//!
+//! Commands are async and run the core on the blocking pool: a sync command would run on the
+//! main thread and freeze the window while SQLite (or argon2) works.
 
-use super::Desktop;
+use super::{open_file, Desktop, SignedInAs};
 use crate::core::directory::Directory;
-use crate::core::ErrorBody;
+use crate::core::model::*;
+use crate::core::secret::Secret;
+use crate::core::{Error, ErrorBody, Result};
 use serde::Serialize;
+use std::path::PathBuf;
+use tauri::{State, WebviewWindow};
+use tauri_plugin_dialog::DialogExt;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DirectoryStatus {
-    pub path: String,
-    pub schema_version: usize,
-    pub needs_setup: bool,
+type Reply<T> = std::result::Result<T, ErrorBody>;
+
+pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        connection,
+        open_directory,
+        choose_file,
+        set_up,
+        sign_in,
+        sign_out,
+        redeem_code,
+        change_password,
+        list_users,
+        get_user,
+        create_user,
+        update_user,
+        delete_user,
+        reset_password,
+        send_invitation,
+        list_roles,
+        create_role,
+        update_role,
+        delete_role,
+        list_groups,
+        create_group,
+        update_group,
+        delete_group,
+        list_user_keys,
+        list_keys,
+        create_key,
+        download_key,
+        revoke_key,
+        regenerate_key,
+        list_audit,
+        get_settings,
+        update_settings,
+        copy_secret,
+    ]
 }
 
-fn unavailable(reason: &str) -> ErrorBody {
-    ErrorBody {
-        code: "UNAVAILABLE".to_owned(),
-        message: reason.to_owned(),
-        errors: Default::default(),
+fn body(error: Error) -> ErrorBody {
+    ErrorBody::from(&error)
+}
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Reply<T> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| body(Error::Internal(e.to_string())))?
+        .map_err(body)
+}
+
+/// Runs `work` against the open directory, as whoever is signed in.
+async fn as_signed_in<T: Send + 'static>(
+    state: &Desktop,
+    work: impl FnOnce(&dyn Directory, &Credential) -> Result<T> + Send + 'static,
+) -> Reply<T> {
+    let (directory, credential) = state.directory().map_err(body)?;
+    let credential = credential.ok_or_else(|| body(Error::Unauthenticated))?;
+    blocking(move || work(&*directory, &credential)).await
+}
+
+fn retitle(state: &Desktop, window: &WebviewWindow) {
+    if let Err(error) = window.set_title(&state.title()) {
+        tracing::warn!(%error, "could not set the window title");
     }
 }
 
-/// Which directory file is open and whether it still needs its first SuperAdmin.
-#[tauri::command]
-pub async fn directory_status(
-    state: tauri::State<'_, Desktop>,
-) -> Result<DirectoryStatus, ErrorBody> {
-    let directory = state.directory.clone().map_err(|r| unavailable(&r))?;
-    let path = state.path.display().to_string();
-    let needs_setup = tauri::async_runtime::spawn_blocking(move || directory.needs_setup())
-        .await
-        .map_err(|e| unavailable(&e.to_string()))?
-        .map_err(|e| ErrorBody::from(&e))?;
-    Ok(DirectoryStatus {
-        path,
-        schema_version: crate::store::schema_version(),
+// --- The connection, setting up and signing in -----------------------------------------------
+
+/// Where the window is connected, and who is signed in there.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionInfo {
+    /// The file path; none when no directory could be opened.
+    place: Option<String>,
+    /// Why the directory could not be opened.
+    problem: Option<String>,
+    needs_setup: bool,
+    me: Option<Me>,
+    settings: Option<Settings>,
+    recent: Vec<String>,
+}
+
+async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
+    let recent = state.recent.list();
+    let place = state.lock().as_ref().ok().map(|c| c.place.clone());
+    let (directory, credential) = match state.directory() {
+        Ok(open) => open,
+        Err(problem) => {
+            return Ok(ConnectionInfo {
+                place: None,
+                problem: Some(problem.to_string()),
+                needs_setup: false,
+                me: None,
+                settings: None,
+                recent,
+            })
+        }
+    };
+    let (needs_setup, signed_in) = blocking(move || {
+        let needs_setup = directory.needs_setup()?;
+        let signed_in = match credential {
+            Some(credential) => match directory.me(&credential) {
+                Ok(me) => Some((me, directory.get_settings(&credential)?)),
+                Err(Error::Unauthenticated) => None,
+                Err(other) => return Err(other),
+            },
+            None => None,
+        };
+        Ok((needs_setup, signed_in))
+    })
+    .await?;
+    if signed_in.is_none() {
+        state.set_signed_in(None);
+    }
+    let (me, settings) = signed_in.unzip();
+    Ok(ConnectionInfo {
+        place,
+        problem: None,
         needs_setup,
+        me,
+        settings,
+        recent,
+    })
+}
+
+#[tauri::command]
+pub async fn connection(state: State<'_, Desktop>) -> Reply<ConnectionInfo> {
+    describe(&state).await
+}
+
+/// Opens another directory file, or creates a new one (`create`), and signs out of the old.
+#[tauri::command]
+pub async fn open_directory(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    path: String,
+    create: bool,
+) -> Reply<ConnectionInfo> {
+    let path = PathBuf::from(path.trim());
+    if path.as_os_str().is_empty() {
+        return Err(body(Error::invalid("path", "Enter the path of a file.")));
+    }
+    if create && path.exists() {
+        return Err(body(Error::invalid(
+            "path",
+            "A file already exists there: open it, or choose another name.",
+        )));
+    }
+    if !create && !path.is_file() {
+        return Err(body(Error::invalid(
+            "path",
+            "There is no file at this path.",
+        )));
+    }
+    let opening = path.clone();
+    let directory =
+        blocking(move || open_file(&opening).map_err(|m| Error::invalid("path", m))).await?;
+    state.recent.remember(&path);
+    state.connect(path.display().to_string(), Ok(directory));
+    retitle(&state, &window);
+    describe(&state).await
+}
+
+/// Asks for a file with the system's Open (or, with `create`, Save) dialog.
+#[tauri::command]
+pub async fn choose_file(app: tauri::AppHandle, create: bool) -> Reply<Option<String>> {
+    blocking(move || {
+        let dialog = app
+            .dialog()
+            .file()
+            .add_filter("Keyward directory", &["db", "sqlite", "keyward"]);
+        let chosen = if create {
+            dialog
+                .set_title("Create a directory file")
+                .set_file_name("keyward.db")
+                .blocking_save_file()
+        } else {
+            dialog
+                .set_title("Open a directory file")
+                .blocking_pick_file()
+        };
+        Ok(chosen
+            .and_then(|p| p.into_path().ok())
+            .map(|p| p.display().to_string()))
+    })
+    .await
+}
+
+/// Creates the first SuperAdmin of a new directory and signs them in.
+#[tauri::command]
+pub async fn set_up(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    admin: FirstAdmin,
+) -> Reply<ConnectionInfo> {
+    let (directory, _) = state.directory().map_err(body)?;
+    let password = admin.password.clone();
+    let signed_in = blocking(move || {
+        let user = directory.create_first_admin(admin)?;
+        directory.sign_in(&user.user_name, &password)
+    })
+    .await?;
+    start_session(&state, &window, signed_in);
+    describe(&state).await
+}
+
+fn start_session(state: &Desktop, window: &WebviewWindow, signed_in: SignedIn) {
+    state.set_signed_in(Some(SignedInAs {
+        credential: Credential::Session(signed_in.access_token),
+        user_name: signed_in.user.user_name,
+    }));
+    retitle(state, window);
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    user_name: String,
+    password: Secret,
+) -> Reply<ConnectionInfo> {
+    let (directory, _) = state.directory().map_err(body)?;
+    let signed_in = blocking(move || directory.sign_in(user_name.trim(), &password)).await?;
+    start_session(&state, &window, signed_in);
+    describe(&state).await
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, Desktop>, window: WebviewWindow) -> Reply<ConnectionInfo> {
+    // The session ends in the directory too; a session that already expired is no obstacle.
+    let ended = as_signed_in(&state, |d, c| d.sign_out(c)).await;
+    if let Err(error) = ended {
+        tracing::info!(code = %error.code, "signing out of a session the directory no longer had");
+    }
+    state.set_signed_in(None);
+    state.clipboard.clear_if_ours();
+    retitle(&state, &window);
+    describe(&state).await
+}
+
+/// Sets a password with an invitation or a password-reset code, whichever it is.
+#[tauri::command]
+pub async fn redeem_code(state: State<'_, Desktop>, code: Secret, password: Secret) -> Reply<User> {
+    let (directory, _) = state.directory().map_err(body)?;
+    blocking(move || {
+        let code = Secret::new(code.expose().trim().to_owned());
+        match directory.accept_invitation(&code, &password) {
+            Err(Error::Invalid(fields)) if fields.fields().eq(["token"]) => {
+                directory.complete_password_reset(&code, &password)
+            }
+            other => other,
+        }
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn change_password(
+    state: State<'_, Desktop>,
+    old_password: Secret,
+    new_password: Secret,
+) -> Reply<ChangePasswordResult> {
+    as_signed_in(&state, move |d, c| {
+        let me = d.me(c)?;
+        d.change_password(c, &me.id, &old_password, &new_password)
+    })
+    .await
+}
+
+// --- Users ------------------------------------------------------------------------------------
+
+#[tauri::command]
+pub async fn list_users(state: State<'_, Desktop>, query: UserQuery) -> Reply<Page<User>> {
+    as_signed_in(&state, move |d, c| d.list_users(c, &query)).await
+}
+
+#[tauri::command]
+pub async fn get_user(state: State<'_, Desktop>, id: String) -> Reply<User> {
+    as_signed_in(&state, move |d, c| d.get_user(c, &id)).await
+}
+
+#[tauri::command]
+pub async fn create_user(state: State<'_, Desktop>, user: NewUser) -> Reply<CreatedUser> {
+    as_signed_in(&state, move |d, c| d.create_user(c, user)).await
+}
+
+#[tauri::command]
+pub async fn update_user(state: State<'_, Desktop>, id: String, update: UserUpdate) -> Reply<User> {
+    as_signed_in(&state, move |d, c| d.update_user(c, &id, update)).await
+}
+
+#[tauri::command]
+pub async fn delete_user(state: State<'_, Desktop>, id: String) -> Reply<()> {
+    as_signed_in(&state, move |d, c| d.delete_user(c, &id)).await
+}
+
+#[tauri::command]
+pub async fn reset_password(state: State<'_, Desktop>, id: String) -> Reply<IssuedToken> {
+    as_signed_in(&state, move |d, c| d.reset_password(c, &id)).await
+}
+
+#[tauri::command]
+pub async fn send_invitation(state: State<'_, Desktop>, id: String) -> Reply<IssuedToken> {
+    as_signed_in(&state, move |d, c| d.send_invitation(c, &id)).await
+}
+
+// --- Roles and groups -------------------------------------------------------------------------
+
+#[tauri::command]
+pub async fn list_roles(state: State<'_, Desktop>) -> Reply<Vec<Role>> {
+    as_signed_in(&state, |d, c| d.list_roles(c)).await
+}
+
+#[tauri::command]
+pub async fn create_role(state: State<'_, Desktop>, role: NewRole) -> Reply<Role> {
+    as_signed_in(&state, move |d, c| d.create_role(c, role)).await
+}
+
+#[tauri::command]
+pub async fn update_role(state: State<'_, Desktop>, id: String, update: RoleUpdate) -> Reply<Role> {
+    as_signed_in(&state, move |d, c| d.update_role(c, &id, update)).await
+}
+
+#[tauri::command]
+pub async fn delete_role(state: State<'_, Desktop>, id: String) -> Reply<()> {
+    as_signed_in(&state, move |d, c| d.delete_role(c, &id)).await
+}
+
+#[tauri::command]
+pub async fn list_groups(state: State<'_, Desktop>) -> Reply<Vec<Group>> {
+    as_signed_in(&state, |d, c| d.list_groups(c)).await
+}
+
+#[tauri::command]
+pub async fn create_group(state: State<'_, Desktop>, group: NewGroup) -> Reply<Group> {
+    as_signed_in(&state, move |d, c| d.create_group(c, group)).await
+}
+
+#[tauri::command]
+pub async fn update_group(
+    state: State<'_, Desktop>,
+    id: String,
+    update: GroupUpdate,
+) -> Reply<Group> {
+    as_signed_in(&state, move |d, c| d.update_group(c, &id, update)).await
+}
+
+#[tauri::command]
+pub async fn delete_group(state: State<'_, Desktop>, id: String) -> Reply<()> {
+    as_signed_in(&state, move |d, c| d.delete_group(c, &id)).await
+}
+
+// --- API keys ---------------------------------------------------------------------------------
+
+#[tauri::command]
+pub async fn list_user_keys(state: State<'_, Desktop>, user_id: String) -> Reply<Vec<ApiKey>> {
+    as_signed_in(&state, move |d, c| d.list_user_keys(c, &user_id)).await
+}
+
+#[tauri::command]
+pub async fn list_keys(state: State<'_, Desktop>, query: KeyQuery) -> Reply<Page<ApiKey>> {
+    as_signed_in(&state, move |d, c| d.list_keys(c, &query)).await
+}
+
+#[tauri::command]
+pub async fn create_key(
+    state: State<'_, Desktop>,
+    owner_id: String,
+    key: NewKey,
+) -> Reply<IssuedKey> {
+    as_signed_in(&state, move |d, c| d.create_key(c, &owner_id, key)).await
+}
+
+#[tauri::command]
+pub async fn download_key(state: State<'_, Desktop>, id: String) -> Reply<IssuedKey> {
+    as_signed_in(&state, move |d, c| d.download_key(c, &id)).await
+}
+
+#[tauri::command]
+pub async fn revoke_key(state: State<'_, Desktop>, id: String) -> Reply<ApiKey> {
+    as_signed_in(&state, move |d, c| d.revoke_key(c, &id)).await
+}
+
+#[tauri::command]
+pub async fn regenerate_key(
+    state: State<'_, Desktop>,
+    id: String,
+    grace_seconds: u32,
+) -> Reply<IssuedKey> {
+    as_signed_in(&state, move |d, c| d.regenerate_key(c, &id, grace_seconds)).await
+}
+
+// --- Audit, settings and the clipboard --------------------------------------------------------
+
+#[tauri::command]
+pub async fn list_audit(state: State<'_, Desktop>, query: AuditQuery) -> Reply<Page<AuditEntry>> {
+    as_signed_in(&state, move |d, c| d.list_audit(c, &query)).await
+}
+
+#[tauri::command]
+pub async fn get_settings(state: State<'_, Desktop>) -> Reply<Settings> {
+    as_signed_in(&state, |d, c| d.get_settings(c)).await
+}
+
+#[tauri::command]
+pub async fn update_settings(state: State<'_, Desktop>, update: SettingsUpdate) -> Reply<Settings> {
+    as_signed_in(&state, move |d, c| d.update_settings(c, update)).await
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Copied {
+    /// Seconds until the clipboard is cleared; 0 = it is not cleared.
+    clears_in_seconds: u32,
+}
+
+/// Copies a secret that is being revealed to the system clipboard, to be cleared after the
+/// directory's `clipboardClearSeconds`.
+#[tauri::command]
+pub async fn copy_secret(state: State<'_, Desktop>, secret: Secret) -> Reply<Copied> {
+    let settings = as_signed_in(&state, |d, c| d.get_settings(c)).await?;
+    let delay = settings.clipboard_clear_seconds;
+    let clipboard = state.clipboard.clone();
+    blocking(move || clipboard.copy(secret, delay).map_err(Error::StateConflict)).await?;
+    Ok(Copied {
+        clears_in_seconds: delay,
     })
 }

@@ -1,43 +1,129 @@
 //! The Tauri desktop app: a window over the same core as the server and the CLI. Commands are
 //! thin adapters in [`commands`]; no rule lives here.
+//!
+//! The session token stays on the Rust side: the webview asks for work to be done and never
+//! holds a credential. Secrets reach the webview only in the one-time reveal, and go to the
+//! system clipboard through [`clipboard`], never through the webview's own clipboard.
 
+mod clipboard;
 mod commands;
+mod recent;
 
+use crate::core::directory::Directory;
+use crate::core::model::Credential;
+use crate::core::Error;
 use crate::store::SqliteDirectory;
 use std::path::PathBuf;
-use std::sync::Arc;
-use tauri::Manager;
+use std::sync::{Arc, Mutex, PoisonError};
+use tauri::{Manager, RunEvent};
 
-/// What the window works on: the open directory, or why it could not be opened.
+/// What the window works on: one directory and, once signed in, the session on it.
+pub struct Connection {
+    /// Shown to the administrator: the file path (or, later, the server URL).
+    pub place: String,
+    pub directory: Arc<dyn Directory>,
+    pub signed_in: Option<SignedInAs>,
+}
+
+pub struct SignedInAs {
+    pub credential: Credential,
+    pub user_name: String,
+}
+
+/// The app's state, shared by every command.
 pub struct Desktop {
-    pub path: PathBuf,
-    pub directory: Result<Arc<SqliteDirectory>, String>,
+    connection: Mutex<Result<Connection, String>>,
+    clipboard: Arc<clipboard::SecretClipboard>,
+    recent: recent::RecentFiles,
+}
+
+impl Desktop {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Result<Connection, String>> {
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The open directory, or why there is none.
+    fn directory(&self) -> Result<(Arc<dyn Directory>, Option<Credential>), Error> {
+        match &*self.lock() {
+            Ok(c) => Ok((
+                c.directory.clone(),
+                c.signed_in.as_ref().map(|s| s.credential.clone()),
+            )),
+            Err(reason) => Err(Error::StateConflict(reason.clone())),
+        }
+    }
+
+    /// Replaces the open directory (the previous session is simply dropped with it).
+    fn connect(&self, place: String, opened: Result<Arc<dyn Directory>, String>) {
+        *self.lock() = opened.map(|directory| Connection {
+            place,
+            directory,
+            signed_in: None,
+        });
+    }
+
+    fn set_signed_in(&self, signed_in: Option<SignedInAs>) {
+        if let Ok(connection) = &mut *self.lock() {
+            connection.signed_in = signed_in;
+        }
+    }
+
+    /// "Keyward — /path/to/file.db — alice": the connection and who is signed in.
+    fn title(&self) -> String {
+        match &*self.lock() {
+            Ok(c) => match &c.signed_in {
+                Some(s) => format!("Keyward — {} — {}", c.place, s.user_name),
+                None => format!("Keyward — {}", c.place),
+            },
+            Err(_) => "Keyward".to_owned(),
+        }
+    }
+}
+
+fn open_file(path: &std::path::Path) -> Result<Arc<dyn Directory>, String> {
+    SqliteDirectory::open(path)
+        .map(|d| Arc::new(d) as Arc<dyn Directory>)
+        .map_err(|e| e.to_string())
 }
 
 /// Opens the desktop app on the directory file at `db`, creating it if needed.
 pub fn run(db: PathBuf) {
-    let directory = SqliteDirectory::open(&db)
-        .map(Arc::new)
-        .map_err(|e| e.to_string());
-    if let Err(reason) = &directory {
-        tracing::error!(%reason, "cannot open the directory");
+    let desktop = Desktop {
+        connection: Mutex::new(Err(String::new())),
+        clipboard: Arc::new(clipboard::SecretClipboard::default()),
+        recent: recent::RecentFiles::load(),
+    };
+    let opened = open_file(&db);
+    match &opened {
+        Ok(_) => desktop.recent.remember(&db),
+        Err(reason) => tracing::error!(%reason, "cannot open the directory"),
     }
-    let title = format!("Keyward — {}", db.display());
-    let result = tauri::Builder::default()
-        .manage(Desktop {
-            path: db,
-            directory,
-        })
-        .invoke_handler(tauri::generate_handler![commands::directory_status])
+    desktop.connect(db.display().to_string(), opened);
+    let title = desktop.title();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(desktop)
+        .invoke_handler(commands::handler())
         .setup(move |app| {
             if let Some(window) = app.get_webview_window("main") {
                 window.set_title(&title)?;
             }
             Ok(())
         })
-        .run(tauri::generate_context!());
-    if let Err(error) = result {
-        eprintln!("error: Keyward could not start its window: {error}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("error: Keyward could not start its window: {error}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            // A copied secret does not outlive the app.
+            handle.state::<Desktop>().clipboard.clear_if_ours();
+        }
+    });
 }

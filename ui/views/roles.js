@@ -1,0 +1,93 @@
+// Roles: the built-in ones (read-only) and custom ones with a permission checklist.
+
+import { call, session, names, PERMISSION_GROUPS, PERMISSION_TEXT } from "../api.js";
+import {
+  h, replace, field, checkedValues, formError, showErrors, openDialog, confirmAction, notify, badge,
+} from "../dom.js";
+
+function permissionChecklist(selected, disabled) {
+  const held = new Set(session.me.permissions);
+  const chosen = new Set(selected);
+  return h("fieldset", { class: "field permissions", "data-field": "permissions" },
+    h("legend", {}, "Permissions"),
+    PERMISSION_GROUPS.map(([group, permissions]) => h("div", { class: "permission-group" },
+      h("h3", {}, group),
+      permissions.map((p) => {
+        const id = `perm-${p}`;
+        const cannot = !held.has(p);
+        return h("div", { class: "check" },
+          h("input", { type: "checkbox", id, name: "permissions", value: p, checked: chosen.has(p), disabled: disabled || (cannot && !chosen.has(p)),
+            title: cannot ? "You cannot grant a permission you do not hold." : null }),
+          h("label", { for: id }, PERMISSION_TEXT[p], h("span", { class: "code" }, p)));
+      }))),
+    h("p", { class: "field-error" }));
+}
+
+function editRole(role, onSaved) {
+  const readOnly = role?.builtin || !session.can("MANAGE_ROLE");
+  return openDialog({
+    title: role ? (role.builtin ? `${role.name} (built-in)` : `Role ${role.name}`) : "New role",
+    wide: true,
+    render: (close) => {
+      const form = h("form", { id: "role-form", novalidate: true },
+        role?.builtin ? h("p", { class: "hint" }, "Built-in roles cannot be changed or deleted. Create a custom role for a different set of permissions.") : null,
+        field({ label: "Name", name: "name", value: role?.name ?? "", disabled: readOnly, required: true, autofocus: !readOnly, autocomplete: "off" }),
+        field({ label: "Description", name: "description", type: "textarea", value: role?.description ?? "", disabled: readOnly }),
+        permissionChecklist(role?.permissions ?? ["SIGN_IN"], readOnly),
+        formError(),
+        h("div", { class: "actions" },
+          role && !readOnly ? h("button", { type: "button", class: "danger-text left", id: "delete-role", onclick: async () => {
+            const sure = await confirmAction({ title: `Delete the role ${role.name}?`, message: "Users and groups holding it lose its permissions at once.", confirm: "Delete role" });
+            if (!sure) return;
+            try {
+              await call("delete_role", { id: role.id });
+              close(true);
+              notify(`Deleted ${role.name}.`);
+            } catch (error) {
+              showErrors(form, error);
+            }
+          } }, "Delete") : null,
+          h("button", { type: "button", onclick: () => close(), autofocus: readOnly }, readOnly ? "Close" : "Cancel"),
+          readOnly ? null : h("button", { type: "submit", class: "primary" }, role ? "Save" : "Create role")));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const data = new FormData(form);
+        const fields = { name: data.get("name"), description: data.get("description"), permissions: checkedValues(form, "permissions") };
+        try {
+          if (role) await call("update_role", { id: role.id, update: { ...fields, updateVersion: role.updateVersion } });
+          else await call("create_role", { role: fields });
+          close(true);
+          notify(`Saved ${fields.name}.`);
+        } catch (error) {
+          showErrors(form, error.code === "VERSION_CONFLICT"
+            ? { errors: {}, message: "Someone else changed this role meanwhile; nothing was saved. Close and open it again." }
+            : error);
+        }
+      });
+      return form;
+    },
+  }).then((changed) => { if (changed) onSaved(); });
+}
+
+export function render(view) {
+  const list = h("div", {});
+  async function load() {
+    await names.load();
+    const roles = names.roles;
+    replace(list, h("table", { class: "list", id: "roles-table", "aria-label": "Roles" },
+      h("thead", {}, h("tr", {}, ["Role", "Description", "Permissions"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, roles.map((role) => h("tr", {
+        tabindex: 0, "data-role": role.name, onclick: () => editRole(role, load),
+        onkeydown: (e) => { if (e.key === "Enter") editRole(role, load); },
+      },
+      h("td", { class: "strong" }, role.name, role.builtin ? [" ", badge("built-in", "builtin")] : null),
+      h("td", { class: "muted" }, role.description),
+      h("td", { class: "muted" }, role.permissions.length === 15 ? "all" : role.permissions.join(" · ")))))));
+  }
+  replace(view,
+    h("div", { class: "page-head" }, h("h1", {}, "Roles"),
+      session.can("MANAGE_ROLE") ? h("button", { type: "button", class: "primary", id: "new-role", onclick: () => editRole(null, load) }, "New role") : null),
+    h("p", { class: "muted" }, "A user holds the permissions of all their roles, and of their groups' roles."),
+    list);
+  load().catch((error) => replace(list, h("p", { class: "form-error" }, error.message)));
+}

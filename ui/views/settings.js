@@ -1,0 +1,78 @@
+// Settings of the directory: key authentication, key lifetime cap, password length, clipboard
+// delay, session lifetime, lock-out threshold. Read-only without MANAGE_SETTINGS.
+
+import { call, session } from "../api.js";
+import { h, replace, field, formError, showErrors, clearErrors, notify } from "../dom.js";
+
+export function render(view) {
+  async function load() {
+    try {
+      show(await call("get_settings"));
+    } catch (error) {
+      replace(view, h("h1", {}, "Settings"), h("p", { class: "form-error" }, error.message));
+    }
+  }
+
+  function show(settings) {
+    const readOnly = !session.can("MANAGE_SETTINGS");
+    const number = (label, name, hint, extra = {}) =>
+      field({ label, name, type: "number", value: settings[name] ?? "", hint, disabled: readOnly, min: 0, ...extra });
+    const form = h("form", { id: "settings-form", class: "narrow", novalidate: true },
+      h("fieldset", { class: "group" }, h("legend", {}, "API keys"),
+        h("div", { class: "check field", "data-field": "apiKeyAuthEnabled" },
+          h("input", { type: "checkbox", id: "apiKeyAuthEnabled", name: "apiKeyAuthEnabled", checked: settings.apiKeyAuthEnabled, disabled: readOnly }),
+          h("label", { for: "apiKeyAuthEnabled" }, "API key authentication enabled"),
+          h("p", { class: "hint" }, "When off, every key is refused (AUTH_DISABLED) until it is switched on again."),
+          h("p", { class: "field-error" })),
+        number("Longest key lifetime (days)", "maxKeyLifetimeDays", "Empty: no cap. With a cap, longer and never-expiring keys are refused.", { min: 1, placeholder: "no cap" })),
+      h("fieldset", { class: "group" }, h("legend", {}, "Passwords and sessions"),
+        number("Minimum password length", "passwordMinLength", "At least 8; 15 is recommended (NIST SP 800-63B).", { min: 8 }),
+        number("Session lifetime (minutes)", "sessionLifetimeMinutes", "How long a sign-in lasts.", { min: 1 }),
+        number("Failed sign-ins before delays", "lockoutThreshold", "After this many failures for one user name, each further attempt waits longer.", { min: 1 })),
+      h("fieldset", { class: "group" }, h("legend", {}, "Clipboard"),
+        number("Clear a copied secret after (seconds)", "clipboardClearSeconds", "0: never clear. The clipboard is only cleared if it still holds the secret.")),
+      formError(),
+      readOnly
+        ? h("p", { class: "hint" }, "Only administrators with the Change settings permission can change these.")
+        : h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "save-settings" }, "Save settings")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const whole = (name) => {
+        const text = String(data.get(name) ?? "").trim();
+        return text === "" ? null : Number(text);
+      };
+      const update = {
+        apiKeyAuthEnabled: form.querySelector("[name=apiKeyAuthEnabled]").checked,
+        maxKeyLifetimeDays: whole("maxKeyLifetimeDays"),
+        passwordMinLength: whole("passwordMinLength"),
+        sessionLifetimeMinutes: whole("sessionLifetimeMinutes"),
+        lockoutThreshold: whole("lockoutThreshold"),
+        clipboardClearSeconds: whole("clipboardClearSeconds"),
+        updateVersion: settings.updateVersion,
+      };
+      const bad = Object.entries(update).filter(([name, v]) => typeof v === "number" && (!Number.isInteger(v) || v < 0) && name !== "updateVersion");
+      if (bad.length) {
+        showErrors(form, { errors: Object.fromEntries(bad.map(([name]) => [name, ["Enter a whole number."]])) });
+        return;
+      }
+      for (const name of ["passwordMinLength", "sessionLifetimeMinutes", "lockoutThreshold", "clipboardClearSeconds"]) {
+        if (update[name] === null) delete update[name];
+      }
+      clearErrors(form);
+      try {
+        const saved = await call("update_settings", { update });
+        session.connection.settings = saved;
+        notify("Settings saved.");
+        show(saved);
+      } catch (error) {
+        showErrors(form, error.code === "VERSION_CONFLICT"
+          ? { errors: {}, message: "Someone else changed the settings meanwhile; nothing was saved. Reload the screen and try again." }
+          : error);
+      }
+    });
+    replace(view, h("div", { class: "page-head" }, h("h1", {}, "Settings")), form);
+  }
+
+  load();
+}

@@ -1,0 +1,113 @@
+// Before anyone is signed in: first-run setup of a new directory (its first SuperAdmin),
+// sign-in, and setting a password with an invitation or reset code.
+
+import { call, session } from "../api.js";
+import { h, replace, field, formError, showErrors, clearErrors, notify } from "../dom.js";
+
+export function render(view, { onSignedIn }) {
+  const show = (screen) => replace(view, screen());
+
+  const card = (title, intro, form, footer) =>
+    h("section", { class: "start" },
+      h("div", { class: "card" },
+        h("p", { class: "brand-mark", "aria-hidden": "true" }, "Keyward"),
+        h("h1", {}, title),
+        intro ? h("p", { class: "muted" }, intro) : null,
+        form,
+        footer ? h("div", { class: "card-footer" }, footer) : null));
+
+  const otherFile = h("a", { href: "#/directory" }, "Open another directory file");
+
+  function setup() {
+    const form = h("form", { id: "setup-form", novalidate: true },
+      field({ label: "User name", name: "userName", autocomplete: "username", required: true, autofocus: true }),
+      field({ label: "Display name", name: "displayName", autocomplete: "name", hint: "How the name appears in lists; defaults to the user name." }),
+      field({ label: "E-mail", name: "email", type: "email", autocomplete: "email", required: true }),
+      field({
+        label: "Password", name: "password", type: "password", autocomplete: "new-password", required: true,
+        hint: `At least ${session.settings?.passwordMinLength ?? 15} characters. A few unrelated words make a strong, memorable password.`,
+      }),
+      field({ label: "Repeat the password", name: "repeat", type: "password", autocomplete: "new-password", required: true }),
+      formError(),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create the SuperAdmin")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      if (data.get("password") !== data.get("repeat")) {
+        showErrors(form, { errors: { repeat: ["The two passwords differ."] } });
+        return;
+      }
+      clearErrors(form);
+      try {
+        await call("set_up", { admin: {
+          userName: data.get("userName"), displayName: data.get("displayName"),
+          email: data.get("email"), password: data.get("password"),
+        } });
+        onSignedIn();
+      } catch (error) {
+        showErrors(form, error);
+      }
+    });
+    return card("Set up this directory",
+      "This directory is new. Create its first SuperAdmin: the account that can do everything, including adding the other administrators.",
+      form, otherFile);
+  }
+
+  function signIn() {
+    const form = h("form", { id: "sign-in-form", novalidate: true },
+      field({ label: "User name", name: "userName", autocomplete: "username", required: true, autofocus: true }),
+      field({ label: "Password", name: "password", type: "password", autocomplete: "current-password", required: true }),
+      formError(),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Sign in")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      clearErrors(form);
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        await call("sign_in", { userName: data.get("userName"), password: data.get("password") });
+        onSignedIn();
+      } catch (error) {
+        button.disabled = false;
+        form.querySelector("[name=password]").value = "";
+        showErrors(form, error);
+      }
+    });
+    return card("Sign in", null, form, [
+      h("a", { href: "#", id: "have-code", onclick: (e) => { e.preventDefault(); show(redeem); } }, "I have an invitation or reset code"),
+      otherFile,
+    ]);
+  }
+
+  function redeem() {
+    const form = h("form", { id: "redeem-form", novalidate: true },
+      field({ label: "Code", name: "token", autocomplete: "off", required: true, autofocus: true, class: "mono", hint: "The invitation or password-reset code your administrator gave you." }),
+      field({ label: "New password", name: "password", type: "password", autocomplete: "new-password", required: true }),
+      field({ label: "Repeat the password", name: "repeat", type: "password", autocomplete: "new-password", required: true }),
+      formError(),
+      h("div", { class: "actions" },
+        h("button", { type: "button", onclick: () => show(signIn) }, "Back"),
+        h("button", { type: "submit", class: "primary" }, "Set password")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      if (data.get("password") !== data.get("repeat")) {
+        showErrors(form, { errors: { repeat: ["The two passwords differ."] } });
+        return;
+      }
+      try {
+        const user = await call("redeem_code", { code: data.get("token"), password: data.get("password") });
+        show(signIn);
+        view.querySelector("[name=userName]").value = user.userName;
+        view.querySelector("[name=password]").focus();
+        notify(`Password set for ${user.userName}. Sign in with it now.`);
+      } catch (error) {
+        showErrors(form, error);
+      }
+    });
+    return card("Set your password", "Use the code from your invitation or password reset.", form, null);
+  }
+
+  show(session.connection.needsSetup ? setup : signIn);
+}

@@ -1,0 +1,173 @@
+// One user: edit the details, roles, groups and status (with the version read, so a
+// concurrent change is refused, not overwritten), reset the password, send a new invitation,
+// delete, and the user's API keys.
+
+import { call, session, names } from "../api.js";
+import {
+  h, replace, field, checklist, checkedValues, formError, showErrors, clearErrors, confirmAction,
+  notify, badge, formatTime,
+} from "../dom.js";
+import { revealSecret } from "../secret.js";
+import { roleItems } from "./users.js";
+import { keyTable, newKey, mayCreateFor } from "./keys.js";
+
+export function render(view, { id }) {
+  let alive = true;
+
+  async function load() {
+    let user;
+    try {
+      user = await call("get_user", { id });
+    } catch (error) {
+      replace(view, h("p", {}, h("a", { href: "#/users" }, "← Users")), h("p", { class: "form-error" }, error.message));
+      return;
+    }
+    if (alive) show(user);
+  }
+
+  function show(user) {
+    const self = user.id === session.me.id;
+    const mayEdit = session.can("EDIT_USER");
+    const external = user.type === "EXTERNAL";
+    const statusField = user.status === "INVITED"
+      ? h("div", { class: "field" }, h("span", { class: "label" }, "Status"), h("p", {}, badge("INVITED"), " waiting for the invitation to be accepted"))
+      : field({ label: "Status", name: "status", type: "select", value: user.status, disabled: !mayEdit,
+        options: [["ACTIVE", "Active"], ["INACTIVE", "Deactivated: cannot sign in, keys stop working"]] });
+    const form = h("form", { id: "user-form", novalidate: true },
+      h("div", { class: "columns" },
+        h("div", {},
+          field({ label: "User name", name: "userName", value: user.userName, disabled: !mayEdit, autocomplete: "off" }),
+          field({ label: "Display name", name: "displayName", value: user.displayName, disabled: !mayEdit, autocomplete: "off" }),
+          field({ label: "E-mail", name: "email", type: "email", value: user.email, disabled: !mayEdit, autocomplete: "off" }),
+          statusField),
+        h("div", {},
+          names.roles.length ? checklist({
+            legend: "Roles", name: "roles", items: roleItems(), selected: user.roles, disabled: !mayEdit || external,
+            hint: external ? "Roles of external users are managed where their identity is." : null,
+          }) : null,
+          names.groups.length ? checklist({
+            legend: "Groups", name: "groups", items: names.groups.map((g) => [g.id, g.name]), selected: user.groups, disabled: !mayEdit,
+            hint: "Members also hold the roles of their groups.",
+          }) : null)),
+      formError(),
+      mayEdit ? h("div", { class: "actions" },
+        h("button", { type: "reset", onclick: (e) => { e.preventDefault(); load(); } }, "Discard changes"),
+        h("button", { type: "submit", class: "primary", id: "save-user" }, "Save")) : null);
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const update = {
+        userName: data.get("userName"), displayName: data.get("displayName"), email: data.get("email"),
+        groups: checkedValues(form, "groups"), updateVersion: user.updateVersion,
+      };
+      if (!external) update.roles = checkedValues(form, "roles");
+      if (data.get("status")) update.status = data.get("status");
+      if (update.status === "INACTIVE" && user.status !== "INACTIVE") {
+        const sure = await confirmAction({
+          title: `Deactivate ${user.userName}?`,
+          message: "Their sessions end at once and their API keys stop working until they are activated again.",
+          confirm: "Deactivate",
+        });
+        if (!sure) return;
+      }
+      clearErrors(form);
+      try {
+        const saved = await call("update_user", { id: user.id, update });
+        notify(`Saved ${saved.userName}.`);
+        show(saved);
+      } catch (error) {
+        if (error.code === "VERSION_CONFLICT") {
+          showErrors(form, { errors: {}, message: "Someone else changed this user meanwhile. Nothing was saved: reload to see their change, then make yours again." });
+          form.querySelector(".form-error").append(" ",
+            h("button", { type: "button", class: "link", onclick: load }, "Reload"));
+        } else {
+          showErrors(form, error);
+        }
+      }
+    });
+
+    const actions = h("div", { class: "head-actions" },
+      user.status === "INVITED" && session.can("CREATE_USER")
+        ? h("button", { type: "button", id: "send-invite", onclick: () => invite(user) }, "Send new invite") : null,
+      user.type === "NATIVE" && user.status !== "INVITED" && session.can("RESET_PASSWORD")
+        ? h("button", { type: "button", id: "reset-password", onclick: () => resetPassword(user) }, "Reset password") : null,
+      session.can("DELETE_USER") && !self
+        ? h("button", { type: "button", class: "danger-text", id: "delete-user", onclick: () => remove(user) }, "Delete") : null);
+
+    const keysSection = h("section", { class: "section" });
+    replace(view,
+      h("p", { class: "crumbs" }, h("a", { href: "#/users" }, "← Users")),
+      h("div", { class: "page-head" },
+        h("div", {},
+          h("h1", {}, user.displayName, " ", badge(user.status)),
+          h("p", { class: "muted" }, `${user.userName} · ${user.type === "NATIVE" ? "managed here" : "external"} · created ${formatTime(user.createdTime)} · last sign-in ${formatTime(user.lastLoginTime)}`)),
+        actions),
+      form, keysSection);
+    if (self || session.can("VIEW_KEYS")) showKeys(user, keysSection);
+  }
+
+  async function showKeys(user, section) {
+    try {
+      const keys = await call("list_user_keys", { userId: user.id });
+      replace(section,
+        h("div", { class: "section-head" }, h("h2", {}, "API keys"),
+          mayCreateFor(user) ? h("button", { type: "button", id: "new-key-for-user", onclick: () => newKey({ owner: user, onCreated: () => showKeys(user, section) }) }, "New key") : null),
+        keyTable(keys, { reload: () => showKeys(user, section) }));
+    } catch (error) {
+      replace(section, h("p", { class: "form-error" }, error.message));
+    }
+  }
+
+  async function invite(user) {
+    try {
+      const issued = await call("send_invitation", { id: user.id });
+      await revealSecret({
+        title: `New invitation for ${user.userName}`,
+        intro: "The previous invitation code no longer works. Give this one to the user.",
+        secret: issued.token, expiresTime: issued.expiresTime, label: "Invitation code",
+      });
+    } catch (error) {
+      notify(error.message, "error");
+    }
+  }
+
+  async function resetPassword(user) {
+    const sure = await confirmAction({
+      title: `Reset the password of ${user.userName}?`,
+      message: "You get a one-time code, valid one hour, with which they set a new password. Their current password keeps working until then.",
+      confirm: "Get reset code", danger: false,
+    });
+    if (!sure) return;
+    try {
+      const issued = await call("reset_password", { id: user.id });
+      await revealSecret({
+        title: `Password reset for ${user.userName}`,
+        intro: "Give this code to the user: on the sign-in screen they choose “I have an invitation or reset code”.",
+        secret: issued.token, expiresTime: issued.expiresTime, label: "Reset code",
+      });
+    } catch (error) {
+      notify(error.message, "error");
+    }
+  }
+
+  async function remove(user) {
+    const sure = await confirmAction({
+      title: `Delete ${user.userName}?`,
+      message: ["Their API keys and sessions are deleted with them. The audit log keeps their history.",
+        "To keep the account but stop its access, deactivate it instead."],
+      confirm: "Delete user",
+    });
+    if (!sure) return;
+    try {
+      await call("delete_user", { id: user.id });
+      notify(`Deleted ${user.userName}.`);
+      location.hash = "#/users";
+    } catch (error) {
+      notify(error.message, "error");
+    }
+  }
+
+  load();
+  return () => { alive = false; };
+}
