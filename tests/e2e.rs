@@ -2,6 +2,10 @@
 //! (tauri-driver in front of WebKitWebDriver) on the X display the test command provides.
 //! Each test leaves a screenshot in `tests/output/e2e/`.
 
+use crate::common::{secret, OTHER_PASSWORD, PASSWORD};
+use keyward::core::directory::Directory;
+use keyward::core::model::*;
+use keyward::store::SqliteDirectory;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,6 +37,7 @@ pub struct App {
 }
 
 impl App {
+    /// Opens the app on `db`; its list of recent files lives beside `db`, not in the home folder.
     pub fn open(db: &Path) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
@@ -41,6 +46,7 @@ impl App {
         let driver = Command::new(tauri_driver())
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("KEYWARD_LOG", "warn")
+            .env("KEYWARD_CONFIG_DIR", db.with_extension("config"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -94,24 +100,133 @@ impl App {
         reply["value"].clone()
     }
 
-    /// Polls until the element's text satisfies `accept`; the UI fills in asynchronously.
-    pub fn wait_for_text(&self, selector: &str, accept: impl Fn(&str) -> bool) -> String {
-        let script = format!(
-            "const e = document.querySelector({}); return e ? e.textContent : null;",
-            serde_json::to_string(selector).unwrap()
-        );
+    /// Runs `script` with `args` (available as `arguments[i]`).
+    pub fn script_with(&self, script: &str, args: Value) -> Value {
+        let reply: Value = self
+            .http
+            .post(self.url("execute/sync"))
+            .json(&json!({"script": script, "args": args}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        reply["value"].clone()
+    }
+
+    /// Polls `script` until it returns something other than null/false/"" (the UI answers
+    /// asynchronously), and returns that.
+    pub fn wait_for(&self, script: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let text = self.script(&script).as_str().unwrap_or_default().to_owned();
-            if accept(&text) {
-                return text;
+            let value = self.script(script);
+            let empty = matches!(&value, Value::Null | Value::Bool(false))
+                || value.as_str() == Some("")
+                || value.get("error").is_some();
+            if !empty {
+                return value;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{selector} never matched; last text: {text:?}"
-            );
+            if Instant::now() > deadline {
+                let page = self.script("return document.body.innerText");
+                panic!("never true: {script}\npage: {page}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    pub fn wait_for_element(&self, selector: &str) {
+        self.wait_for(&format!(
+            "return document.querySelector({}) !== null",
+            serde_json::to_string(selector).unwrap()
+        ));
+    }
+
+    pub fn exists(&self, selector: &str) -> bool {
+        self.script(&format!(
+            "return document.querySelector({}) !== null",
+            serde_json::to_string(selector).unwrap()
+        ))
+        .as_bool()
+        .unwrap()
+    }
+
+    pub fn click(&self, selector: &str) {
+        self.wait_for_element(selector);
+        self.script(&format!(
+            "document.querySelector({}).click(); return true",
+            serde_json::to_string(selector).unwrap()
+        ));
+    }
+
+    pub fn text(&self, selector: &str) -> String {
+        self.wait_for_element(selector);
+        let script = format!(
+            "return document.querySelector({}).textContent",
+            serde_json::to_string(selector).unwrap()
+        );
+        self.script(&script).as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Fills the named controls of `form` (checkboxes take booleans) and submits it.
+    pub fn fill(&self, form: &str, values: Value) {
+        self.wait_for_element(form);
+        self.script_with(
+            r#"const [selector, values] = arguments;
+               const form = document.querySelector(selector);
+               for (const [name, value] of Object.entries(values)) {
+                 const control = form.querySelector(`[name="${name}"]`);
+                 if (!control) throw new Error(`no control ${name}`);
+                 if (control.type === "checkbox" || control.type === "radio") control.checked = value;
+                 else control.value = value;
+                 control.dispatchEvent(new Event("input", {bubbles: true}));
+                 control.dispatchEvent(new Event("change", {bubbles: true}));
+               }
+               form.requestSubmit();
+               return true;"#,
+            json!([form, values]),
+        );
+    }
+
+    /// Goes to a screen of the app, e.g. `#/keys`.
+    pub fn go(&self, hash: &str) {
+        self.script(&format!(
+            "location.hash = {}; return true",
+            serde_json::to_string(hash).unwrap()
+        ));
+    }
+
+    /// Presses keys as a user would (WebDriver actions), e.g. `&["\u{E009}", "n"]` for Ctrl+N.
+    pub fn press(&self, keys: &[&str]) {
+        let mut actions: Vec<Value> = keys
+            .iter()
+            .map(|k| json!({"type": "keyDown", "value": k}))
+            .collect();
+        actions.extend(
+            keys.iter()
+                .rev()
+                .map(|k| json!({"type": "keyUp", "value": k})),
+        );
+        let reply: Value = self
+            .http
+            .post(self.url("actions"))
+            .json(&json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert!(reply["value"].is_null(), "key actions refused: {reply}");
+        let _ = self.http.delete(self.url("actions")).send();
+    }
+
+    pub fn sign_in(&self, user_name: &str, password: &str) {
+        self.fill(
+            "#sign-in-form",
+            json!({"userName": user_name, "password": password}),
+        );
+    }
+
+    pub fn sign_out(&self) {
+        self.click("#sign-out");
+        self.wait_for_element("#sign-in-form");
     }
 
     /// Captures the virtual screen the window is on. (WebKitWebDriver's own screenshot
@@ -144,17 +259,366 @@ impl Drop for App {
     }
 }
 
+/// The text the X clipboard holds now (empty when it holds nothing), read with xclip.
+fn clipboard() -> String {
+    let output = Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .output()
+        .expect("xclip (installed by ./scripts/test.sh)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A directory file prepared through the core (system clock), closed before the app opens it.
+struct Prepared {
+    _tmp: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Prepared {
+    fn new(prepare: impl FnOnce(&SqliteDirectory, &Credential)) -> Prepared {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let db = tmp.path().join("directory.db");
+        let dir = SqliteDirectory::open(&db).unwrap();
+        dir.create_first_admin(FirstAdmin {
+            user_name: "root".into(),
+            display_name: "Rita Root".into(),
+            email: "root@example.com".into(),
+            password: secret(PASSWORD),
+        })
+        .unwrap();
+        let root =
+            Credential::Session(dir.sign_in("root", &secret(PASSWORD)).unwrap().access_token);
+        prepare(&dir, &root);
+        Prepared { _tmp: tmp, db }
+    }
+
+    fn directory(&self) -> SqliteDirectory {
+        SqliteDirectory::open(&self.db).unwrap()
+    }
+}
+
+fn add_user(dir: &SqliteDirectory, by: &Credential, name: &str, role: &str) -> User {
+    dir.create_user(
+        by,
+        NewUser {
+            user_name: name.into(),
+            display_name: format!("{} Example", name.to_uppercase()),
+            email: format!("{name}@example.com"),
+            password: Some(secret(PASSWORD)),
+            roles: vec![role.into()],
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .user
+}
+
 #[test]
-fn the_app_opens_a_window_on_a_new_directory_file() {
+fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
     let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::TempDir::new().unwrap();
     let db = tmp.path().join("first-run.db");
     let app = App::open(&db);
-    let status = app.wait_for_text("#status", |t| t.contains("SuperAdmin"));
-    assert_eq!(status, "This directory is new: it has no SuperAdmin yet.");
-    let place = app.wait_for_text("#where", |t| t.ends_with(".db"));
-    assert_eq!(place, db.display().to_string());
-    let shot = app.screenshot("first-run");
-    assert!(std::fs::metadata(shot).unwrap().len() > 1000);
-    assert!(db.exists(), "the app created the directory file");
+
+    // First run: the new file asks for its first SuperAdmin.
+    app.wait_for_element("#setup-form");
+    assert_eq!(app.text("#where"), db.display().to_string());
+    app.screenshot("01-first-run");
+    app.fill(
+        "#setup-form",
+        json!({"userName": "root", "displayName": "Rita Root",
+        "email": "root@example.com", "password": "short", "repeat": "short"}),
+    );
+    let error = app.text("#setup-form [data-field=password] .field-error");
+    assert!(
+        error.contains("15"),
+        "the password policy speaks on the field: {error}"
+    );
+    app.fill(
+        "#setup-form",
+        json!({"password": PASSWORD, "repeat": PASSWORD}),
+    );
+    app.wait_for_element("#users-table tr[data-user=root]");
+    assert!(app.text("#signed-in-as").contains("Rita Root"));
+
+    // A custom role with a permission checklist.
+    app.go("#/roles");
+    app.click("#new-role");
+    app.wait_for_element("#role-form");
+    app.script("for (const p of ['VIEW_USER', 'RESET_PASSWORD', 'VIEW_ROLE']) document.getElementById('perm-' + p).checked = true; return true");
+    app.fill(
+        "#role-form",
+        json!({"name": "Helpdesk", "description": "Answers the phone"}),
+    );
+    app.wait_for_element("#roles-table tr[data-role=Helpdesk]");
+
+    // Keyboard: Ctrl+N opens the new-user dialog, Esc closes it, "/" focuses the search.
+    app.go("#/users");
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.script("document.activeElement.blur(); return true");
+    app.press(&["\u{E009}", "n"]);
+    app.wait_for_element("dialog[open] #new-user-form");
+    app.press(&["\u{E00C}"]);
+    app.wait_for("return document.querySelector('dialog') === null");
+    app.press(&["/"]);
+    app.wait_for("return document.activeElement.id === 'user-search'");
+
+    // Bad input: the message sits on the field, and nothing is created.
+    app.click("#new-user");
+    app.fill(
+        "#new-user-form",
+        json!({"userName": "helen", "displayName": "Helen Desk",
+        "email": "not-an-address"}),
+    );
+    let error = app.text("#new-user-form [data-field=email] .field-error");
+    assert!(error.contains("e-mail"), "{error}");
+    assert_eq!(app.script("return document.querySelector('#new-user-form [name=email]').getAttribute('aria-invalid')"), json!("true"));
+    app.screenshot("02-bad-input");
+    assert_eq!(app.text("#users-summary"), "1–1 of 1 users");
+
+    // A user with a password and the custom role…
+    app.script("document.querySelector('#new-user-form input[name=how][value=password]').checked = true; \
+                const role = [...document.querySelectorAll('#new-user-form [name=roles]')].find(c => c.nextSibling.textContent === 'Helpdesk'); \
+                role.checked = true; return true");
+    app.fill(
+        "#new-user-form",
+        json!({"email": "helen@example.com", "password": OTHER_PASSWORD}),
+    );
+    app.wait_for_element("#users-table tr[data-user=helen]");
+
+    // …and an invited Viewer, whose one-time code is shown once.
+    app.click("#new-user");
+    app.wait_for_element("#new-user-form");
+    app.script("[...document.querySelectorAll('#new-user-form [name=roles]')].find(c => c.nextSibling.textContent === 'Viewer').checked = true; return true");
+    app.fill(
+        "#new-user-form",
+        json!({"userName": "ivan", "displayName": "Ivan Invited", "email": "ivan@example.com"}),
+    );
+    app.wait_for_element("#secret-value");
+    let code = app
+        .script("return document.querySelector('#secret-value').value")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(code.len(), 43);
+    app.click("#secret-done");
+    app.wait_for_element("#users-table tr[data-user=ivan]");
+    app.screenshot("03-users");
+    let page = app.script("return document.documentElement.outerHTML");
+    assert!(
+        !page.as_str().unwrap().contains(&code),
+        "the code is gone from the page once the dialog closed"
+    );
+
+    // Ivan sets his password with the code, then signs in.
+    app.sign_out();
+    app.click("#have-code");
+    app.fill(
+        "#redeem-form",
+        json!({"token": code, "password": OTHER_PASSWORD, "repeat": OTHER_PASSWORD}),
+    );
+    app.wait_for(
+        "return document.querySelector('#sign-in-form [name=userName]')?.value === 'ivan'",
+    );
+    app.sign_in("ivan", OTHER_PASSWORD);
+    app.wait_for(
+        "return document.querySelector('#signed-in-as')?.textContent.includes('Ivan Invited')",
+    );
+    // Ivan is a Viewer: he sees the users, and no way to add one.
+    app.wait_for_element("#users-table tr[data-user=helen]");
+    assert!(!app.exists("#new-user"));
+    app.sign_out();
+
+    // Helen holds the custom role: she sees users and may reset passwords, but not add users.
+    app.sign_in("helen", OTHER_PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=ivan]");
+    assert!(
+        !app.exists("#new-user"),
+        "no CREATE_USER, no New user button"
+    );
+    assert!(!app.exists("#nav a[data-section=keys]"));
+    app.click("#users-table tr[data-user=ivan]");
+    app.wait_for_element("#reset-password");
+    assert!(!app.exists("#save-user") && !app.exists("#delete-user"));
+    app.screenshot("04-custom-role");
+}
+
+#[test]
+fn a_key_is_shown_once_copied_cleared_from_the_clipboard_and_revoked() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let prepared = Prepared::new(|dir, root| {
+        let settings = dir.get_settings(root).unwrap();
+        dir.update_settings(
+            root,
+            SettingsUpdate {
+                clipboard_clear_seconds: Some(3),
+                update_version: settings.update_version,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    });
+    let app = App::open(&prepared.db);
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#nav a[data-section=keys]");
+    app.go("#/keys");
+    app.click("#new-key");
+    app.fill(
+        "#new-key-form",
+        json!({"name": "billing-export", "description": "nightly"}),
+    );
+
+    // Masked by default; Show reveals it.
+    app.wait_for_element("#secret-value");
+    assert_eq!(
+        app.script("return document.querySelector('#secret-value').type"),
+        json!("password")
+    );
+    app.click("#secret-toggle");
+    assert_eq!(
+        app.script("return document.querySelector('#secret-value').type"),
+        json!("text")
+    );
+    let key = app
+        .script("return document.querySelector('#secret-value').value")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        keyward::core::secret::key_is_well_formed(&key),
+        "a kw_ key: {}…",
+        &key[..6]
+    );
+    app.click("#secret-toggle");
+    assert_eq!(
+        app.script("return document.querySelector('#secret-value').type"),
+        json!("password")
+    );
+
+    // Copy goes through Rust to the system clipboard, and is cleared after the delay.
+    app.click("#secret-copy");
+    let status = app.wait_for("return document.querySelector('.copy-status').textContent");
+    assert!(
+        status.as_str().unwrap().starts_with("Copied — clears in"),
+        "{status}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while clipboard() != key {
+        assert!(
+            Instant::now() < deadline,
+            "the clipboard never held the key"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.screenshot("05-key-secret");
+    let copied_at = Instant::now();
+    while clipboard() == key {
+        assert!(
+            copied_at.elapsed() < Duration::from_secs(10),
+            "the clipboard was not cleared"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        copied_at.elapsed() >= Duration::from_secs(2),
+        "cleared only after the delay"
+    );
+    app.click("#secret-done");
+
+    // Afterwards only the prefix is visible.
+    app.wait_for_element("tr[data-key=billing-export]");
+    let html = app
+        .script("return document.documentElement.outerHTML")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!html.contains(&key), "the secret is gone from the page");
+    let shown = app.text("tr[data-key=billing-export] td.mono");
+    assert_eq!(shown, format!("{}…", &key[..11]));
+    let directory = prepared.directory();
+    assert_eq!(directory.verify_key(&key).unwrap().code, VerifyCode::Valid);
+
+    // Revoke asks first, then the key stops verifying at once and stays listed.
+    app.click("tr[data-key=billing-export] button.danger-text");
+    app.click("dialog[open] button.danger");
+    app.wait_for("return document.querySelector('tr[data-key=billing-export] .badge')?.textContent === 'REVOKED'");
+    assert_eq!(
+        directory.verify_key(&key).unwrap().code,
+        VerifyCode::Revoked
+    );
+    app.screenshot("06-key-revoked");
+}
+
+#[test]
+fn each_role_sees_only_what_it_may_do_and_the_core_refuses_the_rest() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let prepared = Prepared::new(|dir, root| {
+        add_user(dir, root, "vera", "viewer");
+        add_user(dir, root, "otto", "operator");
+        add_user(dir, root, "ada", "api-user");
+        let me = dir.me(root).unwrap();
+        dir.create_key(
+            root,
+            &me.id,
+            NewKey {
+                name: "root-deploy".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    });
+    let app = App::open(&prepared.db);
+
+    // A Viewer: lists, no write controls anywhere.
+    app.sign_in("vera", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=otto]");
+    assert!(!app.exists("#new-user"));
+    assert!(
+        !app.exists("#nav a[data-section=keys]"),
+        "Viewers have no API keys"
+    );
+    app.click("#users-table tr[data-user=otto]");
+    app.wait_for_element("#user-form");
+    assert!(
+        !app.exists("#save-user") && !app.exists("#delete-user") && !app.exists("#reset-password")
+    );
+    assert_eq!(app.script("return [...document.querySelectorAll('#user-form input, #user-form select')].every(c => c.disabled)"), json!(true));
+    app.screenshot("07-viewer");
+    app.go("#/roles");
+    app.wait_for_element("#roles-table");
+    assert!(!app.exists("#new-role"));
+    app.go("#/settings");
+    app.wait_for_element("#settings-form");
+    assert!(!app.exists("#save-settings"));
+    // Calling the command anyway is refused by the core.
+    let refused = app.script_with(
+        "return window.__TAURI__.core.invoke('create_user', {user: {userName: 'x1', displayName: 'X', email: 'x1@example.com', roles: [], groups: []}}).then(() => 'created', e => e.code)",
+        json!([]),
+    );
+    assert_eq!(refused, json!("FORBIDDEN"));
+    app.sign_out();
+
+    // An Operator: sees everyone's keys, manages only their own.
+    app.sign_in("otto", PASSWORD);
+    app.wait_for_element("#nav a[data-section=keys]");
+    app.go("#/keys");
+    app.wait_for_element("#new-key");
+    assert!(!app.exists("#new-key-for"), "no MANAGE_KEYS");
+    app.click(".tabs button:nth-child(2)");
+    app.wait_for_element("tr[data-key=root-deploy]");
+    assert!(
+        !app.exists("tr[data-key=root-deploy] button"),
+        "no actions on someone else's key"
+    );
+    app.screenshot("08-operator-keys");
+    app.sign_out();
+
+    // An API User cannot sign in to the console.
+    app.sign_in("ada", PASSWORD);
+    let message = app.text("#sign-in-form .form-error");
+    assert!(
+        message.contains("cannot sign in to the console"),
+        "{message}"
+    );
+    app.screenshot("09-api-user-refused");
 }
