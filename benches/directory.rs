@@ -9,37 +9,14 @@
 
 use keyward::core::directory::Directory;
 use keyward::core::model::*;
-use keyward::core::secret::{generate_key, key_prefix, Secret};
+use keyward::core::secret::{generate_key, Secret};
 use keyward::store::SqliteDirectory;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "tangerine orbit wallpaper 42";
-const FIRST: &[&str] = &[
-    "alice", "bruno", "chloe", "dmitri", "elena", "farid", "grace", "hiro", "ines", "jonas",
-    "kemal", "lena", "mateo", "nadia", "oskar", "priya", "quentin", "rosa", "samir", "tessa",
-    "ugo", "vera", "wim", "xenia", "yusuf", "zoe",
-];
-const LAST: &[&str] = &[
-    "smith",
-    "garcia",
-    "muller",
-    "rossi",
-    "dubois",
-    "kowalski",
-    "nakamura",
-    "silva",
-    "jensen",
-    "novak",
-    "okafor",
-    "lindqvist",
-    "haddad",
-    "ivanova",
-    "costa",
-    "berg",
-    "moreau",
-    "fischer",
-];
+#[path = "support/fixture.rs"]
+mod fixture;
+use fixture::{seed, PASSWORD};
 
 fn env_size(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -78,91 +55,6 @@ fn report(name: &str, s: &Stats) {
         s.p99.as_secs_f64() * 1e6,
         s.mean.as_secs_f64() * 1e6
     );
-}
-
-/// Writes `users` users and `keys` enabled keys in one transaction; returns a sample of key
-/// secrets to verify.
-fn seed(path: &std::path::Path, users: usize, keys: usize) -> Vec<Secret> {
-    let mut conn = Connection::open(path).expect("open fixture connection");
-    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    let tx = conn.transaction().unwrap();
-    let phc = keyward::core::password::hash(PASSWORD);
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut ids = Vec::with_capacity(users);
-    {
-        let mut user = tx
-            .prepare(
-                "INSERT INTO users (id, user_name, user_name_key, display_name, display_name_key,
-                     email, email_key, status, type, password_hash, created_time,
-                     last_updated_time, update_version)
-                 VALUES (?1, ?2, ?2, ?3, lower(?3), ?4, ?4, 'ACTIVE', 'NATIVE', ?5, ?6, ?6, 1)",
-            )
-            .unwrap();
-        let mut role = tx
-            .prepare("INSERT INTO user_roles (user_id, role_id) VALUES (?1, 'operator')")
-            .unwrap();
-        for i in 0..users {
-            let first = FIRST[i % FIRST.len()];
-            let last = LAST[(i / FIRST.len()) % LAST.len()];
-            let n = i / (FIRST.len() * LAST.len());
-            let id = uuid::Uuid::now_v7().to_string();
-            let name = format!("{first}.{last}{n}");
-            let display = format!("{} {} {n}", capitalise(first), capitalise(last));
-            user.execute(params![
-                id,
-                name,
-                display,
-                format!("{name}@example.com"),
-                phc,
-                now + i as i64
-            ])
-            .unwrap();
-            role.execute([&id]).unwrap();
-            ids.push(id);
-        }
-    }
-    let mut sample = Vec::new();
-    {
-        let mut key = tx
-            .prepare(
-                "INSERT INTO api_keys (id, owner_id, name, name_key, description, prefix, status,
-                     created_time, created_by)
-                 VALUES (?1, ?2, ?3, ?3, '', ?4, 'ENABLED', ?5, ?2)",
-            )
-            .unwrap();
-        let mut secret = tx
-            .prepare("INSERT INTO key_secrets (hash, key_id, not_after) VALUES (?1, ?2, NULL)")
-            .unwrap();
-        let every = (keys / 10_000).max(1);
-        for i in 0..keys {
-            let id = uuid::Uuid::now_v7().to_string();
-            let value = generate_key();
-            key.execute(params![
-                id,
-                ids[i % ids.len()],
-                format!("key-{i}"),
-                key_prefix(&value),
-                now
-            ])
-            .unwrap();
-            secret.execute(params![&value.digest()[..], id]).unwrap();
-            if i % every == 0 {
-                sample.push(value);
-            }
-        }
-    }
-    tx.commit().unwrap();
-    conn.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
-    sample
-}
-
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
 }
 
 fn main() {

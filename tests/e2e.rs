@@ -3,261 +3,14 @@
 //! Each test leaves a screenshot in `tests/output/e2e/`.
 
 use crate::common::{secret, OTHER_PASSWORD, PASSWORD};
+use crate::webdriver::{App, DRIVER_LOCK};
 use keyward::core::directory::Directory;
 use keyward::core::model::*;
 use keyward::store::SqliteDirectory;
-use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// One desktop session at a time: tauri-driver listens on fixed ports.
-static DRIVER_LOCK: Mutex<()> = Mutex::new(());
-const DRIVER: &str = "http://127.0.0.1:4444";
-
-fn tauri_driver() -> PathBuf {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("tauri-driver"))
-            .find(|candidate| candidate.is_file())
-    });
-    let in_cargo =
-        std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo/bin/tauri-driver"));
-    on_path
-        .or(in_cargo.filter(|p| p.is_file()))
-        .expect("tauri-driver is not installed: run ./scripts/test.sh, which installs it")
-}
-
-/// A running tauri-driver and one WebDriver session on the Keyward window.
-pub struct App {
-    driver: Child,
-    http: reqwest::blocking::Client,
-    session: String,
-}
-
-impl App {
-    /// Opens the app on `db`; its list of recent files lives beside `db`, not in the home folder.
-    pub fn open(db: &Path) -> App {
-        assert!(
-            std::env::var_os("DISPLAY").is_some(),
-            "end-to-end tests need an X display: run them through ./scripts/test.sh (xvfb-run)"
-        );
-        let driver = Command::new(tauri_driver())
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("KEYWARD_LOG", "warn")
-            .env("KEYWARD_CONFIG_DIR", db.with_extension("config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver");
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let capabilities = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
-            "application": env!("CARGO_BIN_EXE_keyward"),
-            "args": ["--db", db.to_str().unwrap()],
-        }}}});
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let session = loop {
-            match http
-                .post(format!("{DRIVER}/session"))
-                .json(&capabilities)
-                .send()
-            {
-                Ok(response) => {
-                    let body: Value = response.json().expect("session reply");
-                    let id = body["value"]["sessionId"].as_str().map(str::to_owned);
-                    break id.unwrap_or_else(|| panic!("no session: {body}"));
-                }
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(200))
-                }
-                Err(error) => panic!("tauri-driver did not answer: {error}"),
-            }
-        };
-        App {
-            driver,
-            http,
-            session,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{DRIVER}/session/{}/{path}", self.session)
-    }
-
-    pub fn script(&self, script: &str) -> Value {
-        let reply: Value = self
-            .http
-            .post(self.url("execute/sync"))
-            .json(&json!({"script": script, "args": []}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        reply["value"].clone()
-    }
-
-    /// Runs `script` with `args` (available as `arguments[i]`).
-    pub fn script_with(&self, script: &str, args: Value) -> Value {
-        let reply: Value = self
-            .http
-            .post(self.url("execute/sync"))
-            .json(&json!({"script": script, "args": args}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        reply["value"].clone()
-    }
-
-    /// Polls `script` until it returns something other than null/false/"" (the UI answers
-    /// asynchronously), and returns that.
-    pub fn wait_for(&self, script: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let value = self.script(script);
-            let empty = matches!(&value, Value::Null | Value::Bool(false))
-                || value.as_str() == Some("")
-                || value.get("error").is_some();
-            if !empty {
-                return value;
-            }
-            if Instant::now() > deadline {
-                let page = self.script("return document.body.innerText");
-                panic!("never true: {script}\npage: {page}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    pub fn wait_for_element(&self, selector: &str) {
-        self.wait_for(&format!(
-            "return document.querySelector({}) !== null",
-            serde_json::to_string(selector).unwrap()
-        ));
-    }
-
-    pub fn exists(&self, selector: &str) -> bool {
-        self.script(&format!(
-            "return document.querySelector({}) !== null",
-            serde_json::to_string(selector).unwrap()
-        ))
-        .as_bool()
-        .unwrap()
-    }
-
-    pub fn click(&self, selector: &str) {
-        self.wait_for_element(selector);
-        self.script(&format!(
-            "document.querySelector({}).click(); return true",
-            serde_json::to_string(selector).unwrap()
-        ));
-    }
-
-    pub fn text(&self, selector: &str) -> String {
-        self.wait_for_element(selector);
-        let script = format!(
-            "return document.querySelector({}).textContent",
-            serde_json::to_string(selector).unwrap()
-        );
-        self.script(&script).as_str().unwrap_or_default().to_owned()
-    }
-
-    /// Fills the named controls of `form` (checkboxes take booleans) and submits it.
-    pub fn fill(&self, form: &str, values: Value) {
-        self.wait_for_element(form);
-        self.script_with(
-            r#"const [selector, values] = arguments;
-               const form = document.querySelector(selector);
-               for (const [name, value] of Object.entries(values)) {
-                 const control = form.querySelector(`[name="${name}"]`);
-                 if (!control) throw new Error(`no control ${name}`);
-                 if (control.type === "checkbox" || control.type === "radio") control.checked = value;
-                 else control.value = value;
-                 control.dispatchEvent(new Event("input", {bubbles: true}));
-                 control.dispatchEvent(new Event("change", {bubbles: true}));
-               }
-               form.requestSubmit();
-               return true;"#,
-            json!([form, values]),
-        );
-    }
-
-    /// Goes to a screen of the app, e.g. `#/keys`.
-    pub fn go(&self, hash: &str) {
-        self.script(&format!(
-            "location.hash = {}; return true",
-            serde_json::to_string(hash).unwrap()
-        ));
-    }
-
-    /// Presses keys as a user would (WebDriver actions), e.g. `&["\u{E009}", "n"]` for Ctrl+N.
-    pub fn press(&self, keys: &[&str]) {
-        let mut actions: Vec<Value> = keys
-            .iter()
-            .map(|k| json!({"type": "keyDown", "value": k}))
-            .collect();
-        actions.extend(
-            keys.iter()
-                .rev()
-                .map(|k| json!({"type": "keyUp", "value": k})),
-        );
-        let reply: Value = self
-            .http
-            .post(self.url("actions"))
-            .json(&json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        assert!(reply["value"].is_null(), "key actions refused: {reply}");
-        let _ = self.http.delete(self.url("actions")).send();
-    }
-
-    pub fn sign_in(&self, user_name: &str, password: &str) {
-        self.fill(
-            "#sign-in-form",
-            json!({"userName": user_name, "password": password}),
-        );
-    }
-
-    pub fn sign_out(&self) {
-        self.click("#sign-out");
-        self.wait_for_element("#sign-in-form");
-    }
-
-    /// Captures the virtual screen the window is on. (WebKitWebDriver's own screenshot
-    /// endpoint hangs under Xvfb without compositing, so the X server is asked instead.)
-    pub fn screenshot(&self, name: &str) -> PathBuf {
-        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output/e2e");
-        std::fs::create_dir_all(&folder).unwrap();
-        let path = folder.join(format!("{name}.png"));
-        let status = Command::new("import")
-            .args(["-window", "root"])
-            .arg(&path)
-            .status()
-            .expect("ImageMagick's import (installed by ./scripts/test.sh)");
-        assert!(status.success(), "screenshot failed");
-        path
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self
-            .http
-            .delete(format!("{DRIVER}/session/{}", self.session))
-            .send();
-        // SIGTERM lets tauri-driver stop WebKitWebDriver too.
-        let _ = Command::new("kill")
-            .arg(self.driver.id().to_string())
-            .status();
-        let _ = self.driver.wait();
-    }
-}
 
 /// The text the X clipboard holds now (empty when it holds nothing), read with xclip.
 fn clipboard() -> String {
@@ -345,12 +98,13 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
     app.go("#/roles");
     app.click("#new-role");
     app.wait_for_element("#role-form");
-    app.script("for (const p of ['VIEW_USER', 'RESET_PASSWORD', 'VIEW_ROLE']) document.getElementById('perm-' + p).checked = true; return true");
+    app.script("for (const p of ['VIEW_USER', 'RESET_PASSWORD', 'VIEW_ROLE', 'VIEW_GROUP', 'VIEW_AUDIT']) document.getElementById('perm-' + p).checked = true; return true");
     app.fill(
         "#role-form",
         json!({"name": "Helpdesk", "description": "Answers the phone"}),
     );
     app.wait_for_element("#roles-table tr[data-role=Helpdesk]");
+    app.screenshot("03-roles");
 
     // Keyboard: Ctrl+N opens the new-user dialog, Esc closes it, "/" focuses the search.
     app.go("#/users");
@@ -403,7 +157,7 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
     assert_eq!(code.len(), 43);
     app.click("#secret-done");
     app.wait_for_element("#users-table tr[data-user=ivan]");
-    app.screenshot("03-users");
+    app.screenshot("04-users");
     let page = app.script("return document.documentElement.outerHTML");
     assert!(
         !page.as_str().unwrap().contains(&code),
@@ -440,7 +194,13 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
     app.click("#users-table tr[data-user=ivan]");
     app.wait_for_element("#reset-password");
     assert!(!app.exists("#save-user") && !app.exists("#delete-user"));
-    app.screenshot("04-custom-role");
+    app.screenshot("05-custom-role");
+    // Helen holds all of a Viewer's permissions, so she may reset Ivan's password.
+    app.click("#reset-password");
+    app.click("dialog[open] button.primary");
+    app.wait_for_element("#secret-value");
+    let reset = app.script("return document.querySelector('#secret-value').value");
+    assert_eq!(reset.as_str().unwrap().len(), 43);
 }
 
 #[test]
@@ -510,7 +270,7 @@ fn a_key_is_shown_once_copied_cleared_from_the_clipboard_and_revoked() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    app.screenshot("05-key-secret");
+    app.screenshot("06-key-secret");
     let copied_at = Instant::now();
     while clipboard() == key {
         assert!(
@@ -546,7 +306,10 @@ fn a_key_is_shown_once_copied_cleared_from_the_clipboard_and_revoked() {
         directory.verify_key(&key).unwrap().code,
         VerifyCode::Revoked
     );
-    app.screenshot("06-key-revoked");
+    app.screenshot("07-key-revoked");
+    app.go("#/audit");
+    app.wait_for_element("#audit-table tbody tr td.mono");
+    app.screenshot("08-audit");
 }
 
 #[test]
@@ -583,13 +346,14 @@ fn each_role_sees_only_what_it_may_do_and_the_core_refuses_the_rest() {
         !app.exists("#save-user") && !app.exists("#delete-user") && !app.exists("#reset-password")
     );
     assert_eq!(app.script("return [...document.querySelectorAll('#user-form input, #user-form select')].every(c => c.disabled)"), json!(true));
-    app.screenshot("07-viewer");
+    app.screenshot("09-viewer");
     app.go("#/roles");
     app.wait_for_element("#roles-table");
     assert!(!app.exists("#new-role"));
     app.go("#/settings");
     app.wait_for_element("#settings-form");
     assert!(!app.exists("#save-settings"));
+    app.screenshot("10-viewer-settings");
     // Calling the command anyway is refused by the core.
     let refused = app.script_with(
         "return window.__TAURI__.core.invoke('create_user', {user: {userName: 'x1', displayName: 'X', email: 'x1@example.com', roles: [], groups: []}}).then(() => 'created', e => e.code)",
@@ -610,7 +374,7 @@ fn each_role_sees_only_what_it_may_do_and_the_core_refuses_the_rest() {
         !app.exists("tr[data-key=root-deploy] button"),
         "no actions on someone else's key"
     );
-    app.screenshot("08-operator-keys");
+    app.screenshot("11-operator-keys");
     app.sign_out();
 
     // An API User cannot sign in to the console.
@@ -620,5 +384,5 @@ fn each_role_sees_only_what_it_may_do_and_the_core_refuses_the_rest() {
         message.contains("cannot sign in to the console"),
         "{message}"
     );
-    app.screenshot("09-api-user-refused");
+    app.screenshot("12-api-user-refused");
 }

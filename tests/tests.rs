@@ -9,3 +9,5 @@ mod contract;
 #[cfg(feature = "desktop")]
 mod e2e;
 mod store;
+#[cfg(feature = "desktop")]
+mod webdriver;

@@ -110,7 +110,7 @@ export function showErrors(form, error) {
   let first = null;
   for (const [name, messages] of Object.entries(error.errors ?? {})) {
     const holder = form.querySelector(`[data-field="${name}"]`);
-    if (!holder) {
+    if (!holder || holder.closest("[hidden]")) {
       leftOver.push(...messages);
       continue;
     }

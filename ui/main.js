@@ -107,13 +107,15 @@ function route() {
 window.addEventListener("hashchange", route);
 where.addEventListener("click", () => { location.hash = "#/directory"; });
 
-onSessionEnded(() => {
+onSessionEnded(async () => {
   if (!session.me) return;
   session.connection = { ...session.connection, me: null, settings: null };
   for (const dialog of document.querySelectorAll("dialog")) dialog.close();
+  notify("Your session has ended. Sign in again.", "error");
+  // Rust forgets the dead session too: the title, and a copied secret, go with it.
+  session.connection = await call("sign_out").catch(() => session.connection);
   renderChrome();
   route();
-  notify("Your session has ended. Sign in again.", "error");
 });
 
 // Keyboard: "/" focuses the search of the screen, Ctrl+N adds a user. Esc closes dialogs

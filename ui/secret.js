@@ -13,6 +13,7 @@ function startCountdown(seconds) {
   const bar = document.getElementById("clipboard-status");
   if (seconds <= 0) {
     bar.textContent = "Copied — the clipboard is not cleared automatically (see Settings).";
+    for (const el of document.querySelectorAll(".copy-status")) el.textContent = bar.textContent;
     return;
   }
   let left = seconds;

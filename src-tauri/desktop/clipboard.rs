@@ -48,19 +48,21 @@ impl SecretClipboard {
     /// Clears the clipboard if it still holds the secret of copy number `copy`: a later copy
     /// restarts the delay, and whatever the user copied since is left alone.
     fn clear_copy(&self, copy: u64) {
-        let is_current = {
-            let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            matches!(&inner.copied, Some((n, _)) if *n == copy)
-        };
-        if is_current {
-            self.clear_if_ours();
-        }
+        self.clear(Some(copy));
     }
 
     /// Clears the clipboard if it still holds the last secret copied.
     pub fn clear_if_ours(&self) {
+        self.clear(None);
+    }
+
+    /// Clears the clipboard if it holds the last secret copied (and that was copy `only`).
+    fn clear(&self, only: Option<u64>) {
         let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let inner = &mut *guard;
+        if only.is_some_and(|copy| !matches!(&inner.copied, Some((n, _)) if *n == copy)) {
+            return;
+        }
         let (Some((_, secret)), Some(clipboard)) = (inner.copied.take(), &mut inner.clipboard)
         else {
             return;

@@ -31,7 +31,9 @@ export function render(view) {
       body)),
     foot);
 
+  let ticket = 0;
   async function load() {
+    const mine = ++ticket;
     clearErrors(form);
     const query = {
       page: state.page, pageSize: 50, actor: state.actor || null, action: state.action || null,
@@ -39,6 +41,7 @@ export function render(view) {
     };
     try {
       const page = await call("list_audit", { query });
+      if (mine !== ticket) return;
       replace(body, page.items.length === 0
         ? h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No entries."))
         : page.items.map((e) => h("tr", {},
@@ -56,7 +59,7 @@ export function render(view) {
           h("span", { class: "muted" }, `Page ${n} of ${Math.max(1, totalPages)}`),
           h("button", { type: "button", disabled: n >= totalPages, onclick: () => { state.page += 1; load(); } }, "Older")));
     } catch (error) {
-      showErrors(form, error);
+      if (mine === ticket) showErrors(form, error);
     }
   }
   form.addEventListener("input", () => {

@@ -8,7 +8,7 @@ export function render(view, { onOpened }) {
   const connection = session.connection;
   const open = async (form, path, create) => {
     try {
-      await call("open_directory", { path, create });
+      session.connection = await call("open_directory", { path, create });
       location.hash = "";
       onOpened();
     } catch (error) {

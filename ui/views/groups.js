@@ -11,7 +11,10 @@ import { roleItems } from "./users.js";
 const MEMBERS_SHOWN = 500;
 
 function editGroup(group, onSaved) {
-  const readOnly = !session.can("MANAGE_GROUP");
+  // A group carrying a role beyond one's own permissions cannot be changed by one.
+  const held = new Set(session.me.permissions);
+  const beyond = (group?.roles ?? []).some((id) => names.roles.find((r) => r.id === id)?.permissions.some((p) => !held.has(p)));
+  const readOnly = !session.can("MANAGE_GROUP") || beyond;
   return openDialog({
     title: group ? `Group ${group.name}` : "New group",
     wide: true,
@@ -36,7 +39,7 @@ function editGroup(group, onSaved) {
         const mine = ++ticket;
         const q = add.value.trim();
         if (!q) { replace(found); return; }
-        const page = await call("list_users", { query: { q, pageSize: 8 } });
+        const page = await call("list_users", { query: { q, pageSize: 8 } }).catch(() => ({ items: [] }));
         if (mine !== ticket) return;
         replace(found, page.items.filter((u) => !members.has(u.id)).map((u) => h("li", {},
           h("button", { type: "button", class: "link", onclick: () => {

@@ -24,14 +24,18 @@ async function showIssued(issued, verb) {
   });
 }
 
-/** What the signed-in user may do to `key`; the core decides again when asked. */
-function allowed(key) {
+/**
+ * What the signed-in user may do to `key`; the core decides again when asked. Someone else's
+ * secret is only ever seen by an admin when its owner cannot sign in (an API-only account).
+ */
+function allowed(key, ownerCanSignIn) {
   const mine = key.ownerId === session.me.id;
   const manage = session.can("MANAGE_KEYS");
+  const seeSecret = mine || (manage && ownerCanSignIn === false);
   const live = key.status === "ENABLED" || key.status === "PENDING";
   return {
-    download: key.status === "PENDING" && (mine || manage),
-    regenerate: key.status === "ENABLED" && (mine || manage),
+    download: key.status === "PENDING" && seeSecret,
+    regenerate: key.status === "ENABLED" && seeSecret,
     revoke: live && (mine || manage),
   };
 }
@@ -79,8 +83,11 @@ async function download(key) {
   return true;
 }
 
-/** A table of keys with the actions the signed-in user may take; `reload` after a change. */
-export function keyTable(keys, { showOwner = false, reload }) {
+/**
+ * A table of keys with the actions the signed-in user may take; `reload` after a change.
+ * `ownerCanSignIn` is known on a user's page; elsewhere it is assumed.
+ */
+export function keyTable(keys, { showOwner = false, ownerCanSignIn = true, reload }) {
   const act = (work, key) => async (event) => {
     event.stopPropagation();
     try {
@@ -102,7 +109,7 @@ export function keyTable(keys, { showOwner = false, reload }) {
     h("tbody", {}, keys.length === 0
       ? h("tr", {}, h("td", { colspan: showOwner ? 7 : 6, class: "empty" }, "No API keys."))
       : keys.map((key) => {
-        const may = allowed(key);
+        const may = allowed(key, ownerCanSignIn);
         return h("tr", { "data-key": key.name },
           h("td", { class: "strong", title: key.description || null }, key.name),
           showOwner ? h("td", {}, key.ownerUserName) : null,
@@ -130,7 +137,6 @@ export function newKey({ owner = null, onCreated }) {
     title: owner && owner.id !== session.me.id ? `New API key for ${owner.userName}` : "New API key",
     render: (close) => {
       const custom = field({ label: "Expires on", name: "expiresTime", type: "date" });
-      custom.hidden = true;
       const cap = session.settings?.maxKeyLifetimeDays;
       const lifetimes = [[30, "30 days"], [90, "90 days"], [180, "180 days"], [365, "1 year"]]
         .filter(([days]) => !cap || days <= cap);
@@ -149,6 +155,7 @@ export function newKey({ owner = null, onCreated }) {
           h("button", { type: "button", onclick: () => close() }, "Cancel"),
           h("button", { type: "submit", class: "primary" }, "Create key")));
       const lifetime = form.querySelector("[name=lifetime]");
+      custom.hidden = lifetime.value !== "custom";
       lifetime.addEventListener("change", () => { custom.hidden = lifetime.value !== "custom"; });
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
@@ -191,8 +198,10 @@ async function pickOwner() {
       let ticket = 0;
       const find = async () => {
         const mine = ++ticket;
-        const page = await call("list_users", { query: { q: search.value.trim() || null, pageSize: 20 } });
+        const page = await call("list_users", { query: { q: search.value.trim() || null, pageSize: 20 } })
+          .catch((error) => ({ items: [], error }));
         if (mine !== ticket) return;
+        if (page.error) notify(page.error.message, "error");
         replace(results, page.items.map((u) => h("li", {},
           h("button", { type: "button", class: "link", onclick: () => close(u) }, `${u.userName} — ${u.displayName}`))));
       };
@@ -242,8 +251,17 @@ export function render(view) {
       [["", "Any status"], ["ENABLED", "Enabled"], ["PENDING", "Pending"], ["REVOKED", "Revoked"], ["EXPIRED", "Expired"]]
         .map(([v, t]) => h("option", { value: v, selected: state.status === v }, t)));
     const list = h("div", {});
+    let ticket = 0;
     const load = async () => {
-      const page = await call("list_keys", { query: { page: state.page, pageSize: 50, q: state.q || null, status: state.status || null } });
+      const mine = ++ticket;
+      let page;
+      try {
+        page = await call("list_keys", { query: { page: state.page, pageSize: 50, q: state.q || null, status: state.status || null } });
+      } catch (error) {
+        if (mine === ticket) replace(list, h("p", { class: "form-error" }, error.message));
+        return;
+      }
+      if (mine !== ticket) return;
       const { totalElements, totalPages, page: n } = page.pageInfo;
       replace(list, keyTable(page.items, { showOwner: true, reload: load }),
         h("div", { class: "table-foot" },

@@ -24,13 +24,16 @@ function permissionChecklist(selected, disabled) {
 }
 
 function editRole(role, onSaved) {
-  const readOnly = role?.builtin || !session.can("MANAGE_ROLE");
+  // A role carrying a permission one lacks cannot be changed by one (the core refuses).
+  const beyond = role && role.permissions.some((p) => !session.me.permissions.includes(p));
+  const readOnly = role?.builtin || beyond || !session.can("MANAGE_ROLE");
   return openDialog({
     title: role ? (role.builtin ? `${role.name} (built-in)` : `Role ${role.name}`) : "New role",
     wide: true,
     render: (close) => {
       const form = h("form", { id: "role-form", novalidate: true },
         role?.builtin ? h("p", { class: "hint" }, "Built-in roles cannot be changed or deleted. Create a custom role for a different set of permissions.") : null,
+        !role?.builtin && beyond ? h("p", { class: "hint" }, "This role carries permissions you do not hold, so you cannot change it.") : null,
         field({ label: "Name", name: "name", value: role?.name ?? "", disabled: readOnly, required: true, autofocus: !readOnly, autocomplete: "off" }),
         field({ label: "Description", name: "description", type: "textarea", value: role?.description ?? "", disabled: readOnly }),
         permissionChecklist(role?.permissions ?? ["SIGN_IN"], readOnly),

@@ -51,7 +51,8 @@ export function render(view) {
         clipboardClearSeconds: whole("clipboardClearSeconds"),
         updateVersion: settings.updateVersion,
       };
-      const bad = Object.entries(update).filter(([name, v]) => typeof v === "number" && (!Number.isInteger(v) || v < 0) && name !== "updateVersion");
+      const bad = Object.entries(update).filter(([name, v]) => name !== "updateVersion" && name !== "apiKeyAuthEnabled"
+        && (form.querySelector(`[name=${name}]`).validity.badInput || (typeof v === "number" && (!Number.isInteger(v) || v < 0))));
       if (bad.length) {
         showErrors(form, { errors: Object.fromEntries(bad.map(([name]) => [name, ["Enter a whole number."]])) });
         return;

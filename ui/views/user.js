@@ -11,6 +11,28 @@ import { revealSecret } from "../secret.js";
 import { roleItems } from "./users.js";
 import { keyTable, newKey, mayCreateFor } from "./keys.js";
 
+/** The roles a user holds directly and through their groups. */
+function heldRoles(user) {
+  const roleIds = new Set(user.roles);
+  for (const group of names.groups) if (user.groups.includes(group.id)) group.roles.forEach((r) => roleIds.add(r));
+  return names.roles.filter((role) => roleIds.has(role.id));
+}
+
+/** Whether the user holds SIGN_IN through their roles or groups; unknown (true) without VIEW_ROLE. */
+function canSignIn(user) {
+  if (!names.roles.length) return true;
+  return heldRoles(user).some((role) => role.permissions.includes("SIGN_IN"));
+}
+
+/**
+ * The core's rule, mirrored to hide what it would refuse: nobody manages a user holding a
+ * permission they lack themselves (so an Administrator never manages a SuperAdmin).
+ */
+function mayManage(user) {
+  const held = new Set(session.me.permissions);
+  return heldRoles(user).every((role) => role.permissions.every((p) => held.has(p)));
+}
+
 export function render(view, { id }) {
   let alive = true;
 
@@ -27,12 +49,15 @@ export function render(view, { id }) {
 
   function show(user) {
     const self = user.id === session.me.id;
-    const mayEdit = session.can("EDIT_USER");
+    const manageable = self || mayManage(user);
+    const mayEdit = session.can("EDIT_USER") && manageable;
     const external = user.type === "EXTERNAL";
-    const statusField = user.status === "INVITED"
-      ? h("div", { class: "field" }, h("span", { class: "label" }, "Status"), h("p", {}, badge("INVITED"), " waiting for the invitation to be accepted"))
-      : field({ label: "Status", name: "status", type: "select", value: user.status, disabled: !mayEdit,
-        options: [["ACTIVE", "Active"], ["INACTIVE", "Deactivated: cannot sign in, keys stop working"]] });
+    const statusField = field({ label: "Status", name: "status", type: "select", value: user.status, disabled: !mayEdit,
+      options: [
+        ["ACTIVE", "Active"],
+        ["INACTIVE", "Deactivated: cannot sign in, keys stop working"],
+        ...(user.status !== "ACTIVE" ? [["INVITED", "Invited: sets a password with an invitation code"]] : []),
+      ] });
     const form = h("form", { id: "user-form", novalidate: true },
       h("div", { class: "columns" },
         h("div", {},
@@ -59,9 +84,11 @@ export function render(view, { id }) {
       const data = new FormData(form);
       const update = {
         userName: data.get("userName"), displayName: data.get("displayName"), email: data.get("email"),
-        groups: checkedValues(form, "groups"), updateVersion: user.updateVersion,
+        updateVersion: user.updateVersion,
       };
-      if (!external) update.roles = checkedValues(form, "roles");
+      // Only lists the editor was shown are sent: an absent list leaves memberships alone.
+      if (form.querySelector("[data-field=groups]")) update.groups = checkedValues(form, "groups");
+      if (!external && form.querySelector("[data-field=roles]")) update.roles = checkedValues(form, "roles");
       if (data.get("status")) update.status = data.get("status");
       if (update.status === "INACTIVE" && user.status !== "INACTIVE") {
         const sure = await confirmAction({
@@ -88,11 +115,11 @@ export function render(view, { id }) {
     });
 
     const actions = h("div", { class: "head-actions" },
-      user.status === "INVITED" && session.can("CREATE_USER")
+      user.status === "INVITED" && session.can("CREATE_USER") && manageable
         ? h("button", { type: "button", id: "send-invite", onclick: () => invite(user) }, "Send new invite") : null,
-      user.type === "NATIVE" && user.status !== "INVITED" && session.can("RESET_PASSWORD")
+      user.type === "NATIVE" && user.status === "ACTIVE" && session.can("RESET_PASSWORD") && manageable
         ? h("button", { type: "button", id: "reset-password", onclick: () => resetPassword(user) }, "Reset password") : null,
-      session.can("DELETE_USER") && !self
+      session.can("DELETE_USER") && !self && manageable
         ? h("button", { type: "button", class: "danger-text", id: "delete-user", onclick: () => remove(user) }, "Delete") : null);
 
     const keysSection = h("section", { class: "section" });
@@ -112,8 +139,8 @@ export function render(view, { id }) {
       const keys = await call("list_user_keys", { userId: user.id });
       replace(section,
         h("div", { class: "section-head" }, h("h2", {}, "API keys"),
-          mayCreateFor(user) ? h("button", { type: "button", id: "new-key-for-user", onclick: () => newKey({ owner: user, onCreated: () => showKeys(user, section) }) }, "New key") : null),
-        keyTable(keys, { reload: () => showKeys(user, section) }));
+          mayCreateFor(user) && user.status === "ACTIVE" ? h("button", { type: "button", id: "new-key-for-user", onclick: () => newKey({ owner: user, onCreated: () => showKeys(user, section) }) }, "New key") : null),
+        keyTable(keys, { ownerCanSignIn: canSignIn(user), reload: () => showKeys(user, section) }));
     } catch (error) {
       replace(section, h("p", { class: "form-error" }, error.message));
     }
