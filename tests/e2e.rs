@@ -82,7 +82,7 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
         json!({"userName": "root", "displayName": "Rita Root",
         "email": "root@example.com", "password": "short", "repeat": "short"}),
     );
-    let error = app.text("#setup-form [data-field=password] .field-error");
+    let error = app.wait_text("#setup-form [data-field=password] .field-error");
     assert!(
         error.contains("15"),
         "the password policy speaks on the field: {error}"
@@ -124,7 +124,7 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
         json!({"userName": "helen", "displayName": "Helen Desk",
         "email": "not-an-address"}),
     );
-    let error = app.text("#new-user-form [data-field=email] .field-error");
+    let error = app.wait_text("#new-user-form [data-field=email] .field-error");
     assert!(error.contains("e-mail"), "{error}");
     assert_eq!(app.script("return document.querySelector('#new-user-form [name=email]').getAttribute('aria-invalid')"), json!("true"));
     app.screenshot("02-bad-input");
@@ -379,7 +379,7 @@ fn each_role_sees_only_what_it_may_do_and_the_core_refuses_the_rest() {
 
     // An API User cannot sign in to the console.
     app.sign_in("ada", PASSWORD);
-    let message = app.text("#sign-in-form .form-error");
+    let message = app.wait_text("#sign-in-form .form-error");
     assert!(
         message.contains("cannot sign in to the console"),
         "{message}"

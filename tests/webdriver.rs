@@ -164,6 +164,15 @@ impl App {
         self.script(&script).as_str().unwrap_or_default().to_owned()
     }
 
+    /// Waits until the element shows some text (error slots exist empty before an answer).
+    pub fn wait_text(&self, selector: &str) -> String {
+        let script = format!(
+            "return document.querySelector({})?.textContent.trim()",
+            serde_json::to_string(selector).unwrap()
+        );
+        self.wait_for(&script).as_str().unwrap().to_owned()
+    }
+
     /// Fills the named controls of `form` (checkboxes take booleans) and submits it.
     pub fn fill(&self, form: &str, values: Value) {
         self.wait_for_element(form);
