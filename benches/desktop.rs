@@ -20,15 +20,8 @@ mod fixture;
 #[path = "../tests/webdriver.rs"]
 mod webdriver;
 
-use fixture::{seed, PASSWORD};
+use fixture::{env_size, seed, PASSWORD};
 use webdriver::App;
-
-fn env_size(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn fixture(users: usize, keys: usize, tmp: &tempfile::TempDir) -> PathBuf {
     let path = std::env::var_os("KEYWARD_BENCH_DB")

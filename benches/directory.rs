@@ -16,14 +16,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/fixture.rs"]
 mod fixture;
-use fixture::{seed, PASSWORD};
-
-fn env_size(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use fixture::{env_size, seed, PASSWORD};
 
 struct Stats {
     p50: Duration,

@@ -41,6 +41,16 @@ export const session = {
   },
 };
 
+/**
+ * Creates (`existing` null) or updates a role or group (`kind`), the update carrying the version
+ * read so that a concurrent change is refused, not overwritten.
+ */
+export function save(kind, existing, fields) {
+  return existing
+    ? call(`update_${kind}`, { id: existing.id, update: { ...fields, updateVersion: existing.updateVersion } })
+    : call(`create_${kind}`, { [kind]: fields });
+}
+
 /** Role and group names by id, for showing lists of ids; refreshed when they change. */
 export const names = {
   roles: [],

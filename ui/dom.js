@@ -128,6 +128,13 @@ export function showErrors(form, error) {
   first?.focus();
 }
 
+/** Shows the error of a save; a version conflict says that someone else changed `what` ("this role"). */
+export function showSaveError(form, error, what) {
+  showErrors(form, error.code === "VERSION_CONFLICT"
+    ? { errors: {}, message: `Someone else changed ${what} meanwhile; nothing was saved. Open it again to see their change, then make yours.` }
+    : error);
+}
+
 export function formError() {
   return h("p", { class: "form-error", role: "alert" });
 }

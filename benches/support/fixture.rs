@@ -8,6 +8,14 @@
 use keyward::core::secret::{generate_key, key_prefix, Secret};
 use rusqlite::{params, Connection};
 
+/// A size from the environment (KEYWARD_BENCH_USERS …), else `default`.
+pub fn env_size(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub const PASSWORD: &str = "tangerine orbit wallpaper 42";
 pub const FIRST: &[&str] = &[
     "alice", "bruno", "chloe", "dmitri", "elena", "farid", "grace", "hiro", "ines", "jonas",

@@ -1,9 +1,9 @@
 // Groups: name, description, members and the roles its members hold through it.
 
-import { call, session, names } from "../api.js";
+import { call, save, session, names } from "../api.js";
 import {
-  h, replace, field, checklist, checkedValues, formError, showErrors, openDialog, confirmAction,
-  notify,
+  h, replace, field, checklist, checkedValues, formError, showErrors, showSaveError, openDialog,
+  confirmAction, notify,
 } from "../dom.js";
 import { roleItems } from "./users.js";
 
@@ -81,14 +81,11 @@ function editGroup(group, onSaved) {
         const data = new FormData(form);
         const fields = { name: data.get("name"), description: data.get("description"), roles: checkedValues(form, "roles"), members: [...members.keys()] };
         try {
-          if (group) await call("update_group", { id: group.id, update: { ...fields, updateVersion: group.updateVersion } });
-          else await call("create_group", { group: fields });
+          await save("group", group, fields);
           close(true);
           notify(`Saved ${fields.name}.`);
         } catch (error) {
-          showErrors(form, error.code === "VERSION_CONFLICT"
-            ? { errors: {}, message: "Someone else changed this group meanwhile; nothing was saved. Close and open it again." }
-            : error);
+          showSaveError(form, error, "this group");
         }
       });
       return form;

@@ -1,8 +1,9 @@
 // Roles: the built-in ones (read-only) and custom ones with a permission checklist.
 
-import { call, session, names, PERMISSION_GROUPS, PERMISSION_TEXT } from "../api.js";
+import { call, save, session, names, PERMISSION_GROUPS, PERMISSION_TEXT } from "../api.js";
 import {
-  h, replace, field, checkedValues, formError, showErrors, openDialog, confirmAction, notify, badge,
+  h, replace, field, checkedValues, formError, showErrors, showSaveError, openDialog, confirmAction,
+  notify, badge,
 } from "../dom.js";
 
 function permissionChecklist(selected, disabled) {
@@ -57,14 +58,11 @@ function editRole(role, onSaved) {
         const data = new FormData(form);
         const fields = { name: data.get("name"), description: data.get("description"), permissions: checkedValues(form, "permissions") };
         try {
-          if (role) await call("update_role", { id: role.id, update: { ...fields, updateVersion: role.updateVersion } });
-          else await call("create_role", { role: fields });
+          await save("role", role, fields);
           close(true);
           notify(`Saved ${fields.name}.`);
         } catch (error) {
-          showErrors(form, error.code === "VERSION_CONFLICT"
-            ? { errors: {}, message: "Someone else changed this role meanwhile; nothing was saved. Close and open it again." }
-            : error);
+          showSaveError(form, error, "this role");
         }
       });
       return form;

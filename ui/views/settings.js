@@ -2,7 +2,7 @@
 // delay, session lifetime, lock-out threshold. Read-only without MANAGE_SETTINGS.
 
 import { call, session } from "../api.js";
-import { h, replace, field, formError, showErrors, clearErrors, notify } from "../dom.js";
+import { h, replace, field, formError, showErrors, showSaveError, clearErrors, notify } from "../dom.js";
 
 export function render(view) {
   async function load() {
@@ -67,9 +67,7 @@ export function render(view) {
         notify("Settings saved.");
         show(saved);
       } catch (error) {
-        showErrors(form, error.code === "VERSION_CONFLICT"
-          ? { errors: {}, message: "Someone else changed the settings meanwhile; nothing was saved. Reload the screen and try again." }
-          : error);
+        showSaveError(form, error, "the settings");
       }
     });
     replace(view, h("div", { class: "page-head" }, h("h1", {}, "Settings")), form);
