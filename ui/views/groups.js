@@ -2,9 +2,9 @@
 
 import { call, save, session, names } from "../api.js";
 import {
-  h, replace, field, checklist, checkedValues, formError, showErrors, showSaveError, openDialog,
-  confirmAction, notify,
+  h, replace, field, checklist, checkedValues, formError, showSaveError, openDialog, notify,
 } from "../dom.js";
+import { editorActions } from "./editor.js";
 import { roleItems } from "./users.js";
 
 /** Shows at most this many members by name in the editor; the Users screen filters by group. */
@@ -61,20 +61,8 @@ function editGroup(group, onSaved) {
             readOnly ? null : add, found, memberList,
             h("p", { class: "field-error" }))),
         formError(),
-        h("div", { class: "actions" },
-          group && !readOnly ? h("button", { type: "button", class: "danger-text left", onclick: async () => {
-            const sure = await confirmAction({ title: `Delete the group ${group.name}?`, message: "Its members stay; they lose the roles they held through it.", confirm: "Delete group" });
-            if (!sure) return;
-            try {
-              await call("delete_group", { id: group.id });
-              close(true);
-              notify(`Deleted ${group.name}.`);
-            } catch (error) {
-              showErrors(form, error);
-            }
-          } }, "Delete") : null,
-          h("button", { type: "button", onclick: () => close() }, readOnly ? "Close" : "Cancel"),
-          readOnly ? null : h("button", { type: "submit", class: "primary" }, group ? "Save" : "Create group")));
+        editorActions({ kind: "group", existing: group, readOnly, form: () => form, close,
+          warning: "Its members stay; they lose the roles they held through it." }));
       showMembers();
       form.addEventListener("submit", async (event) => {
         event.preventDefault();

@@ -1,10 +1,10 @@
 // Roles: the built-in ones (read-only) and custom ones with a permission checklist.
 
-import { call, save, session, names, PERMISSION_GROUPS, PERMISSION_TEXT } from "../api.js";
+import { save, session, names, PERMISSION_GROUPS, PERMISSION_TEXT } from "../api.js";
 import {
-  h, replace, field, checkedValues, formError, showErrors, showSaveError, openDialog, confirmAction,
-  notify, badge,
+  h, replace, field, checkedValues, formError, showSaveError, openDialog, notify, badge,
 } from "../dom.js";
+import { editorActions } from "./editor.js";
 
 function permissionChecklist(selected, disabled) {
   const held = new Set(session.me.permissions);
@@ -39,20 +39,8 @@ function editRole(role, onSaved) {
         field({ label: "Description", name: "description", type: "textarea", value: role?.description ?? "", disabled: readOnly }),
         permissionChecklist(role?.permissions ?? ["SIGN_IN"], readOnly),
         formError(),
-        h("div", { class: "actions" },
-          role && !readOnly ? h("button", { type: "button", class: "danger-text left", id: "delete-role", onclick: async () => {
-            const sure = await confirmAction({ title: `Delete the role ${role.name}?`, message: "Users and groups holding it lose its permissions at once.", confirm: "Delete role" });
-            if (!sure) return;
-            try {
-              await call("delete_role", { id: role.id });
-              close(true);
-              notify(`Deleted ${role.name}.`);
-            } catch (error) {
-              showErrors(form, error);
-            }
-          } }, "Delete") : null,
-          h("button", { type: "button", onclick: () => close(), autofocus: readOnly }, readOnly ? "Close" : "Cancel"),
-          readOnly ? null : h("button", { type: "submit", class: "primary" }, role ? "Save" : "Create role")));
+        editorActions({ kind: "role", existing: role, readOnly, form: () => form, close,
+          warning: "Users and groups holding it lose its permissions at once." }));
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         const data = new FormData(form);
