@@ -1,10 +1,16 @@
 //! Keyward: administration of users, roles, groups and API keys.
 //!
 //! [`core`] holds every rule and knows no caller; [`store`] keeps a directory in SQLite;
-//! [`cli`] is the command line; `desktop` (feature `desktop`) is the Tauri app.
+//! [`cli`] is the command line; `desktop` (feature `desktop`) is the Tauri app; `server`
+//! (feature `server`) is `keyward serve`; [`remote`] is the directory on a server, over HTTP;
+//! [`wire`] holds the HTTP shapes the server and the remote client share.
 
 pub mod cli;
 pub mod core;
 #[cfg(feature = "desktop")]
 pub mod desktop;
+pub mod remote;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod store;
+pub mod wire;

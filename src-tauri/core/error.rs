@@ -88,6 +88,10 @@ pub enum Error {
     /// Too many attempts (429): try again after the given number of seconds.
     #[error("too many attempts; try again in {0} s")]
     RateLimited(u64),
+    /// The directory cannot be reached (a remote server is down or the network is gone).
+    /// Nothing was changed that the caller knows of; trying again later may work (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed inside; the cause has been logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -127,6 +131,7 @@ impl Error {
             Error::Duplicate(_) => "DUPLICATE",
             Error::StateConflict(_) => "STATE_CONFLICT",
             Error::RateLimited(_) => "RATE_LIMITED",
+            Error::Unavailable(_) => "UNAVAILABLE",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -140,6 +145,7 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::VersionConflict(_) | Error::Duplicate(_) | Error::StateConflict(_) => 409,
             Error::RateLimited(_) => 429,
+            Error::Unavailable(_) => 503,
             Error::Internal(_) => 500,
         }
     }

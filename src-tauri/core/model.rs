@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub type Time = DateTime<Utc>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum UserStatus {
     Active,
@@ -38,6 +39,7 @@ impl UserStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum UserType {
     /// The password is managed here.
@@ -63,6 +65,7 @@ impl UserType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: String,
@@ -74,13 +77,14 @@ pub struct User {
     pub user_type: UserType,
     pub roles: Vec<String>,
     pub groups: Vec<String>,
-    pub created_time: Time,
-    pub last_updated_time: Time,
-    pub last_login_time: Option<Time>,
+    pub created_time: DateTime<Utc>,
+    pub last_updated_time: DateTime<Utc>,
+    pub last_login_time: Option<DateTime<Utc>>,
     pub update_version: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewUser {
     pub user_name: String,
@@ -90,6 +94,7 @@ pub struct NewUser {
     /// Without a password the user is invited, unless `status` is ACTIVE for an account that
     /// cannot sign in (a service account that only uses API keys).
     #[serde(default)]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>, format = Password))]
     pub password: Option<Secret>,
     #[serde(default)]
     pub status: Option<UserStatus>,
@@ -103,6 +108,7 @@ pub struct NewUser {
 
 /// A change to a user: only the fields given change. `update_version` is the version read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,13 +135,16 @@ pub struct Versioned {
 
 /// A one-time token (invitation or password reset), shown once to the administrator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedToken {
+    #[cfg_attr(feature = "server", schema(value_type = String))]
     pub token: Secret,
-    pub expires_time: Time,
+    pub expires_time: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedUser {
     pub user: User,
@@ -178,6 +187,7 @@ impl UserSort {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct UserQuery {
     #[serde(default)]
@@ -200,6 +210,7 @@ pub struct UserQuery {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PageInfo {
     pub page: u32,
@@ -216,6 +227,7 @@ pub struct Page<T> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Role {
     pub id: String,
@@ -223,12 +235,13 @@ pub struct Role {
     pub description: String,
     pub permissions: PermissionSet,
     pub builtin: bool,
-    pub created_time: Time,
-    pub last_updated_time: Time,
+    pub created_time: DateTime<Utc>,
+    pub last_updated_time: DateTime<Utc>,
     pub update_version: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewRole {
     pub name: String,
@@ -239,6 +252,7 @@ pub struct NewRole {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoleUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,6 +265,7 @@ pub struct RoleUpdate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     pub id: String,
@@ -260,12 +275,13 @@ pub struct Group {
     pub members: Vec<String>,
     /// Role ids its members hold through it.
     pub roles: Vec<String>,
-    pub created_time: Time,
-    pub last_updated_time: Time,
+    pub created_time: DateTime<Utc>,
+    pub last_updated_time: DateTime<Utc>,
     pub update_version: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewGroup {
     pub name: String,
@@ -278,6 +294,7 @@ pub struct NewGroup {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GroupUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,6 +309,7 @@ pub struct GroupUpdate {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum KeyStatus {
     /// Created for someone else: no secret exists until the owner downloads it.
@@ -314,6 +332,7 @@ impl KeyStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
     pub id: String,
@@ -324,15 +343,16 @@ pub struct ApiKey {
     /// The visible start of the key (`kw_7Hq2Lx9a`); none while PENDING.
     pub prefix: Option<String>,
     pub status: KeyStatus,
-    pub created_time: Time,
+    pub created_time: DateTime<Utc>,
     pub created_by: Option<String>,
-    pub expires_time: Option<Time>,
-    pub last_used_time: Option<Time>,
-    pub revoked_time: Option<Time>,
+    pub expires_time: Option<DateTime<Utc>>,
+    pub last_used_time: Option<DateTime<Utc>>,
+    pub revoked_time: Option<DateTime<Utc>>,
     pub revoked_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewKey {
     pub name: String,
@@ -340,20 +360,23 @@ pub struct NewKey {
     pub description: String,
     /// None: never expires (refused when settings cap key lifetimes).
     #[serde(default)]
-    pub expires_time: Option<Time>,
+    pub expires_time: Option<DateTime<Utc>>,
 }
 
 /// A key and, when it was generated now, its secret: shown once, never again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedKey {
     #[serde(flatten)]
     pub key: ApiKey,
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "key")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyQuery {
     #[serde(default)]
@@ -370,6 +393,7 @@ pub struct KeyQuery {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,
@@ -385,6 +409,7 @@ pub enum VerifyCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     pub valid: bool,
@@ -393,7 +418,7 @@ pub struct Verification {
     pub user_id: Option<String>,
     pub user_name: Option<String>,
     pub permissions: PermissionSet,
-    pub expires_time: Option<Time>,
+    pub expires_time: Option<DateTime<Utc>>,
 }
 
 impl Verification {
@@ -411,6 +436,7 @@ impl Verification {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Outcome {
     Success,
@@ -419,10 +445,11 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,
-    pub time: Time,
+    pub time: DateTime<Utc>,
     pub actor_id: Option<String>,
     pub actor_name: Option<String>,
     /// `user.create`, `key.revoke`, …
@@ -436,6 +463,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditQuery {
     #[serde(default)]
@@ -449,10 +477,11 @@ pub struct AuditQuery {
     #[serde(default)]
     pub action: Option<String>,
     #[serde(default)]
-    pub since: Option<Time>,
+    pub since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     pub api_key_auth_enabled: bool,
@@ -467,6 +496,7 @@ pub struct Settings {
 /// A change to the settings: only the fields given change. `maxKeyLifetimeDays: null` removes
 /// the cap, so that field is doubly optional.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -476,6 +506,7 @@ pub struct SettingsUpdate {
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
+    #[cfg_attr(feature = "server", schema(value_type = Option<u32>))]
     pub max_key_lifetime_days: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_min_length: Option<u32>,
@@ -502,6 +533,7 @@ mod double_option {
 
 /// Who is signed in, and what they may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
     pub id: String,
@@ -513,14 +545,17 @@ pub struct Me {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignedIn {
+    #[cfg_attr(feature = "server", schema(value_type = String))]
     pub access_token: Secret,
-    pub expires_time: Time,
+    pub expires_time: DateTime<Utc>,
     pub user: User,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePasswordResult {
     pub succeeded: bool,
@@ -529,12 +564,14 @@ pub struct ChangePasswordResult {
 
 /// The first SuperAdmin of an empty directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FirstAdmin {
     pub user_name: String,
     #[serde(default)]
     pub display_name: String,
     pub email: String,
+    #[cfg_attr(feature = "server", schema(value_type = String, format = Password))]
     pub password: Secret,
 }
 

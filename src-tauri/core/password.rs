@@ -78,6 +78,7 @@ pub fn verify_against_nothing(password: &str) {
 
 /// One reason a password was refused, in the `{code, description}` shape of the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PolicyError {
     pub code: String,
     pub description: String,

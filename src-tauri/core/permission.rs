@@ -10,6 +10,7 @@ macro_rules! permissions {
     ($($name:ident = $bit:expr),+ $(,)?) => {
         /// One thing a user may do.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
         #[allow(non_camel_case_types)]
         pub enum Permission { $($name),+ }
 
@@ -120,6 +121,30 @@ impl<'a> FromIterator<&'a Permission> for PermissionSet {
 impl Serialize for PermissionSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.iter())
+    }
+}
+
+// On the wire a set is a list of permission names.
+#[cfg(feature = "server")]
+impl utoipa::PartialSchema for PermissionSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <Vec<Permission> as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "server")]
+impl utoipa::ToSchema for PermissionSet {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <Permission as utoipa::ToSchema>::schemas(schemas);
+        schemas.push((
+            "Permission".into(),
+            <Permission as utoipa::PartialSchema>::schema(),
+        ));
     }
 }
 

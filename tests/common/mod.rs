@@ -25,6 +25,9 @@ pub struct Harness {
     pub clock: ManualClock,
     /// The SQLite file, for tests that look inside it.
     pub path: PathBuf,
+    /// The server the remote backend talks to; stopped before the file goes away.
+    #[cfg(feature = "server")]
+    pub server: Option<keyward::server::RunningServer>,
     _tmp: TempDir,
 }
 
@@ -38,8 +41,36 @@ impl Harness {
             dir: Arc::new(dir),
             clock,
             path,
+            #[cfg(feature = "server")]
+            server: None,
             _tmp: tmp,
         }
+    }
+
+    /// The same directory behind a real `keyward serve` on 127.0.0.1, reached by the remote
+    /// backend over HTTP. The server's sign-in limit per address is lifted: every test
+    /// client shares 127.0.0.1, and the core's per-user lockout is what the suite checks.
+    #[cfg(feature = "server")]
+    pub fn remote() -> Harness {
+        use keyward::remote::{RemoteDirectory, Trust};
+        use keyward::server::{RunningServer, ServerOptions};
+        let mut harness = Harness::sqlite();
+        let options = ServerOptions {
+            sign_ins_per_minute: 1_000_000,
+            sign_in_burst: 1_000_000,
+            ..ServerOptions::default()
+        };
+        let server = RunningServer::start(
+            Arc::clone(&harness.dir),
+            "127.0.0.1:0".parse().expect("address"),
+            options,
+            2,
+        )
+        .expect("start server");
+        let remote = RemoteDirectory::new(&server.url(), &Trust::System).expect("client");
+        harness.dir = Arc::new(remote);
+        harness.server = Some(server);
+        harness
     }
 
     /// Creates the first SuperAdmin `root` and signs in.

@@ -27,6 +27,8 @@ macro_rules! contract {
 macro_rules! every_backend {
     ($($module:ident :: $name:ident),+ $(,)?) => {
         contract!(sqlite => crate::common::Harness::sqlite(); $($module::$name),+);
+        #[cfg(feature = "server")]
+        contract!(remote => crate::common::Harness::remote(); $($module::$name),+);
     };
 }
 

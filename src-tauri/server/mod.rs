@@ -1,0 +1,224 @@
+//! `keyward serve`: the HTTP API of SPEC section 4 over any [`Directory`], with axum.
+//!
+//! Handlers are adapters: they take the caller's credential and the request, call the one core
+//! function on the blocking pool and map its result. Every rule (permissions, validation,
+//! audit, lockout) is the core's. What lives here is what only HTTP has: credentials from the
+//! `Authorization` header, `application/problem+json` errors with a trace id, a per-address
+//! limit on sign-in attempts, request size and time limits, the invitation and reset pages,
+//! the OpenAPI document and graceful shutdown.
+
+mod extract;
+mod pages;
+mod problem;
+mod routes;
+
+use crate::core::directory::Directory;
+use axum::extract::DefaultBodyLimit;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub use routes::openapi;
+
+/// How a server behaves; the defaults are those of `keyward serve`.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The address clients reach the server at, for the links it hands out
+    /// (default: `http://` + the bound address).
+    pub public_url: Option<String>,
+    /// Sign-in attempts (and password set-ups from links) one client address may make per
+    /// minute, on top of the core's per-user lockout.
+    pub sign_ins_per_minute: u32,
+    /// How many of those may come at once.
+    pub sign_in_burst: u32,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            public_url: None,
+            sign_ins_per_minute: 30,
+            sign_in_burst: 10,
+            body_limit: 256 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    directory: Arc<dyn Directory>,
+    public_url: Arc<str>,
+    sign_in_limit: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl AppState {
+    pub fn new(directory: Arc<dyn Directory>, public_url: &str, options: &ServerOptions) -> Self {
+        let per_minute =
+            NonZeroU32::new(options.sign_ins_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(options.sign_in_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        AppState {
+            directory,
+            public_url: public_url.trim_end_matches('/').into(),
+            sign_in_limit: Arc::new(RateLimiter::keyed(
+                Quota::per_minute(per_minute).allow_burst(burst),
+            )),
+        }
+    }
+
+    /// Runs a core call on the blocking pool: the core is synchronous (SQLite, argon2).
+    async fn call<T, F>(&self, work: F) -> Result<T, problem::ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Directory) -> crate::core::Result<T> + Send + 'static,
+    {
+        let directory = Arc::clone(&self.directory);
+        match tokio::task::spawn_blocking(move || work(directory.as_ref())).await {
+            Ok(result) => result.map_err(problem::ApiError),
+            Err(panic) => {
+                tracing::error!(%panic, "a core call panicked");
+                Err(problem::ApiError(crate::core::Error::Internal(
+                    "core call panicked".into(),
+                )))
+            }
+        }
+    }
+}
+
+/// The whole application: API routes, pages, the OpenAPI document and the layers around them.
+pub fn app(state: AppState, options: &ServerOptions) -> axum::Router {
+    routes::router(state)
+        .merge(pages::router())
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(problem::trace_requests))
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    directory: Arc<dyn Directory>,
+    options: ServerOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    let public_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let state = AppState::new(directory, &public_url, &options);
+    let app = app(state, &options);
+    tracing::info!(%address, %public_url, "keyward serve is listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    tracing::info!("keyward serve stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl+C or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl+C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// A server running on its own thread, for tests, benchmarks and embedding: dropped or
+/// [`RunningServer::stop`]ped, it shuts down gracefully.
+pub struct RunningServer {
+    pub address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Binds `bind` (port 0 picks a free one) and serves `directory` on a new thread.
+    pub fn start(
+        directory: Arc<dyn Directory>,
+        bind: SocketAddr,
+        options: ServerOptions,
+        worker_threads: usize,
+    ) -> std::io::Result<RunningServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads.max(1))
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(TcpListener::bind(bind))?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("keyward-serve".into())
+            .spawn(move || {
+                runtime.block_on(serve(listener, directory, options, async {
+                    let _ = stopped.await;
+                }))
+            })?;
+        Ok(RunningServer {
+            address,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Asks the server to stop and waits until requests in flight are answered.
+    pub fn stop(mut self) -> std::io::Result<()> {
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(std::io::Error::other("the server thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.shut_down();
+    }
+}

@@ -1,0 +1,633 @@
+//! The endpoints of SPEC section 4. Each handler: credential and input in, one core call,
+//! the reply shape out. The `#[utoipa::path]` beside each handler is where the OpenAPI
+//! document comes from, and `routes!` registers the handler and its document together, so
+//! the two cannot drift.
+
+use super::extract::{Body, Caller, OptionalBody, Query};
+use super::problem::ApiError;
+use super::AppState;
+use crate::core::model::*;
+use crate::core::Error;
+use crate::wire::*;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use utoipa::openapi::security::SecurityScheme;
+use utoipa::openapi::security::{ApiKey as ApiKeyScheme, ApiKeyValue, HttpAuthScheme, HttpBuilder};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+type Reply<T> = Result<T, ApiError>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keyward",
+        description = "Users, roles, groups and API keys. Authenticate with \
+            `Authorization: Bearer <session token or API key>` or `Token <API key>`. \
+            Errors are application/problem+json.",
+    ),
+    modifiers(&Security),
+    components(schemas(Problem)),
+    security(("bearer" = []), ("token" = [])),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKeyScheme::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Token <API key>`",
+            ))),
+        );
+    }
+}
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(setup_status, set_up))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(accept_invitation))
+        .routes(routes!(complete_reset))
+        .routes(routes!(me))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(change_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(send_invitation))
+        .routes(routes!(list_roles, create_role))
+        .routes(routes!(get_role, update_role, delete_role))
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(get_group, update_group, delete_group))
+        .routes(routes!(list_user_keys, create_key))
+        .routes(routes!(list_keys))
+        .routes(routes!(get_key))
+        .routes(routes!(download_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(regenerate_key))
+        .routes(routes!(verify_key))
+        .routes(routes!(list_audit))
+        .routes(routes!(get_settings, update_settings))
+}
+
+/// The OpenAPI 3 document of the API, generated from the handlers and the core's types.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+pub fn router(state: AppState) -> axum::Router {
+    let (router, doc) = api().split_for_parts();
+    let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
+    router
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = Arc::clone(&doc);
+                async move { ([("content-type", "application/json")], doc.to_string()) }
+            }),
+        )
+        .with_state(state)
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn created<T: serde::Serialize>(value: T) -> Response {
+    (StatusCode::CREATED, Json(value)).into_response()
+}
+
+// --- Health, set-up, sign-in ---------------------------------------------------------------
+
+/// Liveness: the server answers (and its directory can be read).
+#[utoipa::path(get, path = "/healthz", tag = "server", security(()),
+    responses((status = 200, body = Health), (status = 500, body = Problem)))]
+async fn health(State(state): State<AppState>) -> Reply<Json<Health>> {
+    state.call(|d| d.needs_setup()).await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+    }))
+}
+
+/// Whether the directory still needs its first SuperAdmin. `keyward serve` refuses to start
+/// on such a directory, so on a running server this is false.
+#[utoipa::path(get, path = "/api/setup", tag = "auth", security(()),
+    responses((status = 200, body = SetupStatus)))]
+async fn setup_status(State(state): State<AppState>) -> Reply<Json<SetupStatus>> {
+    let needs_setup = state.call(|d| d.needs_setup()).await?;
+    Ok(Json(SetupStatus { needs_setup }))
+}
+
+/// Creates the first SuperAdmin of an empty directory; refused (409) once any user exists.
+#[utoipa::path(post, path = "/api/setup", tag = "auth", security(()), request_body = FirstAdmin,
+    responses((status = 201, body = User), (status = "4XX", body = Problem)))]
+async fn set_up(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(admin): Body<FirstAdmin>,
+) -> Reply<Response> {
+    state.limit_sign_ins(peer)?;
+    let user = state.call(move |d| d.create_first_admin(admin)).await?;
+    Ok(created(user))
+}
+
+/// Signs in. Refusals never tell whether the user name exists; repeated failures are
+/// delayed per user name (the core) and per client address (here).
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()),
+    request_body = LoginRequest,
+    responses((status = 200, body = SignedIn), (status = "4XX", body = Problem)))]
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(request): Body<LoginRequest>,
+) -> Reply<Json<SignedIn>> {
+    state.limit_sign_ins(peer)?;
+    let signed_in = state
+        .call(move |d| d.sign_in(&request.user_name, &request.password))
+        .await?;
+    Ok(Json(signed_in))
+}
+
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    responses((status = 204), (status = "4XX", body = Problem)))]
+async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Reply<Response> {
+    state.call(move |d| d.sign_out(&caller)).await?;
+    Ok(no_content())
+}
+
+/// Sets the password of an invited user from the token of their link; they become ACTIVE.
+#[utoipa::path(post, path = "/api/auth/accept-invitation", tag = "auth", security(()),
+    request_body = SetPasswordRequest,
+    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(request): Body<SetPasswordRequest>,
+) -> Reply<Json<User>> {
+    state.limit_sign_ins(peer)?;
+    let user = state
+        .call(move |d| d.accept_invitation(&request.token, &request.password))
+        .await?;
+    Ok(Json(user))
+}
+
+/// Sets a new password from the token of a reset link; ends all of the user's sessions.
+#[utoipa::path(post, path = "/api/auth/complete-reset", tag = "auth", security(()),
+    request_body = SetPasswordRequest,
+    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+async fn complete_reset(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(request): Body<SetPasswordRequest>,
+) -> Reply<Json<User>> {
+    state.limit_sign_ins(peer)?;
+    let user = state
+        .call(move |d| d.complete_password_reset(&request.token, &request.password))
+        .await?;
+    Ok(Json(user))
+}
+
+#[utoipa::path(get, path = "/api/me", tag = "auth",
+    responses((status = 200, body = Me), (status = "4XX", body = Problem)))]
+async fn me(State(state): State<AppState>, Caller(caller): Caller) -> Reply<Json<Me>> {
+    Ok(Json(state.call(move |d| d.me(&caller)).await?))
+}
+
+// --- Users ---------------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/users", tag = "users", params(UserQuery),
+    responses((status = 200, body = UserList), (status = "4XX", body = Problem)))]
+async fn list_users(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<UserQuery>,
+) -> Reply<Json<UserList>> {
+    let page = state.call(move |d| d.list_users(&caller, &query)).await?;
+    Ok(Json(UserList {
+        users: page.items,
+        page_info: page.page_info,
+    }))
+}
+
+/// Without a password (and without `status: ACTIVE` for an account that cannot sign in) the
+/// user is INVITED and the reply carries the invitation link, shown this once.
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = CreatedUserReply), (status = "4XX", body = Problem)))]
+async fn create_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Body(user): Body<NewUser>,
+) -> Reply<Response> {
+    let new = state.call(move |d| d.create_user(&caller, user)).await?;
+    let (invite_link, expires_time) = match new.invitation {
+        Some(invitation) => (
+            Some(state.link(INVITE_PAGE, &invitation.token)),
+            Some(invitation.expires_time),
+        ),
+        None => (None, None),
+    };
+    Ok(created(CreatedUserReply {
+        user: new.user,
+        invite_link,
+        expires_time,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+async fn get_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<User>> {
+    Ok(Json(state.call(move |d| d.get_user(&caller, &id)).await?))
+}
+
+/// Changes the fields given. `updateVersion` must be the version read, else 409 and nothing
+/// changes. The reply is the user as it now is (with its new `updateVersion`).
+#[utoipa::path(put, path = "/api/users/{id}", tag = "users", params(("id" = String, Path)),
+    request_body = UserUpdate,
+    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+async fn update_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Body(update): Body<UserUpdate>,
+) -> Reply<Json<User>> {
+    Ok(Json(
+        state
+            .call(move |d| d.update_user(&caller, &id, update))
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 204), (status = "4XX", body = Problem)))]
+async fn delete_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Response> {
+    state.call(move |d| d.delete_user(&caller, &id)).await?;
+    Ok(no_content())
+}
+
+/// The signed-in user's own password. A refused new password is `succeeded: false` with the
+/// reasons; a wrong old password is a problem.
+#[utoipa::path(post, path = "/api/users/{id}/changepassword", tag = "users",
+    params(("id" = String, Path)), request_body = ChangePasswordRequest,
+    responses((status = 200, body = ChangePasswordResult), (status = "4XX", body = Problem)))]
+async fn change_password(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Body(request): Body<ChangePasswordRequest>,
+) -> Reply<Json<ChangePasswordResult>> {
+    Ok(Json(
+        state
+            .call(move |d| {
+                d.change_password(&caller, &id, &request.old_password, &request.new_password)
+            })
+            .await?,
+    ))
+}
+
+/// Issues a one-time reset link, valid one hour.
+#[utoipa::path(post, path = "/api/users/{id}/resetpassword", tag = "users",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ResetReply), (status = "4XX", body = Problem)))]
+async fn reset_password(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<ResetReply>> {
+    let issued = state.call(move |d| d.reset_password(&caller, &id)).await?;
+    Ok(Json(ResetReply {
+        reset_link: state.link(RESET_PAGE, &issued.token),
+        expires_time: issued.expires_time,
+    }))
+}
+
+/// Replaces an invited user's invitation link; the old one stops working.
+#[utoipa::path(post, path = "/api/users/{id}/invite", tag = "users",
+    params(("id" = String, Path)),
+    responses((status = 200, body = InviteReply), (status = "4XX", body = Problem)))]
+async fn send_invitation(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<InviteReply>> {
+    let issued = state.call(move |d| d.send_invitation(&caller, &id)).await?;
+    Ok(Json(InviteReply {
+        invite_link: state.link(INVITE_PAGE, &issued.token),
+        expires_time: issued.expires_time,
+    }))
+}
+
+// --- Roles ---------------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/roles", tag = "roles",
+    responses((status = 200, body = RoleList), (status = "4XX", body = Problem)))]
+async fn list_roles(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Reply<Json<RoleList>> {
+    let roles = state.call(move |d| d.list_roles(&caller)).await?;
+    Ok(Json(RoleList { roles }))
+}
+
+#[utoipa::path(post, path = "/api/roles", tag = "roles", request_body = NewRole,
+    responses((status = 201, body = Role), (status = "4XX", body = Problem)))]
+async fn create_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Body(role): Body<NewRole>,
+) -> Reply<Response> {
+    Ok(created(
+        state.call(move |d| d.create_role(&caller, role)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/roles/{id}", tag = "roles", params(("id" = String, Path)),
+    responses((status = 200, body = Role), (status = "4XX", body = Problem)))]
+async fn get_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<Role>> {
+    Ok(Json(state.call(move |d| d.get_role(&caller, &id)).await?))
+}
+
+#[utoipa::path(put, path = "/api/roles/{id}", tag = "roles", params(("id" = String, Path)),
+    request_body = RoleUpdate,
+    responses((status = 200, body = Role), (status = "4XX", body = Problem)))]
+async fn update_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Body(update): Body<RoleUpdate>,
+) -> Reply<Json<Role>> {
+    Ok(Json(
+        state
+            .call(move |d| d.update_role(&caller, &id, update))
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/roles/{id}", tag = "roles", params(("id" = String, Path)),
+    responses((status = 204), (status = "4XX", body = Problem)))]
+async fn delete_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Response> {
+    state.call(move |d| d.delete_role(&caller, &id)).await?;
+    Ok(no_content())
+}
+
+// --- Groups --------------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/groups", tag = "groups",
+    responses((status = 200, body = GroupList), (status = "4XX", body = Problem)))]
+async fn list_groups(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Reply<Json<GroupList>> {
+    let groups = state.call(move |d| d.list_groups(&caller)).await?;
+    Ok(Json(GroupList { groups }))
+}
+
+#[utoipa::path(post, path = "/api/groups", tag = "groups", request_body = NewGroup,
+    responses((status = 201, body = Group), (status = "4XX", body = Problem)))]
+async fn create_group(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Body(group): Body<NewGroup>,
+) -> Reply<Response> {
+    Ok(created(
+        state.call(move |d| d.create_group(&caller, group)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)),
+    responses((status = 200, body = Group), (status = "4XX", body = Problem)))]
+async fn get_group(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<Group>> {
+    Ok(Json(state.call(move |d| d.get_group(&caller, &id)).await?))
+}
+
+#[utoipa::path(put, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)),
+    request_body = GroupUpdate,
+    responses((status = 200, body = Group), (status = "4XX", body = Problem)))]
+async fn update_group(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Body(update): Body<GroupUpdate>,
+) -> Reply<Json<Group>> {
+    Ok(Json(
+        state
+            .call(move |d| d.update_group(&caller, &id, update))
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)),
+    responses((status = 204), (status = "4XX", body = Problem)))]
+async fn delete_group(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Response> {
+    state.call(move |d| d.delete_group(&caller, &id)).await?;
+    Ok(no_content())
+}
+
+// --- API keys ------------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/users/{id}/keys", tag = "keys", params(("id" = String, Path)),
+    responses((status = 200, body = KeyList), (status = "4XX", body = Problem)))]
+async fn list_user_keys(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<KeyList>> {
+    let keys = state.call(move |d| d.list_user_keys(&caller, &id)).await?;
+    Ok(Json(KeyList {
+        keys,
+        page_info: None,
+    }))
+}
+
+/// For oneself the key is ENABLED and the reply carries `key`, this once; for another user
+/// (MANAGE_KEYS) it is PENDING until downloaded.
+#[utoipa::path(post, path = "/api/users/{id}/keys", tag = "keys", params(("id" = String, Path)),
+    request_body = NewKey,
+    responses((status = 201, body = IssuedKey), (status = "4XX", body = Problem)))]
+async fn create_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(owner): Path<String>,
+    Body(key): Body<NewKey>,
+) -> Reply<Response> {
+    Ok(created(
+        state
+            .call(move |d| d.create_key(&caller, &owner, key))
+            .await?,
+    ))
+}
+
+/// Every key in the directory, paged (VIEW_KEYS).
+#[utoipa::path(get, path = "/api/keys", tag = "keys", params(KeyQuery),
+    responses((status = 200, body = KeyList), (status = "4XX", body = Problem)))]
+async fn list_keys(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<KeyQuery>,
+) -> Reply<Json<KeyList>> {
+    let page = state.call(move |d| d.list_keys(&caller, &query)).await?;
+    Ok(Json(KeyList {
+        keys: page.items,
+        page_info: Some(page.page_info),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/keys/{id}", tag = "keys", params(("id" = String, Path)),
+    responses((status = 200, body = ApiKey), (status = "4XX", body = Problem)))]
+async fn get_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<ApiKey>> {
+    Ok(Json(state.call(move |d| d.get_key(&caller, &id)).await?))
+}
+
+/// Generates the secret of a PENDING key, shown this once; a second call is 409.
+#[utoipa::path(post, path = "/api/keys/{id}/download", tag = "keys",
+    params(("id" = String, Path)),
+    responses((status = 200, body = IssuedKey), (status = "4XX", body = Problem)))]
+async fn download_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<IssuedKey>> {
+    Ok(Json(
+        state.call(move |d| d.download_key(&caller, &id)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/keys/{id}/revoke", tag = "keys", params(("id" = String, Path)),
+    responses((status = 200, body = ApiKey), (status = "4XX", body = Problem)))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<ApiKey>> {
+    Ok(Json(state.call(move |d| d.revoke_key(&caller, &id)).await?))
+}
+
+/// Issues a new secret, shown this once; the old one stops at once or after `graceSeconds`.
+#[utoipa::path(post, path = "/api/keys/{id}/regenerate", tag = "keys",
+    params(("id" = String, Path)), request_body(content = RegenerateRequest),
+    responses((status = 200, body = IssuedKey), (status = "4XX", body = Problem)))]
+async fn regenerate_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    OptionalBody(request): OptionalBody<RegenerateRequest>,
+) -> Reply<Json<IssuedKey>> {
+    let grace = request.grace_seconds.unwrap_or(0);
+    Ok(Json(
+        state
+            .call(move |d| d.regenerate_key(&caller, &id, grace))
+            .await?,
+    ))
+}
+
+/// For services that accept Keyward keys: always 200 for a well-formed request, with `code`
+/// saying why a key is refused. Needs no credential: the key is what is being checked.
+#[utoipa::path(post, path = "/api/keys/verify", tag = "keys", security(()),
+    request_body = VerifyRequest,
+    responses((status = 200, body = Verification), (status = "4XX", body = Problem)))]
+async fn verify_key(
+    State(state): State<AppState>,
+    Body(request): Body<VerifyRequest>,
+) -> Reply<Json<Verification>> {
+    Ok(Json(state.call(move |d| d.verify_key(&request.key)).await?))
+}
+
+// --- Audit and settings --------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditList), (status = "4XX", body = Problem)))]
+async fn list_audit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<AuditQuery>,
+) -> Reply<Json<AuditList>> {
+    let page = state.call(move |d| d.list_audit(&caller, &query)).await?;
+    Ok(Json(AuditList {
+        entries: page.items,
+        page_info: page.page_info,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/settings", tag = "settings",
+    responses((status = 200, body = Settings), (status = "4XX", body = Problem)))]
+async fn get_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Reply<Json<Settings>> {
+    Ok(Json(state.call(move |d| d.get_settings(&caller)).await?))
+}
+
+#[utoipa::path(put, path = "/api/settings", tag = "settings", request_body = SettingsUpdate,
+    responses((status = 200, body = Settings), (status = "4XX", body = Problem)))]
+async fn update_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Body(update): Body<SettingsUpdate>,
+) -> Reply<Json<Settings>> {
+    Ok(Json(
+        state
+            .call(move |d| d.update_settings(&caller, update))
+            .await?,
+    ))
+}
+
+impl AppState {
+    fn link(&self, page: &str, token: &crate::core::secret::Secret) -> String {
+        token_link(&self.public_url, page, token)
+    }
+
+    /// The per-address limit on password attempts, before the core's per-user lockout.
+    fn limit_sign_ins(&self, peer: SocketAddr) -> Result<(), ApiError> {
+        static CLOCK: OnceLock<governor::clock::DefaultClock> = OnceLock::new();
+        match self.sign_in_limit.check_key(&peer.ip()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let clock = CLOCK.get_or_init(Default::default);
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(clock));
+                Err(ApiError(Error::RateLimited(wait.as_secs().max(1))))
+            }
+        }
+    }
+}
