@@ -12,8 +12,8 @@ fi
 
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo clippy --locked --all-targets --no-default-features -- -D warnings
-# The CLI (and later the server) must build without the webview libraries.
-cargo build --locked --no-default-features
+cargo clippy --locked --all-targets --no-default-features --features server -- -D warnings
+# The CLI and the server must build without the webview libraries.
+cargo build --locked --no-default-features --features server
 # End-to-end tests open real windows: give them a virtual screen.
 xvfb-run -a --server-args="-screen 0 1280x860x24" cargo test --locked

@@ -1,5 +1,5 @@
 //! The `keyward` command line: with no subcommand it opens the desktop app; `init` creates a
-//! directory and its first SuperAdmin. Every subcommand calls the same core functions as the
+//! directory and its first SuperAdmin; `serve` runs the HTTP server. Every subcommand calls the same core functions as the
 //! app and the server.
 
 use crate::core::directory::Directory;
@@ -44,6 +44,34 @@ pub enum Command {
         #[arg(long, value_name = "NAME", default_value = "")]
         admin_display_name: String,
     },
+    /// Serve the directory over HTTP (the API of SPEC section 4, the invitation and reset
+    /// pages, and /api/openapi.json) until Ctrl+C or SIGTERM.
+    ///
+    /// The directory must have its first SuperAdmin already (`keyward init`). Put a TLS
+    /// proxy in front, or give --tls-cert and --tls-key, when clients are not on this machine.
+    #[cfg(feature = "server")]
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// The address clients use, for the invitation and reset links (default: the
+        /// bound address).
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// Sign-in attempts one client address may make per minute (the per-user lockout
+        /// applies as well).
+        #[arg(long, value_name = "N", default_value_t = 30)]
+        sign_ins_per_minute: u32,
+        /// Worker threads (default: one per CPU).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
 }
 
 /// Exit codes scripts can rely on.
@@ -61,14 +89,23 @@ pub fn default_db_path() -> PathBuf {
 }
 
 pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A server logs each request (never a secret) by default; other commands only problems.
+    #[cfg(feature = "server")]
+    let default_level = if matches!(cli.command, Some(Command::Serve { .. })) {
+        "info"
+    } else {
+        "warn"
+    };
+    #[cfg(not(feature = "server"))]
+    let default_level = "warn";
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let db = cli.db.clone().unwrap_or_else(default_db_path);
     match cli.command {
         None => open_app(db),
@@ -77,6 +114,111 @@ pub fn main() -> ExitCode {
             admin_email,
             admin_display_name,
         }) => init(db, admin_user, admin_email, admin_display_name),
+        #[cfg(feature = "server")]
+        Some(Command::Serve {
+            bind,
+            public_url,
+            sign_ins_per_minute,
+            threads,
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => match crate::server::load_tls(&cert, &key) {
+                    Ok(config) => Some(config),
+                    Err(message) => {
+                        eprintln!("error: {message}");
+                        return ExitCode::from(exit::REFUSED);
+                    }
+                },
+                _ => None,
+            };
+            let options = crate::server::ServerOptions {
+                public_url,
+                sign_ins_per_minute,
+                tls,
+                ..Default::default()
+            };
+            serve(db, bind, options, threads)
+        }
+    }
+}
+
+#[cfg(feature = "server")]
+fn serve(
+    db: PathBuf,
+    bind: std::net::SocketAddr,
+    options: crate::server::ServerOptions,
+    threads: Option<usize>,
+) -> ExitCode {
+    if !db.exists() {
+        eprintln!(
+            "error: {} does not exist. Create it with `keyward init --db {}`.",
+            db.display(),
+            db.display()
+        );
+        return ExitCode::from(exit::REFUSED);
+    }
+    let directory = match SqliteDirectory::open(&db) {
+        Ok(directory) => directory,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(exit::REFUSED);
+        }
+    };
+    match directory.needs_setup() {
+        Ok(false) => {}
+        Ok(true) => {
+            eprintln!(
+                "error: {} has no SuperAdmin yet. Run `keyward init --db {} --admin-user NAME \
+                 --admin-email EMAIL` first.",
+                db.display(),
+                db.display()
+            );
+            return ExitCode::from(exit::REFUSED);
+        }
+        Err(error) => {
+            report(&error);
+            return ExitCode::from(exit::REFUSED);
+        }
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the server: {error}");
+            return ExitCode::from(exit::REFUSED);
+        }
+    };
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        println!(
+            "Keyward is serving {} on {scheme}://{}",
+            db.display(),
+            listener.local_addr()?
+        );
+        crate::server::serve(
+            listener,
+            std::sync::Arc::new(directory),
+            options,
+            crate::server::shutdown_signal(),
+        )
+        .await
+    });
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(error) => {
+            eprintln!("error: cannot serve on {bind}: {error}");
+            ExitCode::from(exit::REFUSED)
+        }
     }
 }
 

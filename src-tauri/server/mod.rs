@@ -11,6 +11,7 @@ mod extract;
 mod pages;
 mod problem;
 mod routes;
+mod tls;
 
 use crate::core::directory::Directory;
 use axum::extract::DefaultBodyLimit;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use routes::openapi;
+pub use tls::load as load_tls;
 
 /// How a server behaves; the defaults are those of `keyward serve`.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct ServerOptions {
     pub body_limit: usize,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Serve HTTPS with this certificate (see [`load_tls`]); plain HTTP without.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerOptions {
@@ -48,6 +52,7 @@ impl Default for ServerOptions {
             sign_in_burst: 10,
             body_limit: 256 * 1024,
             request_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -113,19 +118,31 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let public_url = options
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{address}"));
+        .unwrap_or_else(|| format!("{scheme}://{address}"));
     let state = AppState::new(directory, &public_url, &options);
-    let app = app(state, &options);
+    let app = app(state, &options).into_make_service_with_connect_info::<tls::Peer>();
     tracing::info!(%address, %public_url, "keyward serve is listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    match options.tls.clone() {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+    }
     tracing::info!("keyward serve stopped");
     Ok(())
 }
@@ -163,6 +180,7 @@ pub async fn shutdown_signal() {
 /// [`RunningServer::stop`]ped, it shuts down gracefully.
 pub struct RunningServer {
     pub address: SocketAddr,
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -181,6 +199,11 @@ impl RunningServer {
             .build()?;
         let listener = runtime.block_on(TcpListener::bind(bind))?;
         let address = listener.local_addr()?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("keyward-serve".into())
@@ -191,13 +214,14 @@ impl RunningServer {
             })?;
         Ok(RunningServer {
             address,
+            scheme,
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("{}://{}", self.scheme, self.address)
     }
 
     /// Asks the server to stop and waits until requests in flight are answered.

@@ -5,6 +5,7 @@
 
 use super::extract::{Body, Caller, OptionalBody, Query};
 use super::problem::ApiError;
+use super::tls::Peer;
 use super::AppState;
 use crate::core::model::*;
 use crate::core::Error;
@@ -138,7 +139,7 @@ async fn setup_status(State(state): State<AppState>) -> Reply<Json<SetupStatus>>
     responses((status = 201, body = User), (status = "4XX", body = Problem)))]
 async fn set_up(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(admin): Body<FirstAdmin>,
 ) -> Reply<Response> {
     state.limit_sign_ins(peer)?;
@@ -153,7 +154,7 @@ async fn set_up(
     responses((status = 200, body = SignedIn), (status = "4XX", body = Problem)))]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(request): Body<LoginRequest>,
 ) -> Reply<Json<SignedIn>> {
     state.limit_sign_ins(peer)?;
@@ -176,7 +177,7 @@ async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Reply<
     responses((status = 200, body = User), (status = "4XX", body = Problem)))]
 async fn accept_invitation(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(request): Body<SetPasswordRequest>,
 ) -> Reply<Json<User>> {
     state.limit_sign_ins(peer)?;
@@ -192,7 +193,7 @@ async fn accept_invitation(
     responses((status = 200, body = User), (status = "4XX", body = Problem)))]
 async fn complete_reset(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(request): Body<SetPasswordRequest>,
 ) -> Reply<Json<User>> {
     state.limit_sign_ins(peer)?;
