@@ -24,6 +24,9 @@ pub struct Cli {
     /// The directory file (SQLite). Default: keyward.db in the user's data directory.
     #[arg(long, global = true, env = "KEYWARD_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// A Keyward server to work on instead of a file, e.g. https://keyward.example.com.
+    #[arg(long, global = true, env = "KEYWARD_SERVER", value_name = "URL", conflicts_with = "db")]
+    pub server: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -108,7 +111,7 @@ pub fn main() -> ExitCode {
         .init();
     let db = cli.db.clone().unwrap_or_else(default_db_path);
     match cli.command {
-        None => open_app(db),
+        None => open_app(db, cli.server),
         Some(Command::Init {
             admin_user,
             admin_email,
@@ -223,13 +226,16 @@ fn serve(
 }
 
 #[cfg(feature = "desktop")]
-fn open_app(db: PathBuf) -> ExitCode {
-    crate::desktop::run(db);
+fn open_app(db: PathBuf, server: Option<String>) -> ExitCode {
+    crate::desktop::run(match server {
+        Some(url) => crate::desktop::Start::Server(url),
+        None => crate::desktop::Start::File(db),
+    });
     ExitCode::from(exit::OK)
 }
 
 #[cfg(not(feature = "desktop"))]
-fn open_app(_db: PathBuf) -> ExitCode {
+fn open_app(_db: PathBuf, _server: Option<String>) -> ExitCode {
     eprintln!(
         "This keyward was built without the desktop app (feature \"desktop\"). \
          Run `keyward --help` for the commands it has."

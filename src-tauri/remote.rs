@@ -271,6 +271,7 @@ impl Directory for RemoteDirectory {
             (Some(link), Some(expires_time)) => Some(IssuedToken {
                 token: token_from_link(&link),
                 expires_time,
+                link: Some(link),
             }),
             _ => None,
         };
@@ -315,6 +316,7 @@ impl Directory for RemoteDirectory {
         Ok(IssuedToken {
             token: token_from_link(&reply.reset_link),
             expires_time: reply.expires_time,
+            link: Some(reply.reset_link),
         })
     }
 
@@ -324,6 +326,7 @@ impl Directory for RemoteDirectory {
         Ok(IssuedToken {
             token: token_from_link(&reply.invite_link),
             expires_time: reply.expires_time,
+            link: Some(reply.invite_link),
         })
     }
 

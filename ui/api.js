@@ -3,6 +3,7 @@
 
 const tauri = window.__TAURI__;
 const sessionEndedListeners = [];
+const reachabilityListeners = [];
 
 export async function call(command, args = {}) {
   try {
@@ -12,8 +13,17 @@ export async function call(command, args = {}) {
       ? raw
       : { code: "INTERNAL", message: String(raw), errors: {} };
     if (error.code === "UNAUTHENTICATED") sessionEndedListeners.forEach((listener) => listener());
+    if (error.code === "UNAVAILABLE") reachabilityListeners.forEach((listener) => listener(error));
     throw error;
   }
+}
+
+/**
+ * Called with the error when the directory (a server) cannot be reached. Forms keep what was
+ * typed: they only show the error, so the same submit works once the server is back.
+ */
+export function onUnreachable(listener) {
+  reachabilityListeners.push(listener);
 }
 
 /** Called when any command finds that the session has ended (expired, or the user deactivated). */

@@ -1,7 +1,7 @@
 // The shell: which directory is open and who is signed in, the navigation, the routes
 // (#/users, #/users/ID, #/roles, …) and the keyboard shortcuts.
 
-import { call, onSessionEnded, session, names } from "./api.js";
+import { call, onSessionEnded, onUnreachable, session, names } from "./api.js";
 import { h, replace, notify } from "./dom.js";
 import * as start from "./views/start.js";
 import * as users from "./views/users.js";
@@ -33,7 +33,13 @@ export async function refresh() {
   try {
     session.connection = await call("connection");
   } catch (error) {
-    session.connection = { place: null, problem: error.message, recent: [] };
+    session.connection = { place: null, problem: error.message, recent: [], profiles: [] };
+  }
+  if (session.connection.unreachable) {
+    showUnreachable(session.connection.problem);
+  } else {
+    clearInterval(retryTimer);
+    banner.hidden = true;
   }
   if (session.me) {
     try {
@@ -103,6 +109,40 @@ function route() {
   }
   cleanup = chosen.view.render(view, {});
 }
+
+// A server that cannot be reached: a banner says so and retries; nothing on screen is thrown
+// away, so a form filled in meanwhile is submitted again as it is once the server is back.
+const banner = document.getElementById("connection-banner");
+let retryTimer = null;
+
+function showUnreachable(message) {
+  document.getElementById("connection-banner-text").textContent =
+    `Connection lost: ${message} What you typed is kept; try again once it is back.`;
+  banner.hidden = false;
+  clearInterval(retryTimer);
+  retryTimer = setInterval(checkConnection, 5000);
+}
+
+async function checkConnection() {
+  try {
+    const connection = await call("connection");
+    if (connection.unreachable) return;
+    clearInterval(retryTimer);
+    banner.hidden = true;
+    const wasSignedIn = Boolean(session.me);
+    session.connection = connection;
+    // Only re-render when the session ended meanwhile; otherwise keep the screen as it is.
+    if (wasSignedIn && !session.me) {
+      renderChrome();
+      route();
+    }
+  } catch {
+    // Still away: the banner stays.
+  }
+}
+
+onUnreachable((error) => showUnreachable(error.message));
+document.getElementById("connection-retry").addEventListener("click", checkConnection);
 
 window.addEventListener("hashchange", route);
 where.addEventListener("click", () => { location.hash = "#/directory"; });

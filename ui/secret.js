@@ -77,3 +77,22 @@ export function revealSecret({ title, secret, intro, expiresTime, label = "Secre
     },
   });
 }
+
+/**
+ * Shows an invitation or reset once: a server hands out a link to its page, a local file a
+ * code that the person enters in Keyward ("I have an invitation or reset code").
+ */
+export function revealToken({ title, issued, purpose, person, replaced = false }) {
+  const what = purpose === "invitation" ? "invitation" : "reset";
+  const link = issued.link ?? null;
+  const before = replaced ? `The previous ${what} no longer works. ` : "";
+  const intro = link
+    ? `${before}Send this link to ${person}: it opens a page where they choose their password.`
+    : `${before}Give this code to ${person}. In Keyward they choose “I have an invitation or reset code” on the sign-in screen.`;
+  return revealSecret({
+    title, intro,
+    secret: link ?? issued.token,
+    expiresTime: issued.expiresTime,
+    label: `${purpose === "invitation" ? "Invitation" : "Reset"} ${link ? "link" : "code"}`,
+  });
+}

@@ -141,6 +141,10 @@ pub struct IssuedToken {
     #[cfg_attr(feature = "server", schema(value_type = String))]
     pub token: Secret,
     pub expires_time: DateTime<Utc>,
+    /// The link to hand to the person, where a server makes one (the page that takes the
+    /// token); a local directory has none, and the token is entered in the app as a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

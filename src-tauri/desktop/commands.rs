@@ -5,7 +5,8 @@
 //! Commands are async and run the core on the blocking pool: a sync command would run on the
 //! main thread and freeze the window while SQLite (or argon2) works.
 
-use super::{open_file, Desktop, SignedInAs};
+use super::profiles::{Profile, ProfileInput, Target};
+use super::{open_file, open_server, Desktop, SignedInAs};
 use crate::core::directory::Directory;
 use crate::core::model::*;
 use crate::core::secret::Secret;
@@ -21,6 +22,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
     tauri::generate_handler![
         connection,
         open_directory,
+        save_profile,
+        delete_profile,
+        open_profile,
+        server_certificate,
+        sign_in_with_key,
         choose_file,
         set_up,
         sign_in,
@@ -93,31 +99,44 @@ fn retitle(state: &Desktop, window: &WebviewWindow) {
 pub struct ConnectionInfo {
     /// The file path; none when no directory could be opened.
     place: Option<String>,
-    /// Why the directory could not be opened.
+    /// Why the directory could not be opened, or cannot be reached now.
     problem: Option<String>,
+    /// The directory is on a server.
+    remote: bool,
+    /// The server cannot be reached right now; the session (if any) is kept for when it can.
+    unreachable: bool,
     needs_setup: bool,
     me: Option<Me>,
     settings: Option<Settings>,
     recent: Vec<String>,
+    profiles: Vec<Profile>,
 }
 
 async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
     let recent = state.recent.list();
-    let place = state.lock().as_ref().ok().map(|c| c.place.clone());
+    let profiles = state.profiles.list();
+    let (place, remote) = state
+        .lock()
+        .as_ref()
+        .ok()
+        .map_or((None, false), |c| (Some(c.place.clone()), c.remote));
     let (directory, credential) = match state.directory() {
         Ok(open) => open,
         Err(problem) => {
             return Ok(ConnectionInfo {
                 place: None,
                 problem: Some(problem.to_string()),
+                remote,
+                unreachable: false,
                 needs_setup: false,
                 me: None,
                 settings: None,
                 recent,
+                profiles,
             })
         }
     };
-    let (needs_setup, signed_in) = blocking(move || {
+    let described = blocking(move || {
         let needs_setup = directory.needs_setup()?;
         let signed_in = match credential {
             Some(credential) => match directory.me(&credential) {
@@ -129,7 +148,25 @@ async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
         };
         Ok((needs_setup, signed_in))
     })
-    .await?;
+    .await;
+    let (needs_setup, signed_in) = match described {
+        Ok(described) => described,
+        // The server is away: say so, and keep the session for when it is back.
+        Err(error) if error.code == "UNAVAILABLE" => {
+            return Ok(ConnectionInfo {
+                place,
+                problem: Some(error.message),
+                remote,
+                unreachable: true,
+                needs_setup: false,
+                me: None,
+                settings: None,
+                recent,
+                profiles,
+            })
+        }
+        Err(error) => return Err(error),
+    };
     if signed_in.is_none() {
         state.set_signed_in(None);
     }
@@ -137,10 +174,13 @@ async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
     Ok(ConnectionInfo {
         place,
         problem: None,
+        remote,
+        unreachable: false,
         needs_setup,
         me,
         settings,
         recent,
+        profiles,
     })
 }
 
@@ -177,9 +217,77 @@ pub async fn open_directory(
     let directory =
         blocking(move || open_file(&opening).map_err(|m| Error::invalid("path", m))).await?;
     state.recent.remember(&path);
-    state.connect(path.display().to_string(), Ok(directory));
+    state.connect(path.display().to_string(), false, Ok(directory));
     retitle(&state, &window);
     describe(&state).await
+}
+
+/// Adds a connection profile, or changes one (same id).
+#[tauri::command]
+pub async fn save_profile(state: State<'_, Desktop>, profile: ProfileInput) -> Reply<Profile> {
+    state.profiles.save(profile).map_err(body)
+}
+
+#[tauri::command]
+pub async fn delete_profile(state: State<'_, Desktop>, id: String) -> Reply<Vec<Profile>> {
+    state.profiles.remove(&id).map_err(body)?;
+    Ok(state.profiles.list())
+}
+
+/// Connects to a profile's file or server (signing out of the current directory). A server
+/// that cannot be reached, or whose certificate is not trusted, is refused with the reason.
+#[tauri::command]
+pub async fn open_profile(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    id: String,
+) -> Reply<ConnectionInfo> {
+    let profile = state.profiles.get(&id).map_err(body)?;
+    match &profile.target {
+        Target::Local { path } => {
+            let opening = PathBuf::from(path);
+            if !opening.is_file() {
+                return Err(body(Error::invalid("path", "There is no file at this path.")));
+            }
+            let directory = blocking(move || {
+                open_file(&opening).map_err(|m| Error::invalid("path", m))
+            })
+            .await?;
+            state.recent.remember(std::path::Path::new(path));
+            state.connect(path.clone(), false, Ok(directory));
+        }
+        Target::Remote { url, .. } => {
+            let trust = profile.target.trust().map_err(body)?;
+            let url = url.clone();
+            let (place, directory) = blocking(move || {
+                let (place, directory) = open_server(&url, &trust)?;
+                // Reach it now, so that a wrong address or certificate is said at once.
+                directory.needs_setup()?;
+                Ok((place, directory))
+            })
+            .await?;
+            state.connect(place, true, Ok(directory));
+        }
+    }
+    retitle(&state, &window);
+    describe(&state).await
+}
+
+/// The certificate a server presents, for the administrator to compare and trust explicitly.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateInfo {
+    fingerprint: String,
+    trusted_by_system: bool,
+}
+
+#[tauri::command]
+pub async fn server_certificate(url: String) -> Reply<CertificateInfo> {
+    let presented = blocking(move || crate::remote::fetch_certificate(&url)).await?;
+    Ok(CertificateInfo {
+        fingerprint: presented.fingerprint.to_string(),
+        trusted_by_system: presented.trusted_by_system,
+    })
 }
 
 /// Asks for a file with the system's Open (or, with `create`, Save) dialog.
@@ -246,6 +354,36 @@ pub async fn sign_in(
     describe(&state).await
 }
 
+/// Works as the owner of an API key (pasted instead of a password).
+#[tauri::command]
+pub async fn sign_in_with_key(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    key: Secret,
+) -> Reply<ConnectionInfo> {
+    let (directory, _) = state.directory().map_err(body)?;
+    let credential = Credential::ApiKey(Secret::new(key.expose().trim().to_owned()));
+    let checking = credential.clone();
+    let me = blocking(move || {
+        directory
+            .me(&checking)
+            .map_err(|error| match error {
+                Error::Unauthenticated => Error::invalid(
+                    "key",
+                    "This key is not valid here (revoked, expired, or from another directory).",
+                ),
+                other => other,
+            })
+    })
+    .await?;
+    state.set_signed_in(Some(SignedInAs {
+        credential,
+        user_name: me.user_name,
+    }));
+    retitle(&state, &window);
+    describe(&state).await
+}
+
 #[tauri::command]
 pub async fn sign_out(state: State<'_, Desktop>, window: WebviewWindow) -> Reply<ConnectionInfo> {
     // The session ends in the directory too; a session that already expired is no obstacle.
@@ -264,7 +402,8 @@ pub async fn sign_out(state: State<'_, Desktop>, window: WebviewWindow) -> Reply
 pub async fn redeem_code(state: State<'_, Desktop>, code: Secret, password: Secret) -> Reply<User> {
     let (directory, _) = state.directory().map_err(body)?;
     blocking(move || {
-        let code = Secret::new(code.expose().trim().to_owned());
+        // A server's link carries the code after "#token="; a pasted link works as well.
+        let code = crate::wire::token_from_link(code.expose());
         match directory.accept_invitation(&code, &password) {
             Err(Error::Invalid(fields)) if fields.fields().eq(["token"]) => {
                 directory.complete_password_reset(&code, &password)

@@ -7,6 +7,7 @@
 
 mod clipboard;
 mod commands;
+mod profiles;
 mod recent;
 
 use crate::core::directory::Directory;
@@ -19,8 +20,10 @@ use tauri::{Manager, RunEvent};
 
 /// What the window works on: one directory and, once signed in, the session on it.
 pub struct Connection {
-    /// Shown to the administrator: the file path (or, later, the server URL).
+    /// Shown to the administrator: the file path or the server URL.
     pub place: String,
+    /// Whether the directory is on a server (reached over the network).
+    pub remote: bool,
     pub directory: Arc<dyn Directory>,
     pub signed_in: Option<SignedInAs>,
 }
@@ -35,6 +38,7 @@ pub struct Desktop {
     connection: Mutex<Result<Connection, String>>,
     clipboard: Arc<clipboard::SecretClipboard>,
     recent: recent::RecentFiles,
+    profiles: profiles::Profiles,
 }
 
 impl Desktop {
@@ -56,9 +60,10 @@ impl Desktop {
     }
 
     /// Replaces the open directory (the previous session is simply dropped with it).
-    fn connect(&self, place: String, opened: Result<Arc<dyn Directory>, String>) {
+    fn connect(&self, place: String, remote: bool, opened: Result<Arc<dyn Directory>, String>) {
         *self.lock() = opened.map(|directory| Connection {
             place,
+            remote,
             directory,
             signed_in: None,
         });
@@ -88,19 +93,39 @@ fn open_file(path: &std::path::Path) -> Result<Arc<dyn Directory>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Opens the desktop app on the directory file at `db`, creating it if needed.
-pub fn run(db: PathBuf) {
+fn open_server(url: &str, trust: &crate::remote::Trust) -> crate::core::Result<(String, Arc<dyn Directory>)> {
+    let remote = crate::remote::RemoteDirectory::new(url, trust)?;
+    Ok((remote.url().to_owned(), Arc::new(remote)))
+}
+
+/// Where the app starts: a directory file (created if needed) or a server.
+pub enum Start {
+    File(PathBuf),
+    Server(String),
+}
+
+/// Opens the desktop app on a directory file or a server.
+pub fn run(start: Start) {
     let desktop = Desktop {
         connection: Mutex::new(Err(String::new())),
         clipboard: Arc::new(clipboard::SecretClipboard::default()),
         recent: recent::RecentFiles::load(),
+        profiles: profiles::Profiles::load(),
     };
-    let opened = open_file(&db);
-    match &opened {
-        Ok(_) => desktop.recent.remember(&db),
-        Err(reason) => tracing::error!(%reason, "cannot open the directory"),
+    match start {
+        Start::File(db) => {
+            let opened = open_file(&db);
+            match &opened {
+                Ok(_) => desktop.recent.remember(&db),
+                Err(reason) => tracing::error!(%reason, "cannot open the directory"),
+            }
+            desktop.connect(db.display().to_string(), false, opened);
+        }
+        Start::Server(url) => match open_server(&url, &crate::remote::Trust::System) {
+            Ok((place, directory)) => desktop.connect(place, true, Ok(directory)),
+            Err(error) => desktop.connect(url, true, Err(error.to_string())),
+        },
     }
-    desktop.connect(db.display().to_string(), opened);
     let title = desktop.title();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())

@@ -11,7 +11,7 @@ pub struct RecentFiles {
     paths: Mutex<Vec<String>>,
 }
 
-fn config_dir() -> Option<PathBuf> {
+pub(super) fn config_dir() -> Option<PathBuf> {
     std::env::var_os("KEYWARD_CONFIG_DIR")
         .map(PathBuf::from)
         .or_else(|| {

@@ -65,6 +65,7 @@ pub(super) fn issue_token(
     Ok(IssuedToken {
         token,
         expires_time,
+        link: None,
     })
 }
 

@@ -16,7 +16,7 @@ export function render(view, { onSignedIn }) {
         form,
         footer ? h("div", { class: "card-footer" }, footer) : null));
 
-  const otherFile = h("a", { href: "#/directory" }, "Open another directory file");
+  const otherFile = h("a", { href: "#/directory", id: "connections-link" }, "Other connections and files");
 
   function setup() {
     const form = h("form", { id: "setup-form", novalidate: true },
@@ -74,15 +74,38 @@ export function render(view, { onSignedIn }) {
         showErrors(form, error);
       }
     });
-    return card("Sign in", null, form, [
+    return card("Sign in", session.connection.remote ? `to ${session.connection.place}` : null, form, [
       h("a", { href: "#", id: "have-code", onclick: (e) => { e.preventDefault(); show(redeem); } }, "I have an invitation or reset code"),
+      h("a", { href: "#", id: "use-key", onclick: (e) => { e.preventDefault(); show(withKey); } }, "Use an API key instead"),
       otherFile,
     ]);
   }
 
+  function withKey() {
+    const form = h("form", { id: "key-form", novalidate: true },
+      field({ label: "API key", name: "key", type: "password", autocomplete: "off", required: true, autofocus: true, class: "mono",
+        hint: "Work as the key's owner, with the owner's permissions. The key stays in this app's memory only." }),
+      formError(),
+      h("div", { class: "actions" },
+        h("button", { type: "button", onclick: () => show(signIn) }, "Back"),
+        h("button", { type: "submit", class: "primary" }, "Use the key")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      try {
+        await call("sign_in_with_key", { key: new FormData(form).get("key") });
+        onSignedIn();
+      } catch (error) {
+        form.querySelector("[name=key]").value = "";
+        showErrors(form, error);
+      }
+    });
+    return card("Use an API key", null, form, null);
+  }
+
   function redeem() {
     const form = h("form", { id: "redeem-form", novalidate: true },
-      field({ label: "Code", name: "token", autocomplete: "off", required: true, autofocus: true, class: "mono", hint: "The invitation or password-reset code your administrator gave you." }),
+      field({ label: "Code or link", name: "token", autocomplete: "off", required: true, autofocus: true, class: "mono", hint: "The invitation or password-reset code (or link) your administrator gave you." }),
       field({ label: "New password", name: "password", type: "password", autocomplete: "new-password", required: true }),
       field({ label: "Repeat the password", name: "repeat", type: "password", autocomplete: "new-password", required: true }),
       formError(),

@@ -7,7 +7,7 @@ import {
   h, replace, field, checklist, checkedValues, formError, showErrors, clearErrors, confirmAction,
   notify, badge, formatTime,
 } from "../dom.js";
-import { revealSecret } from "../secret.js";
+import { revealToken } from "../secret.js";
 import { roleItems } from "./users.js";
 import { keyTable, newKey, mayCreateFor } from "./keys.js";
 
@@ -149,10 +149,9 @@ export function render(view, { id }) {
   async function invite(user) {
     try {
       const issued = await call("send_invitation", { id: user.id });
-      await revealSecret({
+      await revealToken({
         title: `New invitation for ${user.userName}`,
-        intro: "The previous invitation code no longer works. Give this one to the user.",
-        secret: issued.token, expiresTime: issued.expiresTime, label: "Invitation code",
+        issued, purpose: "invitation", person: user.displayName, replaced: true,
       });
     } catch (error) {
       notify(error.message, "error");
@@ -162,16 +161,15 @@ export function render(view, { id }) {
   async function resetPassword(user) {
     const sure = await confirmAction({
       title: `Reset the password of ${user.userName}?`,
-      message: "You get a one-time code, valid one hour, with which they set a new password. Their current password keeps working until then.",
-      confirm: "Get reset code", danger: false,
+      message: `You get a one-time ${session.connection.remote ? "link" : "code"}, valid one hour, with which they set a new password. Their current password keeps working until then.`,
+      confirm: session.connection.remote ? "Get reset link" : "Get reset code", danger: false,
     });
     if (!sure) return;
     try {
       const issued = await call("reset_password", { id: user.id });
-      await revealSecret({
+      await revealToken({
         title: `Password reset for ${user.userName}`,
-        intro: "Give this code to the user: on the sign-in screen they choose “I have an invitation or reset code”.",
-        secret: issued.token, expiresTime: issued.expiresTime, label: "Reset code",
+        issued, purpose: "reset", person: user.displayName,
       });
     } catch (error) {
       notify(error.message, "error");

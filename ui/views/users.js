@@ -7,7 +7,7 @@ import {
   h, replace, field, checklist, checkedValues, formError, showErrors, openDialog, notify,
   badge, ago,
 } from "../dom.js";
-import { revealSecret } from "../secret.js";
+import { revealToken } from "../secret.js";
 
 const COLUMNS = [
   ["userName", "User name"],
@@ -224,12 +224,9 @@ export function newUser() {
           reloadList?.();
           notify(`Added ${created.user.userName}.`);
           if (created.invitation) {
-            await revealSecret({
+            await revealToken({
               title: `Invitation for ${created.user.userName}`,
-              intro: `Give this code to ${created.user.displayName}. In Keyward they choose “I have an invitation or reset code” on the sign-in screen.`,
-              secret: created.invitation.token,
-              expiresTime: created.invitation.expiresTime,
-              label: "Invitation code",
+              issued: created.invitation, purpose: "invitation", person: created.user.displayName,
             });
           }
         } catch (error) {
