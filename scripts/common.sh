@@ -2,8 +2,9 @@
 
 # The Debian/Ubuntu packages the desktop app needs to build and run.
 APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev)
-# What the tests add: a virtual screen, the WebKit WebDriver, clipboard and screenshot tools.
-TEST_PACKAGES=(xvfb xauth webkit2gtk-driver xclip imagemagick)
+# What the tests add: a virtual screen, the WebKit WebDriver, clipboard and screenshot tools,
+# and a headless Chromium with its driver for the server's invitation and reset pages.
+TEST_PACKAGES=(xvfb xauth webkit2gtk-driver xclip imagemagick chromium chromium-driver)
 
 ensure_packages() {
   local missing=()

@@ -25,7 +25,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "KEYWARD_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// A Keyward server to work on instead of a file, e.g. https://keyward.example.com.
-    #[arg(long, global = true, env = "KEYWARD_SERVER", value_name = "URL", conflicts_with = "db")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_SERVER",
+        value_name = "URL",
+        conflicts_with = "db"
+    )]
     pub server: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -108,6 +114,7 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let db = cli.db.clone().unwrap_or_else(default_db_path);
     match cli.command {

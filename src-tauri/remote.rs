@@ -21,6 +21,15 @@ mod pinning;
 
 pub use pinning::{fetch_certificate, Fingerprint, PresentedCertificate};
 
+/// Makes ring the process's TLS provider, for any HTTP client built without an explicit
+/// configuration (reqwest is built without a provider of its own). Harmless when called twice.
+pub fn ensure_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// How the server's TLS certificate is checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Trust {
@@ -42,6 +51,7 @@ impl RemoteDirectory {
     /// networks). Nothing is sent until the first call.
     pub fn new(url: &str, trust: &Trust) -> Result<RemoteDirectory> {
         let base = parse_server_url(url)?;
+        ensure_crypto_provider();
         let builder = Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
@@ -271,7 +281,7 @@ impl Directory for RemoteDirectory {
             (Some(link), Some(expires_time)) => Some(IssuedToken {
                 token: token_from_link(&link),
                 expires_time,
-                link: Some(link),
+                link: Some(Secret::new(link)),
             }),
             _ => None,
         };
@@ -316,7 +326,7 @@ impl Directory for RemoteDirectory {
         Ok(IssuedToken {
             token: token_from_link(&reply.reset_link),
             expires_time: reply.expires_time,
-            link: Some(reply.reset_link),
+            link: Some(Secret::new(reply.reset_link)),
         })
     }
 
@@ -326,7 +336,7 @@ impl Directory for RemoteDirectory {
         Ok(IssuedToken {
             token: token_from_link(&reply.invite_link),
             expires_time: reply.expires_time,
-            link: Some(reply.invite_link),
+            link: Some(Secret::new(reply.invite_link)),
         })
     }
 

@@ -94,6 +94,32 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
     app.wait_for_element("#users-table tr[data-user=root]");
     assert!(app.text("#signed-in-as").contains("Rita Root"));
 
+    main_scenario(&app, None);
+}
+
+/// The token of a revealed invitation or reset: the code itself on a file, the end of the link
+/// on a server (whose address the link must start with).
+fn revealed_token(revealed: &str, server: Option<&str>) -> String {
+    match server {
+        None => revealed.to_owned(),
+        Some(url) => {
+            assert!(
+                revealed.starts_with(url) && revealed.contains("#token="),
+                "a server hands out a link to its own page: {revealed}"
+            );
+            revealed.rsplit("#token=").next().unwrap().to_owned()
+        }
+    }
+}
+
+/// The administrator's day after signing in as root, the same on a file and on a server:
+/// a custom role, the keyboard, bad input, users with a password and invited, the invitation
+/// redeemed, and a user of the custom role doing what it allows.
+fn main_scenario(app: &App, server: Option<&str>) {
+    let shot = |name: &str| {
+        let prefix = if server.is_some() { "remote-" } else { "" };
+        app.screenshot(&format!("{prefix}{name}"));
+    };
     // A custom role with a permission checklist.
     app.go("#/roles");
     app.click("#new-role");
@@ -104,7 +130,7 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
         json!({"name": "Helpdesk", "description": "Answers the phone"}),
     );
     app.wait_for_element("#roles-table tr[data-role=Helpdesk]");
-    app.screenshot("03-roles");
+    shot("03-roles");
 
     // Keyboard: Ctrl+N opens the new-user dialog, Esc closes it, "/" focuses the search.
     app.go("#/users");
@@ -127,7 +153,7 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
     let error = app.wait_text("#new-user-form [data-field=email] .field-error");
     assert!(error.contains("e-mail"), "{error}");
     assert_eq!(app.script("return document.querySelector('#new-user-form [name=email]').getAttribute('aria-invalid')"), json!("true"));
-    app.screenshot("02-bad-input");
+    shot("02-bad-input");
     assert_eq!(app.text("#users-summary"), "1–1 of 1 users");
 
     // A user with a password and the custom role…
@@ -154,10 +180,10 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(code.len(), 43);
+    assert_eq!(revealed_token(&code, server).len(), 43);
     app.click("#secret-done");
     app.wait_for_element("#users-table tr[data-user=ivan]");
-    app.screenshot("04-users");
+    shot("04-users");
     let page = app.script("return document.documentElement.outerHTML");
     assert!(
         !page.as_str().unwrap().contains(&code),
@@ -194,13 +220,13 @@ fn first_run_then_users_and_a_custom_role_then_signing_in_as_them() {
     app.click("#users-table tr[data-user=ivan]");
     app.wait_for_element("#reset-password");
     assert!(!app.exists("#save-user") && !app.exists("#delete-user"));
-    app.screenshot("05-custom-role");
+    shot("05-custom-role");
     // Helen holds all of a Viewer's permissions, so she may reset Ivan's password.
     app.click("#reset-password");
     app.click("dialog[open] button.primary");
     app.wait_for_element("#secret-value");
     let reset = app.script("return document.querySelector('#secret-value').value");
-    assert_eq!(reset.as_str().unwrap().len(), 43);
+    assert_eq!(revealed_token(reset.as_str().unwrap(), server).len(), 43);
 }
 
 #[test]
@@ -385,4 +411,122 @@ fn each_role_sees_only_what_it_may_do_and_the_core_refuses_the_rest() {
         "{message}"
     );
     app.screenshot("12-api-user-refused");
+}
+
+/// A real `keyward serve` process on a free loopback port, stopped on drop.
+struct Serve {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(db: &std::path::Path, port: u16) -> Serve {
+        let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["serve", "--db", db.to_str().unwrap(), "--bind"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env("KEYWARD_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start keyward serve");
+        keyward::remote::ensure_crypto_provider();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reqwest::blocking::get(format!("{url}/healthz")).is_err() {
+            assert!(Instant::now() < deadline, "keyward serve did not answer");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Serve { child, url }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_main_scenario_runs_against_a_local_keyward_serve() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::TempDir::new().unwrap();
+    let served = tmp.path().join("team.db");
+    let init = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["init", "--db", served.to_str().unwrap()])
+        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+        .args(["--admin-display-name", "Rita Root"])
+        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Serve::start(&served, port);
+
+    // The app starts on a local file as usual; the team's server is added as a connection.
+    let laptop = tmp.path().join("laptop.db");
+    let app = App::open(&laptop);
+    app.wait_for_element("#setup-form");
+    app.click("#connections-link");
+    app.click("#new-profile");
+    app.fill("#profile-form", json!({"name": "", "url": "ftp://nowhere"}));
+    app.wait_text("#profile-form [data-field=name] .field-error");
+    assert!(!app
+        .text("#profile-form [data-field=url] .field-error")
+        .is_empty());
+    app.fill(
+        "#profile-form",
+        json!({"name": "Team server", "url": &server.url}),
+    );
+    app.wait_for_element("#profiles-table tr[data-profile='Team server']");
+    app.screenshot("remote-01-connections");
+    app.click("#profiles-table tr[data-profile='Team server'] .connect");
+    app.wait_for_element("#sign-in-form");
+    assert_eq!(app.text("#where"), server.url);
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+
+    main_scenario(&app, Some(&server.url));
+
+    // The server goes away while root fills in a new user: a banner says so, nothing typed is
+    // lost, and the same form goes through once the server is back.
+    app.sign_out();
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.click("#new-user");
+    app.wait_for_element("#new-user-form");
+    app.script(
+        "const f = document.querySelector('#new-user-form'); \
+         f.querySelector('input[name=how][value=password]').checked = true; \
+         f.userName.value = 'lena'; f.displayName.value = 'Lena Late'; \
+         f.email.value = 'lena@example.com'; return true",
+    );
+    app.script_with(
+        "document.querySelector('#new-user-form [name=password]').value = arguments[0]; return true",
+        json!([OTHER_PASSWORD]),
+    );
+    drop(server);
+    app.script("document.querySelector('#new-user-form').requestSubmit(); return true");
+    app.wait_for("return !document.getElementById('connection-banner').hidden");
+    assert!(app
+        .text("#connection-banner-text")
+        .contains("Cannot reach the server"));
+    assert_eq!(
+        app.script("return document.querySelector('#new-user-form [name=userName]')?.value"),
+        json!("lena"),
+        "the dialog and what was typed are still there"
+    );
+    app.screenshot("remote-02-connection-lost");
+    let server = Serve::start(&served, port);
+    app.click("#connection-retry");
+    app.wait_for("return document.getElementById('connection-banner').hidden");
+    app.script("document.querySelector('#new-user-form').requestSubmit(); return true");
+    app.wait_for_element("#users-table tr[data-user=lena]");
+    drop(server);
 }

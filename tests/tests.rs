@@ -8,6 +8,8 @@ mod common;
 mod contract;
 #[cfg(feature = "desktop")]
 mod e2e;
+#[cfg(feature = "server")]
+mod server;
 mod store;
 #[cfg(feature = "desktop")]
 mod webdriver;

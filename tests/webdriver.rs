@@ -38,6 +38,14 @@ pub struct App {
 impl App {
     /// Opens the app on `db`; its list of recent files lives beside `db`, not in the home folder.
     pub fn open(db: &Path) -> App {
+        App::launch(
+            &["--db", db.to_str().unwrap()],
+            &db.with_extension("config"),
+        )
+    }
+
+    /// Starts the app with these arguments; its profiles and recent files live in `config`.
+    pub fn launch(args: &[&str], config: &Path) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "end-to-end tests need an X display: run them through ./scripts/test.sh (xvfb-run)"
@@ -45,11 +53,12 @@ impl App {
         let driver = Command::new(tauri_driver())
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("KEYWARD_LOG", "warn")
-            .env("KEYWARD_CONFIG_DIR", db.with_extension("config"))
+            .env("KEYWARD_CONFIG_DIR", config)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start tauri-driver");
+        keyward::remote::ensure_crypto_provider();
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -61,7 +70,7 @@ impl App {
         }
         let capabilities = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
             "application": env!("CARGO_BIN_EXE_keyward"),
-            "args": ["--db", db.to_str().unwrap()],
+            "args": args,
         }}}});
         let started = Instant::now();
         let body: Value = http

@@ -117,7 +117,7 @@ let retryTimer = null;
 
 function showUnreachable(message) {
   document.getElementById("connection-banner-text").textContent =
-    `Connection lost: ${message} What you typed is kept; try again once it is back.`;
+    `Connection lost — ${message} What you typed is kept.`;
   banner.hidden = false;
   clearInterval(retryTimer);
   retryTimer = setInterval(checkConnection, 5000);

@@ -143,8 +143,10 @@ pub struct IssuedToken {
     pub expires_time: DateTime<Utc>,
     /// The link to hand to the person, where a server makes one (the page that takes the
     /// token); a local directory has none, and the token is entered in the app as a code.
+    /// It carries the token, so it is a secret too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
+    pub link: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -247,12 +247,14 @@ pub async fn open_profile(
         Target::Local { path } => {
             let opening = PathBuf::from(path);
             if !opening.is_file() {
-                return Err(body(Error::invalid("path", "There is no file at this path.")));
+                return Err(body(Error::invalid(
+                    "path",
+                    "There is no file at this path.",
+                )));
             }
-            let directory = blocking(move || {
-                open_file(&opening).map_err(|m| Error::invalid("path", m))
-            })
-            .await?;
+            let directory =
+                blocking(move || open_file(&opening).map_err(|m| Error::invalid("path", m)))
+                    .await?;
             state.recent.remember(std::path::Path::new(path));
             state.connect(path.clone(), false, Ok(directory));
         }
@@ -365,15 +367,13 @@ pub async fn sign_in_with_key(
     let credential = Credential::ApiKey(Secret::new(key.expose().trim().to_owned()));
     let checking = credential.clone();
     let me = blocking(move || {
-        directory
-            .me(&checking)
-            .map_err(|error| match error {
-                Error::Unauthenticated => Error::invalid(
-                    "key",
-                    "This key is not valid here (revoked, expired, or from another directory).",
-                ),
-                other => other,
-            })
+        directory.me(&checking).map_err(|error| match error {
+            Error::Unauthenticated => Error::invalid(
+                "key",
+                "This key is not valid here (revoked, expired, or from another directory).",
+            ),
+            other => other,
+        })
     })
     .await?;
     state.set_signed_in(Some(SignedInAs {

@@ -93,7 +93,10 @@ fn open_file(path: &std::path::Path) -> Result<Arc<dyn Directory>, String> {
         .map_err(|e| e.to_string())
 }
 
-fn open_server(url: &str, trust: &crate::remote::Trust) -> crate::core::Result<(String, Arc<dyn Directory>)> {
+fn open_server(
+    url: &str,
+    trust: &crate::remote::Trust,
+) -> crate::core::Result<(String, Arc<dyn Directory>)> {
     let remote = crate::remote::RemoteDirectory::new(url, trust)?;
     Ok((remote.url().to_owned(), Arc::new(remote)))
 }

@@ -161,7 +161,10 @@ impl Profiles {
             .iter()
             .any(|p| p.id != profile.id && p.name.eq_ignore_ascii_case(&profile.name))
         {
-            return Err(Error::duplicate("name", "A connection with this name exists."));
+            return Err(Error::duplicate(
+                "name",
+                "A connection with this name exists.",
+            ));
         }
         match list.iter_mut().find(|p| p.id == profile.id) {
             Some(existing) => *existing = profile.clone(),

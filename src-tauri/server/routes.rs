@@ -117,7 +117,8 @@ fn created<T: serde::Serialize>(value: T) -> Response {
 
 /// Liveness: the server answers (and its directory can be read).
 #[utoipa::path(get, path = "/healthz", tag = "server", security(()),
-    responses((status = 200, body = Health), (status = 500, body = Problem)))]
+    responses((status = 200, body = Health),
+        (status = 500, body = Problem, content_type = PROBLEM_JSON)))]
 async fn health(State(state): State<AppState>) -> Reply<Json<Health>> {
     state.call(|d| d.needs_setup()).await?;
     Ok(Json(Health {
@@ -136,7 +137,8 @@ async fn setup_status(State(state): State<AppState>) -> Reply<Json<SetupStatus>>
 
 /// Creates the first SuperAdmin of an empty directory; refused (409) once any user exists.
 #[utoipa::path(post, path = "/api/setup", tag = "auth", security(()), request_body = FirstAdmin,
-    responses((status = 201, body = User), (status = "4XX", body = Problem)))]
+    responses((status = 201, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn set_up(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -151,7 +153,8 @@ async fn set_up(
 /// delayed per user name (the core) and per client address (here).
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()),
     request_body = LoginRequest,
-    responses((status = 200, body = SignedIn), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = SignedIn),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -165,16 +168,26 @@ async fn login(
 }
 
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
-    responses((status = 204), (status = "4XX", body = Problem)))]
+    responses((status = 204), (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Reply<Response> {
-    state.call(move |d| d.sign_out(&caller)).await?;
+    state
+        .call(move |d| {
+            // An API key has no session to end, and the core's sign-out does not look at it;
+            // like every other endpoint, this one still refuses a key that is not valid.
+            if matches!(caller, Credential::ApiKey(_)) {
+                d.me(&caller)?;
+            }
+            d.sign_out(&caller)
+        })
+        .await?;
     Ok(no_content())
 }
 
 /// Sets the password of an invited user from the token of their link; they become ACTIVE.
 #[utoipa::path(post, path = "/api/auth/accept-invitation", tag = "auth", security(()),
     request_body = SetPasswordRequest,
-    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn accept_invitation(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -190,7 +203,8 @@ async fn accept_invitation(
 /// Sets a new password from the token of a reset link; ends all of the user's sessions.
 #[utoipa::path(post, path = "/api/auth/complete-reset", tag = "auth", security(()),
     request_body = SetPasswordRequest,
-    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn complete_reset(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -204,7 +218,8 @@ async fn complete_reset(
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "auth",
-    responses((status = 200, body = Me), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Me),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn me(State(state): State<AppState>, Caller(caller): Caller) -> Reply<Json<Me>> {
     Ok(Json(state.call(move |d| d.me(&caller)).await?))
 }
@@ -212,7 +227,8 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> Reply<Json
 // --- Users ---------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/api/users", tag = "users", params(UserQuery),
-    responses((status = 200, body = UserList), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = UserList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -228,7 +244,8 @@ async fn list_users(
 /// Without a password (and without `status: ACTIVE` for an account that cannot sign in) the
 /// user is INVITED and the reply carries the invitation link, shown this once.
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = NewUser,
-    responses((status = 201, body = CreatedUserReply), (status = "4XX", body = Problem)))]
+    responses((status = 201, body = CreatedUserReply),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn create_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -250,7 +267,8 @@ async fn create_user(
 }
 
 #[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn get_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -263,7 +281,8 @@ async fn get_user(
 /// changes. The reply is the user as it now is (with its new `updateVersion`).
 #[utoipa::path(put, path = "/api/users/{id}", tag = "users", params(("id" = String, Path)),
     request_body = UserUpdate,
-    responses((status = 200, body = User), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn update_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -278,7 +297,7 @@ async fn update_user(
 }
 
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 204), (status = "4XX", body = Problem)))]
+    responses((status = 204), (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn delete_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -288,11 +307,13 @@ async fn delete_user(
     Ok(no_content())
 }
 
-/// The signed-in user's own password. A refused new password is `succeeded: false` with the
-/// reasons; a wrong old password is a problem.
+/// The signed-in user's own password. A wrong old password (`PASSWORD_MISMATCH`) or a refused
+/// new one is `succeeded: false` with the reasons; guesses of the old one are limited like
+/// sign-ins (429).
 #[utoipa::path(post, path = "/api/users/{id}/changepassword", tag = "users",
     params(("id" = String, Path)), request_body = ChangePasswordRequest,
-    responses((status = 200, body = ChangePasswordResult), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = ChangePasswordResult),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn change_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -311,7 +332,8 @@ async fn change_password(
 /// Issues a one-time reset link, valid one hour.
 #[utoipa::path(post, path = "/api/users/{id}/resetpassword", tag = "users",
     params(("id" = String, Path)),
-    responses((status = 200, body = ResetReply), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = ResetReply),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn reset_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -327,7 +349,8 @@ async fn reset_password(
 /// Replaces an invited user's invitation link; the old one stops working.
 #[utoipa::path(post, path = "/api/users/{id}/invite", tag = "users",
     params(("id" = String, Path)),
-    responses((status = 200, body = InviteReply), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = InviteReply),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn send_invitation(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -343,7 +366,8 @@ async fn send_invitation(
 // --- Roles ---------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/api/roles", tag = "roles",
-    responses((status = 200, body = RoleList), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = RoleList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_roles(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -353,7 +377,8 @@ async fn list_roles(
 }
 
 #[utoipa::path(post, path = "/api/roles", tag = "roles", request_body = NewRole,
-    responses((status = 201, body = Role), (status = "4XX", body = Problem)))]
+    responses((status = 201, body = Role),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn create_role(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -365,7 +390,8 @@ async fn create_role(
 }
 
 #[utoipa::path(get, path = "/api/roles/{id}", tag = "roles", params(("id" = String, Path)),
-    responses((status = 200, body = Role), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Role),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn get_role(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -376,7 +402,8 @@ async fn get_role(
 
 #[utoipa::path(put, path = "/api/roles/{id}", tag = "roles", params(("id" = String, Path)),
     request_body = RoleUpdate,
-    responses((status = 200, body = Role), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Role),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn update_role(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -391,7 +418,7 @@ async fn update_role(
 }
 
 #[utoipa::path(delete, path = "/api/roles/{id}", tag = "roles", params(("id" = String, Path)),
-    responses((status = 204), (status = "4XX", body = Problem)))]
+    responses((status = 204), (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn delete_role(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -404,7 +431,8 @@ async fn delete_role(
 // --- Groups --------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/api/groups", tag = "groups",
-    responses((status = 200, body = GroupList), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = GroupList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_groups(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -414,7 +442,8 @@ async fn list_groups(
 }
 
 #[utoipa::path(post, path = "/api/groups", tag = "groups", request_body = NewGroup,
-    responses((status = 201, body = Group), (status = "4XX", body = Problem)))]
+    responses((status = 201, body = Group),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn create_group(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -426,7 +455,8 @@ async fn create_group(
 }
 
 #[utoipa::path(get, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, body = Group), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Group),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn get_group(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -437,7 +467,8 @@ async fn get_group(
 
 #[utoipa::path(put, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)),
     request_body = GroupUpdate,
-    responses((status = 200, body = Group), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Group),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn update_group(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -452,7 +483,7 @@ async fn update_group(
 }
 
 #[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)),
-    responses((status = 204), (status = "4XX", body = Problem)))]
+    responses((status = 204), (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn delete_group(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -465,7 +496,8 @@ async fn delete_group(
 // --- API keys ------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/api/users/{id}/keys", tag = "keys", params(("id" = String, Path)),
-    responses((status = 200, body = KeyList), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = KeyList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_user_keys(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -482,7 +514,8 @@ async fn list_user_keys(
 /// (MANAGE_KEYS) it is PENDING until downloaded.
 #[utoipa::path(post, path = "/api/users/{id}/keys", tag = "keys", params(("id" = String, Path)),
     request_body = NewKey,
-    responses((status = 201, body = IssuedKey), (status = "4XX", body = Problem)))]
+    responses((status = 201, body = IssuedKey),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn create_key(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -498,7 +531,8 @@ async fn create_key(
 
 /// Every key in the directory, paged (VIEW_KEYS).
 #[utoipa::path(get, path = "/api/keys", tag = "keys", params(KeyQuery),
-    responses((status = 200, body = KeyList), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = KeyList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_keys(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -512,7 +546,8 @@ async fn list_keys(
 }
 
 #[utoipa::path(get, path = "/api/keys/{id}", tag = "keys", params(("id" = String, Path)),
-    responses((status = 200, body = ApiKey), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = ApiKey),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn get_key(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -524,7 +559,8 @@ async fn get_key(
 /// Generates the secret of a PENDING key, shown this once; a second call is 409.
 #[utoipa::path(post, path = "/api/keys/{id}/download", tag = "keys",
     params(("id" = String, Path)),
-    responses((status = 200, body = IssuedKey), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = IssuedKey),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn download_key(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -536,7 +572,8 @@ async fn download_key(
 }
 
 #[utoipa::path(post, path = "/api/keys/{id}/revoke", tag = "keys", params(("id" = String, Path)),
-    responses((status = 200, body = ApiKey), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = ApiKey),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn revoke_key(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -548,7 +585,8 @@ async fn revoke_key(
 /// Issues a new secret, shown this once; the old one stops at once or after `graceSeconds`.
 #[utoipa::path(post, path = "/api/keys/{id}/regenerate", tag = "keys",
     params(("id" = String, Path)), request_body(content = RegenerateRequest),
-    responses((status = 200, body = IssuedKey), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = IssuedKey),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn regenerate_key(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -567,7 +605,8 @@ async fn regenerate_key(
 /// saying why a key is refused. Needs no credential: the key is what is being checked.
 #[utoipa::path(post, path = "/api/keys/verify", tag = "keys", security(()),
     request_body = VerifyRequest,
-    responses((status = 200, body = Verification), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Verification),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn verify_key(
     State(state): State<AppState>,
     Body(request): Body<VerifyRequest>,
@@ -578,7 +617,8 @@ async fn verify_key(
 // --- Audit and settings --------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditList), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = AuditList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_audit(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -592,7 +632,8 @@ async fn list_audit(
 }
 
 #[utoipa::path(get, path = "/api/settings", tag = "settings",
-    responses((status = 200, body = Settings), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Settings),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn get_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -601,7 +642,8 @@ async fn get_settings(
 }
 
 #[utoipa::path(put, path = "/api/settings", tag = "settings", request_body = SettingsUpdate,
-    responses((status = 200, body = Settings), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Settings),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn update_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,

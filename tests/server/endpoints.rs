@@ -17,6 +17,9 @@ pub enum Access {
     /// else's (the tests aim every request at the SuperAdmin's own things). Empty: nobody may
     /// do it to another user.
     Needs(&'static [&'static str]),
+    /// Like `Needs`, but to an actor lacking the second permission, who may not even see the
+    /// resource, it answers 404 as for one that does not exist.
+    NeedsUnseen(&'static [&'static str], &'static str),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +59,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("PUT", "/api/users/{id}", Needs(&["EDIT_USER"])),
     ep("DELETE", "/api/users/{id}", Needs(&["DELETE_USER"])),
     ep("POST", "/api/users/{id}/changepassword", Needs(&[])),
-    ep("POST", "/api/users/{id}/resetpassword", Needs(&["RESET_PASSWORD"])),
+    ep(
+        "POST",
+        "/api/users/{id}/resetpassword",
+        Needs(&["RESET_PASSWORD"]),
+    ),
     ep("POST", "/api/users/{id}/invite", Needs(&["CREATE_USER"])),
     ep("GET", "/api/users/{id}/keys", Needs(&["VIEW_KEYS"])),
     ep("POST", "/api/users/{id}/keys", Needs(&["MANAGE_KEYS"])),
@@ -72,11 +79,27 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("DELETE", "/api/groups/{id}", Needs(&["MANAGE_GROUP"])),
     ep("GET", "/api/keys", Needs(&["VIEW_KEYS"])),
     ep("GET", "/api/keys/{id}", Needs(&["VIEW_KEYS"])),
-    ep("POST", "/api/keys/{id}/download", Needs(&["MANAGE_KEYS"])),
-    ep("POST", "/api/keys/{id}/revoke", Needs(&["MANAGE_KEYS"])),
-    ep("POST", "/api/keys/{id}/regenerate", Needs(&["MANAGE_KEYS"])),
+    ep(
+        "POST",
+        "/api/keys/{id}/download",
+        NeedsUnseen(&["MANAGE_KEYS"], "VIEW_KEYS"),
+    ),
+    ep(
+        "POST",
+        "/api/keys/{id}/revoke",
+        NeedsUnseen(&["MANAGE_KEYS"], "VIEW_KEYS"),
+    ),
+    ep(
+        "POST",
+        "/api/keys/{id}/regenerate",
+        NeedsUnseen(&["MANAGE_KEYS"], "VIEW_KEYS"),
+    ),
     ep("GET", "/api/audit", Needs(&["VIEW_AUDIT"])),
-    ep("GET", "/api/settings", Needs(&["SIGN_IN", "MANAGE_SETTINGS"])),
+    ep(
+        "GET",
+        "/api/settings",
+        Needs(&["SIGN_IN", "MANAGE_SETTINGS"]),
+    ),
     ep("PUT", "/api/settings", Needs(&["MANAGE_SETTINGS"])),
     // Last: it ends the session it is called with.
     ep("POST", "/api/auth/logout", SignedIn),

@@ -94,7 +94,11 @@ fn the_public_endpoints_answer_without_credentials() {
             ("POST", "/api/auth/accept-invitation" | "/api/auth/complete-reset") => 400,
             _ => 200,
         };
-        assert_eq!(reply.status, expected, "{} {path}: {}", endpoint.method, reply.text);
+        assert_eq!(
+            reply.status, expected,
+            "{} {path}: {}",
+            endpoint.method, reply.text
+        );
         if reply.status >= 400 {
             assert_problem_shape(&reply);
         }
@@ -106,6 +110,8 @@ fn every_endpoint_refuses_a_request_without_credentials() {
     let server = Server::start();
     let root = server.root();
     let targets = targets(&server, &root);
+    let user_path = format!("/api/users/{}", targets.user);
+    let before = server.get(&user_path, &root).expect(200);
     let refused = [
         None,
         Some("Basic cm9vdDpwYXNzd29yZA==".to_owned()),
@@ -141,8 +147,11 @@ fn every_endpoint_refuses_a_request_without_credentials() {
     // Nothing was changed by any of them: root is still signed in, their things unchanged.
     let me = server.get("/api/me", &root).expect(200);
     assert_eq!(me["userName"], "root");
-    let user = server.get(&format!("/api/users/{}", targets.user), &root).expect(200);
-    assert_eq!(user["updateVersion"], 1);
+    assert_eq!(server.get(&user_path, &root).expect(200), before);
+    let key = server
+        .get(&format!("/api/keys/{}", targets.key), &root)
+        .expect(200);
+    assert_eq!(key["status"], "ENABLED");
 }
 
 /// A custom role, a group and an enabled key of root's, for requests to aim at.
@@ -160,7 +169,11 @@ fn targets(server: &Server, root: &str) -> Targets {
         .unwrap()
         .to_owned();
     let group = server
-        .post("/api/groups", root, json!({"name": "Ops", "members": [user]}))
+        .post(
+            "/api/groups",
+            root,
+            json!({"name": "Ops", "members": [user]}),
+        )
         .expect(201)["id"]
         .as_str()
         .unwrap()
@@ -179,18 +192,29 @@ fn every_permission_guarded_endpoint_refuses_a_user_lacking_the_permission_with_
     let server = Server::start();
     let root = server.root();
     let targets = targets(&server, &root);
-    let root_before = server.get(&format!("/api/users/{}", targets.user), &root).expect(200);
+    let user_path = format!("/api/users/{}", targets.user);
+    let without_login = |mut user: Value| {
+        user.as_object_mut().unwrap().remove("lastLoginTime");
+        user
+    };
+    let root_before = without_login(server.get(&user_path, &root).expect(200));
     let settings_before = server.get("/api/settings", &root).expect(200);
-    let (_, service_key) =
-        server
-            .h
-            .acting_as(&session(&root), BuiltinRole::ApiUser, "service");
+    let (_, service_key) = server
+        .h
+        .acting_as(&session(&root), BuiltinRole::ApiUser, "service");
     let service_key = super::support::token_of(&service_key);
     server.user(&root, "vera", &[BuiltinRole::Viewer.id()]);
     let viewer = server.login("vera", PASSWORD);
+    server.user(&root, "otto", &[BuiltinRole::Operator.id()]);
+    let operator = server.login("otto", PASSWORD);
 
-    let mut refusals = 0;
-    for (actor, token) in [("API User key", &service_key), ("Viewer session", &viewer)] {
+    // Which endpoint was refused with 403 by at least one of the actors.
+    let mut forbidden: BTreeSet<String> = BTreeSet::new();
+    for (actor, token) in [
+        ("API User key", &service_key),
+        ("Viewer session", &viewer),
+        ("Operator session", &operator),
+    ] {
         let me = server.get("/api/me", token).expect(200);
         let held: Vec<&str> = me["permissions"]
             .as_array()
@@ -198,46 +222,84 @@ fn every_permission_guarded_endpoint_refuses_a_user_lacking_the_permission_with_
             .iter()
             .map(|p| p.as_str().unwrap())
             .collect();
+        let holds_any = |any_of: &[&str]| any_of.iter().any(|p| held.contains(p));
         for endpoint in ENDPOINTS {
             let path = endpoint.concrete(&targets);
             let body = endpoint.body(PASSWORD);
             let reply = server.call(method(endpoint), &path, token, body);
             let what = format!("{actor}: {} {path}: {}", endpoint.method, reply.text);
             match endpoint.access {
-                Access::Needs(any_of) if !any_of.iter().any(|p| held.contains(p)) => {
+                Access::NeedsUnseen(any_of, seen_with)
+                    if !holds_any(any_of) && !held.contains(&seen_with) =>
+                {
+                    let problem = reply.problem(404, "NOT_FOUND");
+                    assert_eq!(problem["resource"], "API key", "{what}");
+                }
+                Access::Needs(any_of) | Access::NeedsUnseen(any_of, _) if !holds_any(any_of) => {
                     let problem = reply.problem(403, "FORBIDDEN");
                     assert!(!problem["detail"].as_str().unwrap().is_empty(), "{what}");
-                    refusals += 1;
+                    forbidden.insert(format!("{} {}", endpoint.method, endpoint.path));
                 }
-                Access::Needs(_) | Access::SignedIn => {
+                Access::Needs(_) | Access::NeedsUnseen(..) | Access::SignedIn => {
                     assert!((200..300).contains(&reply.status), "{what}");
+                    assert!(
+                        ["GET", "POST"].contains(&endpoint.method)
+                            && (endpoint.method == "GET" || endpoint.path.ends_with("logout")),
+                        "the actors hold no permission to change root's things: {what}"
+                    );
                 }
                 Access::Public | Access::Page => {}
             }
         }
         // The last endpoint was sign-out: a session has ended, a key goes on working.
         let after = server.get("/api/me", token);
-        if token == &viewer {
-            after.problem(401, "UNAUTHENTICATED");
-        } else {
+        if token == &service_key {
             after.expect(200);
+        } else {
+            after.problem(401, "UNAUTHENTICATED");
         }
     }
-    // Every guarded endpoint refused the key (API User holds none of those permissions);
-    // the Viewer was refused every change and allowed its reads.
-    assert_eq!(refusals, 28 + 20);
+    let guarded = table_routes(|e| matches!(e.access, Access::Needs(_) | Access::NeedsUnseen(..)));
+    assert_eq!(
+        forbidden, guarded,
+        "every guarded endpoint answered 403 to someone"
+    );
     // Nothing changed.
-    let root_after = server.get(&format!("/api/users/{}", targets.user), &root).expect(200);
-    assert_eq!(root_after, root_before);
-    assert_eq!(server.get("/api/settings", &root).expect(200), settings_before);
-    let key = server.get(&format!("/api/keys/{}", targets.key), &root).expect(200);
+    assert_eq!(
+        without_login(server.get(&user_path, &root).expect(200)),
+        root_before
+    );
+    assert_eq!(
+        server.get("/api/settings", &root).expect(200),
+        settings_before
+    );
+    let key = server
+        .get(&format!("/api/keys/{}", targets.key), &root)
+        .expect(200);
     assert_eq!(key["status"], "ENABLED");
-    let role = server.get(&format!("/api/roles/{}", targets.role), &root).expect(200);
+    let role = server
+        .get(&format!("/api/roles/{}", targets.role), &root)
+        .expect(200);
     assert_eq!(role["updateVersion"], 1);
-    let group = server.get(&format!("/api/groups/{}", targets.group), &root).expect(200);
+    let group = server
+        .get(&format!("/api/groups/{}", targets.group), &root)
+        .expect(200);
     assert_eq!(group["updateVersion"], 1);
     let users = server.get("/api/users", &root).expect(200);
-    assert_eq!(users["pageInfo"]["totalElements"], 3);
+    assert_eq!(users["pageInfo"]["totalElements"], 4);
+    let keys = server.get("/api/keys", &root).expect(200);
+    assert_eq!(
+        keys["pageInfo"]["totalElements"], 2,
+        "root's and the service's"
+    );
+    // Each refusal was audited as DENIED.
+    let denied = server.get("/api/audit?pageSize=500", &root).expect(200)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["outcome"] == "DENIED")
+        .count();
+    assert!(denied >= forbidden.len(), "{denied} denials audited");
 }
 
 fn session(token: &str) -> keyward::core::model::Credential {
@@ -288,7 +350,11 @@ fn a_deactivated_users_sessions_and_keys_stop_working_at_once() {
     assert_eq!(verify(&server, &key)["valid"], false);
     // Signing in again says so only after the right password.
     server
-        .post("/api/auth/login", "", json!({"userName": "ann", "password": "wrong password here"}))
+        .post(
+            "/api/auth/login",
+            "",
+            json!({"userName": "ann", "password": "wrong password here"}),
+        )
         .problem(401, "SIGN_IN_FAILED");
 }
 
@@ -398,7 +464,12 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
     server.get("/healthz", "").expect(200);
     server.get("/api/setup", "").expect(200);
     server.get("/api/openapi.json", "").expect(200);
-    for page in ["/invite", "/reset", "/pages/set-password.js", "/pages/page.css"] {
+    for page in [
+        "/invite",
+        "/reset",
+        "/pages/set-password.js",
+        "/pages/page.css",
+    ] {
         server.get(page, "").expect(200);
     }
     let root = server.root();
@@ -433,8 +504,12 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
         )
         .expect(201);
     let svc_id = svc["id"].as_str().unwrap().to_owned();
-    server.get("/api/users?q=a&sort=-createdTime", &root).expect(200);
-    server.get(&format!("/api/users/{ann_id}"), &root).expect(200);
+    server
+        .get("/api/users?q=a&sort=-createdTime", &root)
+        .expect(200);
+    server
+        .get(&format!("/api/users/{ann_id}"), &root)
+        .expect(200);
     server
         .put(
             &format!("/api/users/{ann_id}"),
@@ -461,14 +536,17 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
             json!({"oldPassword": OTHER_PASSWORD, "newPassword": weak}),
         )
         .expect(200);
-    server
-        .post(
-            &format!("/api/users/{ann_id}/changepassword"),
-            &ann_session,
-            json!({"oldPassword": weak, "newPassword": PASSWORD}),
-        );
+    server.post(
+        &format!("/api/users/{ann_id}/changepassword"),
+        &ann_session,
+        json!({"oldPassword": weak, "newPassword": PASSWORD}),
+    );
     let reset = server
-        .post(&format!("/api/users/{ann_id}/resetpassword"), &root, json!({}))
+        .post(
+            &format!("/api/users/{ann_id}/resetpassword"),
+            &root,
+            json!({}),
+        )
         .expect(200);
     let reset_token = token_from_link(reset["resetLink"].as_str().unwrap());
     reveals.push((last(&server), reset_token.expose().to_owned()));
@@ -486,20 +564,25 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
             json!({"token": invite.expose(), "password": PASSWORD}),
         )
         .expect(200);
-    server
-        .post(
-            "/api/auth/accept-invitation",
-            "",
-            json!({"token": first_invite.expose(), "password": PASSWORD}),
-        );
+    server.post(
+        "/api/auth/accept-invitation",
+        "",
+        json!({"token": first_invite.expose(), "password": PASSWORD}),
+    );
 
     // Roles and groups.
     let role = server
-        .post("/api/roles", &root, json!({"name": "Auditors", "permissions": ["VIEW_AUDIT"]}))
+        .post(
+            "/api/roles",
+            &root,
+            json!({"name": "Auditors", "permissions": ["VIEW_AUDIT"]}),
+        )
         .expect(201);
     let role_id = role["id"].as_str().unwrap().to_owned();
     server.get("/api/roles", &root).expect(200);
-    server.get(&format!("/api/roles/{role_id}"), &root).expect(200);
+    server
+        .get(&format!("/api/roles/{role_id}"), &root)
+        .expect(200);
     server
         .put(
             &format!("/api/roles/{role_id}"),
@@ -508,11 +591,17 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
         )
         .expect(200);
     let group = server
-        .post("/api/groups", &root, json!({"name": "Ops", "members": [ann_id], "roles": [role_id]}))
+        .post(
+            "/api/groups",
+            &root,
+            json!({"name": "Ops", "members": [ann_id], "roles": [role_id]}),
+        )
         .expect(201);
     let group_id = group["id"].as_str().unwrap().to_owned();
     server.get("/api/groups", &root).expect(200);
-    server.get(&format!("/api/groups/{group_id}"), &root).expect(200);
+    server
+        .get(&format!("/api/groups/{group_id}"), &root)
+        .expect(200);
     server
         .put(
             &format!("/api/groups/{group_id}"),
@@ -534,12 +623,20 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
     assert!(pending.get("key").is_none(), "{pending}");
     let pending_id = pending["id"].as_str().unwrap().to_owned();
     let downloaded = server
-        .post(&format!("/api/keys/{pending_id}/download"), &root, json!({}))
+        .post(
+            &format!("/api/keys/{pending_id}/download"),
+            &root,
+            json!({}),
+        )
         .expect(200);
     let svc_key = downloaded["key"].as_str().unwrap().to_owned();
     reveals.push((last(&server), svc_key.clone()));
     server
-        .post(&format!("/api/keys/{pending_id}/download"), &root, json!({}))
+        .post(
+            &format!("/api/keys/{pending_id}/download"),
+            &root,
+            json!({}),
+        )
         .expect(409);
     let rotated = server
         .post(
@@ -554,10 +651,16 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
         verify(&server, key);
         server.get("/api/me", key).expect(200);
     }
-    server.get(&format!("/api/users/{root_id}/keys"), &root).expect(200);
-    server.get(&format!("/api/users/{svc_id}/keys"), &svc_key).expect(200);
+    server
+        .get(&format!("/api/users/{root_id}/keys"), &root)
+        .expect(200);
+    server
+        .get(&format!("/api/users/{svc_id}/keys"), &svc_key)
+        .expect(200);
     server.get("/api/keys?pageSize=500", &root).expect(200);
-    server.get(&format!("/api/keys/{own_id}"), &root).expect(200);
+    server
+        .get(&format!("/api/keys/{own_id}"), &root)
+        .expect(200);
     server
         .post(&format!("/api/keys/{own_id}/revoke"), &root, json!({}))
         .expect(200);
@@ -583,28 +686,56 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
         )
         .expect(400);
     server
-        .post("/api/auth/login", "", json!({"userName": "ann", "password": weak}))
+        .post(
+            "/api/auth/login",
+            "",
+            json!({"userName": "ann", "password": weak}),
+        )
         .expect(401);
     server
-        .post("/api/auth/login", "", json!({"userName": "nobody", "password": weak}))
+        .post(
+            "/api/auth/login",
+            "",
+            json!({"userName": "nobody", "password": weak}),
+        )
         .expect(401);
     server
-        .post("/api/auth/login", "", json!({"userName": weak, "password": 42}))
+        .post(
+            "/api/auth/login",
+            "",
+            json!({"userName": weak, "password": 42}),
+        )
         .expect(400);
     server
-        .post("/api/auth/accept-invitation", "", json!({"token": weak, "password": weak}))
+        .post(
+            "/api/auth/accept-invitation",
+            "",
+            json!({"token": weak, "password": weak}),
+        )
         .expect(400);
     server.get("/api/me", weak).expect(401);
     server
-        .post("/api/users", &root, json!({"userName": "carl", "email": "carl@example.com",
-            "password": ["not", weak]}))
+        .post(
+            "/api/users",
+            &root,
+            json!({"userName": "carl", "email": "carl@example.com",
+            "password": ["not", weak]}),
+        )
         .expect(400);
 
     // Deletions and sign-out.
-    server.delete(&format!("/api/groups/{group_id}"), &root).expect(204);
-    server.delete(&format!("/api/roles/{role_id}"), &root).expect(204);
-    server.delete(&format!("/api/users/{ivy_id}"), &root).expect(204);
-    server.call(Method::POST, "/api/auth/logout", &root, None).expect(204);
+    server
+        .delete(&format!("/api/groups/{group_id}"), &root)
+        .expect(204);
+    server
+        .delete(&format!("/api/roles/{role_id}"), &root)
+        .expect(204);
+    server
+        .delete(&format!("/api/users/{ivy_id}"), &root)
+        .expect(204);
+    server
+        .call(Method::POST, "/api/auth/logout", &root, None)
+        .expect(204);
 
     let secrets: Vec<String> = [PASSWORD, OTHER_PASSWORD, weak]
         .iter()
@@ -621,12 +752,18 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
     for (index, reply) in replies.iter().enumerate() {
         let text = format!("{:?}\n{}", reply.headers, reply.text);
         let what = format!("{} {} → {}", reply.method, reply.path, reply.status);
-        assert!(!text.contains("$argon2"), "{what} carries a password hash: {text}");
+        assert!(
+            !text.contains("$argon2"),
+            "{what} carries a password hash: {text}"
+        );
         assert!(!text.to_lowercase().contains("argon2id"), "{what}: {text}");
         for secret in &secrets {
             let revealed_here = reveals.iter().any(|(i, s)| *i == index && s == secret);
             if !revealed_here {
-                assert!(!text.contains(secret.as_str()), "{what} carries a secret: {text}");
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{what} carries a secret: {text}"
+                );
             }
         }
     }

@@ -22,11 +22,25 @@ pub fn test_options() -> ServerOptions {
     }
 }
 
-/// A plain HTTP client with short timeouts and no connection reuse surprises.
+/// A plain HTTP client with short timeouts.
 pub fn client() -> Client {
+    client_with_timeout(Duration::from_secs(30))
+}
+
+/// reqwest is built without a default TLS provider (the app chooses ring explicitly), so the
+/// test client is given one too, with no trusted roots: it speaks plain HTTP only.
+pub fn client_with_timeout(timeout: Duration) -> Client {
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
     Client::builder()
         .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
+        .timeout(timeout)
+        .use_preconfigured_tls(tls)
         .build()
         .expect("HTTP client")
 }
@@ -67,10 +81,10 @@ impl Reply {
             "{} {}: {}",
             self.method, self.path, self.text
         );
-        if self.text.is_empty() {
-            Value::Null
-        } else {
+        if self.content_type().contains("json") {
             self.json()
+        } else {
+            Value::Null
         }
     }
 
@@ -105,12 +119,27 @@ pub fn assert_problem_shape(reply: &Reply) -> Value {
     for member in [
         "type", "title", "status", "detail", "errors", "traceId", "code",
     ] {
-        assert!(problem.get(member).is_some(), "{what}: no `{member}`: {problem}");
+        assert!(
+            problem.get(member).is_some(),
+            "{what}: no `{member}`: {problem}"
+        );
     }
-    assert!(problem["type"].as_str().is_some_and(|t| !t.is_empty()), "{what}: {problem}");
-    assert!(problem["title"].as_str().is_some_and(|t| !t.is_empty()), "{what}: {problem}");
-    assert!(problem["detail"].as_str().is_some_and(|t| !t.is_empty()), "{what}: {problem}");
-    assert!(problem["code"].as_str().is_some_and(|t| !t.is_empty()), "{what}: {problem}");
+    assert!(
+        problem["type"].as_str().is_some_and(|t| !t.is_empty()),
+        "{what}: {problem}"
+    );
+    assert!(
+        problem["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{what}: {problem}"
+    );
+    assert!(
+        problem["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "{what}: {problem}"
+    );
+    assert!(
+        problem["code"].as_str().is_some_and(|t| !t.is_empty()),
+        "{what}: {problem}"
+    );
     assert_eq!(problem["status"], json!(reply.status), "{what}: {problem}");
     assert!(problem["errors"].is_object(), "{what}: {problem}");
     let trace = reply.header("x-trace-id").expect("an X-Trace-Id header");
@@ -159,13 +188,10 @@ impl Server {
         }
     }
 
-    /// Stops the server (gracefully) and hands it back for tests of shutdown.
-    pub fn take_server(&mut self) -> RunningServer {
-        self.h.server.take().expect("a running server")
-    }
-
     pub fn send(&self, method: Method, path: &str, auth: Option<&str>, body: Body) -> Reply {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.url));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.url));
         if let Some(auth) = auth {
             request = request.header("Authorization", auth);
         }
@@ -291,7 +317,10 @@ pub fn free_port() -> u16 {
 pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + timeout;
     while !done() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -176,7 +176,7 @@ export function newUser() {
     render: (close) => {
       const how = h("fieldset", { class: "field choice", "data-field": "status" },
         h("legend", {}, "How will they sign in?"),
-        [["invite", "Send an invitation: they choose their own password with a one-time code (valid 7 days)"],
+        [["invite", `Send an invitation: they choose their own password with a one-time ${session.connection.remote ? "link" : "code"} (valid 7 days)`],
           ["password", "Set a password now"],
           ["service", "API keys only: no password and no console sign-in (give them a role without Sign in, such as API User)"]]
           .map(([value, text], i) => h("label", { class: "check" },

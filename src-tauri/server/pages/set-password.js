@@ -31,11 +31,15 @@ function fieldError(name, message) {
   fields[name].focus();
 }
 
-if (!token) {
-  form.hidden = true;
-  show("form-error", "This link is incomplete. Copy the whole link you were sent, or ask your administrator for a new one.");
-  document.getElementById("form-error").hidden = false;
+// The link itself cannot be used: say why, and take the form away (nothing typed would help).
+function refuseLink(message) {
   form.after(document.getElementById("form-error"));
+  form.hidden = true;
+  show("form-error", message);
+}
+
+if (!token) {
+  refuseLink("This link is incomplete. Copy the whole link you were sent, or ask your administrator for a new one.");
 }
 
 form.addEventListener("submit", async (event) => {
@@ -62,6 +66,7 @@ form.addEventListener("submit", async (event) => {
       return;
     }
     const errors = body.errors || {};
+    if (errors.token) return refuseLink(errors.token.join(" "));
     if (errors.password) return fieldError("password", errors.password.join(" "));
     const messages = Object.values(errors).flat();
     show("form-error", messages.length ? messages.join(" ") : body.detail || "The password could not be set.");

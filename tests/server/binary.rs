@@ -1,0 +1,291 @@
+//! `keyward serve`, the real binary, as an operator runs it.
+
+use super::support::{client, free_port, wait_for};
+use crate::common::PASSWORD;
+use serde_json::{json, Value};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn keyward() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    command
+        .env_remove("KEYWARD_DB")
+        .env_remove("KEYWARD_ADMIN_PASSWORD")
+        .env_remove("KEYWARD_TOKEN")
+        .env_remove("KEYWARD_LOG");
+    command
+}
+
+fn init(db: &Path) {
+    let out = keyward()
+        .args(["init", "--db", db.to_str().unwrap()])
+        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The server process this test started; killed if the test fails before it stops it.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Waits for a child to exit, at most `timeout`; kills it (the child we started) if it does not.
+fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("keyward serve did not stop within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The log without terminal colours.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn serve_refuses_a_directory_without_a_super_admin_and_says_to_run_init() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let missing = tmp.path().join("missing.db");
+    let empty = tmp.path().join("empty.db");
+    std::fs::File::create(&empty).unwrap();
+    for db in [&missing, &empty] {
+        let out = keyward()
+            .args([
+                "serve",
+                "--db",
+                db.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", db.display());
+        assert!(stderr.contains("keyward init"), "{stderr}");
+        assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty());
+    }
+    // A file that is not a directory is refused too, without starting.
+    let junk = tmp.path().join("junk.db");
+    std::fs::write(&junk, b"this is not a database at all, just text").unwrap();
+    let out = keyward()
+        .args([
+            "serve",
+            "--db",
+            junk.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn serve_answers_logs_each_request_never_a_secret_and_stops_on_sigterm() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = tmp.path().join("served.db");
+    init(&db);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut served = Served(
+        keyward()
+            .args(["serve", "--db", db.to_str().unwrap()])
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--threads", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut served.0;
+    let http = client();
+    let mut trace_ids: Vec<String> = Vec::new();
+    let mut secrets: Vec<String> = vec![PASSWORD.to_owned()];
+    let mut record = |response: reqwest::blocking::Response| -> (u16, Value) {
+        let trace = response.headers()["x-trace-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        trace_ids.push(trace);
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    };
+
+    let started = Instant::now();
+    let mut health = None;
+    wait_for("keyward serve to answer", Duration::from_secs(20), || {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("keyward serve exited early with {status}");
+        }
+        match http.get(format!("{url}/healthz")).send() {
+            Ok(response) => {
+                health = Some(response);
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    let (status, body) = record(health.unwrap());
+    assert_eq!((status, body), (200, json!({"status": "ok"})));
+    eprintln!("keyward serve answered after {:?}", started.elapsed());
+
+    let (status, signed_in) = record(
+        http.post(format!("{url}/api/auth/login"))
+            .json(&json!({"userName": "root", "password": PASSWORD}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let token = signed_in["accessToken"].as_str().unwrap().to_owned();
+    secrets.push(token.clone());
+    let root_id = signed_in["user"]["id"].as_str().unwrap().to_owned();
+    let (status, issued) = record(
+        http.post(format!("{url}/api/users/{root_id}/keys"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "ci", "description": ""}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201);
+    let key = issued["key"].as_str().unwrap().to_owned();
+    secrets.push(key.clone());
+    let (status, verified) = record(
+        http.post(format!("{url}/api/keys/verify"))
+            .json(&json!({ "key": key }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((status, &verified["code"]), (200, &json!("VALID")));
+    let (status, _) = record(
+        http.get(format!("{url}/api/me"))
+            .header("Authorization", format!("Token {key}"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let (status, reset) = record(
+        http.post(format!("{url}/api/users/{root_id}/resetpassword"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let link = reset["resetLink"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{url}/reset#token=")), "{link}");
+    secrets.push(keyward::wire::token_from_link(link).expose().to_owned());
+    // Refusals, with a password and a key in their requests.
+    let (status, _) = record(
+        http.post(format!("{url}/api/auth/login"))
+            .json(&json!({"userName": "root", "password": "wrong-but-secret-99"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 401);
+    secrets.push("wrong-but-secret-99".to_owned());
+    let (status, _) = record(
+        http.get(format!("{url}/api/users?q=secret-query-text"))
+            .bearer_auth(format!("{key}x"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 401);
+    secrets.push("secret-query-text".to_owned());
+    let (status, _) = record(http.get(format!("{url}/nowhere")).send().unwrap());
+    assert_eq!(status, 404);
+
+    // SIGTERM: a clean stop with exit code 0.
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = wait_exit(child, Duration::from_secs(15));
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+    assert!(http.get(format!("{url}/healthz")).send().is_err());
+
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let log = strip_ansi(&stderr);
+    assert!(
+        stdout.contains(&format!("on http://127.0.0.1:{port}")),
+        "stdout: {stdout}"
+    );
+    // One line per request, found by its trace id, with method, path and status.
+    for trace in &trace_ids {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(trace.as_str())).collect();
+        assert_eq!(lines.len(), 1, "trace {trace} in {log}");
+        assert!(
+            lines[0].contains("method=") && lines[0].contains("status="),
+            "{}",
+            lines[0]
+        );
+    }
+    let request_lines = log.lines().filter(|l| l.contains(" request ")).count();
+    assert_eq!(request_lines, trace_ids.len(), "{log}");
+    assert!(log.contains("path=/api/auth/login status=200"), "{log}");
+    assert!(log.contains("path=/nowhere status=404"), "{log}");
+    for secret in &secrets {
+        assert!(
+            !stderr.contains(secret.as_str()),
+            "the log holds a secret: {log}"
+        );
+        assert!(
+            !stdout.contains(secret.as_str()),
+            "stdout holds a secret: {stdout}"
+        );
+    }
+    assert!(!log.contains("$argon2"));
+    assert!(log.contains("shutting down"), "{log}");
+}
