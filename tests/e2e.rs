@@ -530,3 +530,75 @@ fn the_main_scenario_runs_against_a_local_keyward_serve() {
     app.wait_for_element("#users-table tr[data-user=lena]");
     drop(server);
 }
+
+#[cfg(feature = "server")]
+#[test]
+fn a_self_signed_server_is_trusted_only_once_its_fingerprint_is_pinned() {
+    use keyward::remote::Fingerprint;
+    use keyward::server::{load_tls, RunningServer, ServerOptions};
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::TempDir::new().unwrap();
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let fingerprint = Fingerprint::of(generated.cert.der()).to_string();
+    let served = SqliteDirectory::open(&tmp.path().join("team.db")).unwrap();
+    served
+        .create_first_admin(FirstAdmin {
+            user_name: "root".into(),
+            display_name: "Rita Root".into(),
+            email: "root@example.com".into(),
+            password: secret(PASSWORD),
+        })
+        .unwrap();
+    let options = ServerOptions {
+        tls: Some(load_tls(&cert, &key).unwrap()),
+        ..ServerOptions::default()
+    };
+    let server = RunningServer::start(
+        std::sync::Arc::new(served),
+        "127.0.0.1:0".parse().unwrap(),
+        options,
+        1,
+    )
+    .unwrap();
+    let url = server.url();
+
+    let app = App::open(&tmp.path().join("laptop.db"));
+    app.wait_for_element("#setup-form");
+    app.click("#connections-link");
+    app.click("#new-profile");
+    app.fill("#profile-form", json!({"name": "Secure", "url": &url}));
+    app.wait_for_element("#profiles-table tr[data-profile=Secure]");
+
+    // Never silently: the unknown certificate is refused…
+    app.click("#profiles-table tr[data-profile=Secure] .connect");
+    let refused = app.wait_text("#connect-error");
+    assert!(refused.contains("not trusted"), "{refused}");
+    assert!(!app.exists("#sign-in-form"));
+    assert_eq!(
+        app.script("return document.getElementById('connection-banner').hidden"),
+        json!(true),
+        "the open file is still fine: no lost-connection banner"
+    );
+
+    // …until the administrator has seen its fingerprint and pinned it.
+    app.click("#profiles-table tr[data-profile=Secure] .edit");
+    app.click("#check-certificate");
+    assert_eq!(app.wait_text("#presented-fingerprint"), fingerprint);
+    app.screenshot("tls-01-fingerprint");
+    app.click("#trust-certificate");
+    app.script("document.querySelector('#profile-form').requestSubmit(); return true");
+    app.wait_for(
+        "return document.querySelector('#profiles-table tr[data-profile=Secure]')?.textContent.includes('Pinned certificate')",
+    );
+    app.click("#profiles-table tr[data-profile=Secure] .connect");
+    app.wait_for_element("#sign-in-form");
+    assert_eq!(app.text("#where"), url);
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+    drop(server);
+}

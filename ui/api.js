@@ -4,6 +4,9 @@
 const tauri = window.__TAURI__;
 const sessionEndedListeners = [];
 const reachabilityListeners = [];
+// Commands that reach another server than the one connected: their failures say nothing
+// about the current connection.
+const ELSEWHERE = new Set(["open_profile", "server_certificate"]);
 
 export async function call(command, args = {}) {
   try {
@@ -13,7 +16,9 @@ export async function call(command, args = {}) {
       ? raw
       : { code: "INTERNAL", message: String(raw), errors: {} };
     if (error.code === "UNAUTHENTICATED") sessionEndedListeners.forEach((listener) => listener());
-    if (error.code === "UNAVAILABLE") reachabilityListeners.forEach((listener) => listener(error));
+    if (error.code === "UNAVAILABLE" && !ELSEWHERE.has(command)) {
+      reachabilityListeners.forEach((listener) => listener(error));
+    }
     throw error;
   }
 }
