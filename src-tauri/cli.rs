@@ -169,29 +169,10 @@ fn serve(
         );
         return ExitCode::from(exit::REFUSED);
     }
-    let directory = match SqliteDirectory::open(&db) {
+    let directory = match open_set_up(&db, false) {
         Ok(directory) => directory,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(exit::REFUSED);
-        }
+        Err(code) => return code,
     };
-    match directory.needs_setup() {
-        Ok(false) => {}
-        Ok(true) => {
-            eprintln!(
-                "error: {} has no SuperAdmin yet. Run `keyward init --db {} --admin-user NAME \
-                 --admin-email EMAIL` first.",
-                db.display(),
-                db.display()
-            );
-            return ExitCode::from(exit::REFUSED);
-        }
-        Err(error) => {
-            report(&error);
-            return ExitCode::from(exit::REFUSED);
-        }
-    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = threads {
         runtime.worker_threads(threads.max(1));
@@ -271,28 +252,44 @@ pub fn report(error: &Error) {
     }
 }
 
-fn init(db: PathBuf, user_name: String, email: String, display_name: String) -> ExitCode {
-    let directory = match SqliteDirectory::open(&db) {
-        Ok(directory) => directory,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(exit::REFUSED);
-        }
-    };
+/// Opens the directory file at `db` when it is in the state the command needs: still to be set
+/// up (`init`) or with its first SuperAdmin (everything else); else says what to do instead.
+fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<SqliteDirectory, ExitCode> {
+    let refused = || ExitCode::from(exit::REFUSED);
+    let directory = SqliteDirectory::open(db).map_err(|error| {
+        eprintln!("error: {error}");
+        refused()
+    })?;
     match directory.needs_setup() {
-        Ok(true) => {}
+        Ok(state) if state == needs_setup => Ok(directory),
+        Ok(true) => {
+            eprintln!(
+                "error: {} has no SuperAdmin yet. Run `keyward init --db {} --admin-user NAME \
+                 --admin-email EMAIL` first.",
+                db.display(),
+                db.display()
+            );
+            Err(refused())
+        }
         Ok(false) => {
             eprintln!(
                 "error: {} already has users; sign in as one of them instead.",
                 db.display()
             );
-            return ExitCode::from(exit::REFUSED);
+            Err(refused())
         }
         Err(error) => {
             report(&error);
-            return ExitCode::from(exit::REFUSED);
+            Err(refused())
         }
     }
+}
+
+fn init(db: PathBuf, user_name: String, email: String, display_name: String) -> ExitCode {
+    let directory = match open_set_up(&db, true) {
+        Ok(directory) => directory,
+        Err(code) => return code,
+    };
     let password = match read_password("KEYWARD_ADMIN_PASSWORD", "Password for the SuperAdmin: ") {
         Ok(password) => password,
         Err(message) => {
