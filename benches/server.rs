@@ -15,8 +15,14 @@
 //! The ceiling is a bare axum server (this binary again, in a child process) answering a
 //! constant JSON reply, loaded the same way. All of them share the machine's cores.
 //!
+//! Diagnosis rows change one thing each: 8 connections (the store keeps 8 read connections),
+//! and a copy of the file with `sqlite_stat4` emptied (the fixture's ANALYZE writes it; its
+//! samples make SQLite re-prepare the verification statement for every new key). The core's
+//! `verify_key` alone, without HTTP, is measured in a new process on both files.
+//!
 //! Exits non-zero when an update was lost, a reply was 5xx (or anything but 200/409 while
-//! editing), or a verification under load was not answered 200.
+//! editing), the server logged a failed request, or a verification under load was not
+//! answered 200.
 
 use keyward::core::directory::Directory;
 use keyward::core::model::FirstAdmin;
@@ -96,6 +102,7 @@ fn main() {
     }
 }
 
+#[derive(Clone, Copy)]
 struct LoadSettings {
     connections: usize,
     threads: usize,
@@ -203,7 +210,12 @@ fn run() -> Vec<String> {
     let mut http = Http::connect(&server.address);
     for key in sample.iter().take(20) {
         let (status, reply) = http
-            .call("POST", "/api/keys/verify", None, Some(&json!({ "key": key })))
+            .call(
+                "POST",
+                "/api/keys/verify",
+                None,
+                Some(&json!({ "key": key })),
+            )
             .unwrap();
         assert_eq!(status, 200, "verify: {reply}");
         assert_eq!(reply["code"], "VALID", "a sample key verifies: {reply}");
@@ -222,69 +234,76 @@ fn run() -> Vec<String> {
     let status = proc_status(server.pid());
 
     // 3. GET /api/users latency, one client at a time, signed in as root.
-    let (status_code, signed_in) = http
-        .call(
-            "POST",
-            "/api/auth/login",
-            None,
-            Some(&json!({ "userName": "root", "password": PASSWORD })),
-        )
-        .unwrap();
-    assert_eq!(status_code, 200, "sign-in: {signed_in}");
-    let token = signed_in["accessToken"].as_str().unwrap().to_owned();
-    let mut list_rows = Vec::new();
-    for (name, query, runs) in [
-        ("page 1 of 50, sorted by name", "", 200),
-        ("page 1000 of 50, sorted by name", "?page=1000", 200),
-        ("page 1, sorted by -createdTime", "?sort=-createdTime", 200),
-        ("search q=nadia.berg", "?q=nadia.berg", 200),
-        ("search q=kowalski", "?q=kowalski", 200),
-        ("search q=zo (2 characters: scan)", "?q=zo", 100),
-    ] {
-        let target = format!("/api/users{query}");
-        let mut times = Vec::with_capacity(runs);
-        let mut matches = 0;
-        for _ in 0..runs {
-            let start = Instant::now();
-            let (status, reply) = http.call("GET", &target, Some(&token), None).unwrap();
-            times.push(start.elapsed());
-            assert_eq!(status, 200, "GET {target}: {reply}");
-            matches = reply["pageInfo"]["totalElements"].as_u64().unwrap_or(0);
-        }
-        let s = stats(times);
-        list_rows.push(format!(
-            "| `GET /api/users{query}`: {name} | {matches} | {} | {} | {} |",
-            ms(s.p50),
-            ms(s.p99),
-            ms(s.mean)
-        ));
-    }
+    let token = sign_in(&mut http);
+    let lists = list_latencies(&mut http, &token);
 
     // 4. 32 clients editing the same 4 users.
     let edit = edit_contention(&server.address, &token, 32, 4, edit_seconds);
     failures.extend(edit.failures.iter().cloned());
     drop(http);
+    // Diagnosis: as many connections as the store keeps reader connections (8).
+    let few = LoadSettings {
+        connections: 8,
+        ..load
+    };
+    let verify_few = measure(&server, "/api/keys/verify", &script, &sample_file, &few);
     let server_errors = server.stop();
-    if server_errors > 0 {
-        failures.push(format!(
-            "the server logged {server_errors} failed request(s)"
-        ));
-    }
 
     // 5. The same server without the per-request log line (KEYWARD_LOG=warn).
     let quiet = Server::keyward(&path, &log, Some("warn"));
     let verify_quiet = measure(&quiet, "/api/keys/verify", &script, &sample_file, &load);
     quiet.stop();
 
-    // 6. The core alone: verify_key in this many threads, no HTTP, on the re-opened file.
-    let core = core_child(&path, &sample_file, cores, load.seconds);
+    // 6. Diagnosis: a copy of the file without the planner's samples (sqlite_stat4, written by
+    // the fixture's ANALYZE), which make SQLite re-prepare the verification statement at each
+    // new key it is bound to.
+    let copy = tmp.path().join("no-stat4.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    std::fs::copy(&path, &copy).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        conn.execute_batch("DELETE FROM sqlite_stat4 WHERE 1; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap_or_else(|e| eprintln!("no sqlite_stat4 to empty: {e}"));
+    }
+    let plain = Server::keyward(&copy, &log, None);
+    let verify_plain = measure(&plain, "/api/keys/verify", &script, &sample_file, &load);
+    let verify_plain_few = measure(&plain, "/api/keys/verify", &script, &sample_file, &few);
+    let mut plain_http = Http::connect(&plain.address);
+    let plain_token = sign_in(&mut plain_http);
+    let plain_lists = list_latencies(&mut plain_http, &plain_token);
+    drop(plain_http);
+    let plain_status = proc_status(plain.pid());
+    let plain_errors = plain.stop();
+    for (errors, name) in [(server_errors, "keyward serve"), (plain_errors, "the copy")] {
+        if errors > 0 {
+            failures.push(format!("{name} logged {errors} failed request(s)"));
+        }
+    }
 
-    for (name, result) in [
-        ("bare axum", &ceiling),
-        ("bare axum + spawn_blocking", &bare_blocking),
-        ("keyward serve", &verify),
-        ("keyward serve (KEYWARD_LOG=warn)", &verify_quiet),
-    ] {
+    // 7. The core alone: verify_key in this many threads, no HTTP, on the re-opened files.
+    let core = core_child(&path, &sample_file, cores, load.seconds);
+    let core_plain = core_child(&copy, &sample_file, cores, load.seconds);
+
+    let rows = [
+        ("bare axum, constant JSON (ceiling)", &ceiling),
+        (
+            "bare axum, constant JSON via spawn_blocking",
+            &bare_blocking,
+        ),
+        ("**keyward serve**", &verify),
+        ("keyward serve, KEYWARD_LOG=warn", &verify_quiet),
+        ("keyward serve, 8 connections", &verify_few),
+        ("keyward serve, file without sqlite_stat4", &verify_plain),
+        (
+            "keyward serve, file without sqlite_stat4, 8 connections",
+            &verify_plain_few,
+        ),
+    ];
+    for (name, result) in rows {
         if result.wrk.non_2xx > 0 || result.wrk.socket_errors > 0 {
             failures.push(format!(
                 "{name}: {} non-2xx replies, {} socket errors under load",
@@ -300,17 +319,13 @@ fn run() -> Vec<String> {
     }
     println!("\n### POST /api/keys/verify under load\n");
     println!(
-        "| server | requests/s | p50 | p90 | p99 | p99.9 | max | server CPU per request | machine busy | non-2xx | socket errors |"
+        "| server | connections | requests/s | p50 | p90 | p99 | p99.9 | max | server CPU per request | machine busy | non-2xx | socket errors |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (name, result) in [
-        ("bare axum, constant JSON (ceiling)", &ceiling),
-        ("bare axum, constant JSON via spawn_blocking", &bare_blocking),
-        ("**keyward serve**, 100 000 users / 1 M keys", &verify),
-        ("keyward serve, KEYWARD_LOG=warn", &verify_quiet),
-    ] {
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (name, result) in rows {
         println!(
-            "| {name} | {:.0} | {} | {} | {} | {} | {} | {:.1} µs | {:.0} % | {} | {} |",
+            "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {:.1} µs | {:.0} % | {} | {} |",
+            result.connections,
             result.wrk.rps,
             ms_us(result.wrk.p50_us),
             ms_us(result.wrk.p90_us),
@@ -341,15 +356,29 @@ fn run() -> Vec<String> {
             "NOT met"
         }
     );
-    println!("keyward serve after the load: {status}");
+    println!("keyward serve after the load: {status}; the copy after its load: {plain_status}");
     println!(
-        "The core alone (verify_key, no HTTP, {} threads, re-opened file, new process): {:.0} verifications/s; single thread p50 {:.1} µs, p99 {:.1} µs",
+        "The core alone (verify_key, no HTTP, {} threads, new process), the fixture as written: {:.0} verifications/s; single thread p50 {:.1} µs, p99 {:.1} µs",
         core.threads, core.per_second, core.p50_us, core.p99_us
     );
+    println!(
+        "The core alone (verify_key, no HTTP, {} threads, new process), file without sqlite_stat4: {:.0} verifications/s; single thread p50 {:.1} µs, p99 {:.1} µs",
+        core_plain.threads, core_plain.per_second, core_plain.p50_us, core_plain.p99_us
+    );
     println!("\n### GET /api/users (one client, sequential, signed in as root)\n");
-    println!("| request | matches | p50 | p99 | mean |\n|---|---|---|---|---|");
-    for row in &list_rows {
-        println!("{row}");
+    println!("| request | matches | p50 | p99 | mean | without sqlite_stat4: p50 | p99 |");
+    println!("|---|---|---|---|---|---|---|");
+    for (list, plain) in lists.iter().zip(&plain_lists) {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            list.0,
+            list.1,
+            ms(list.2.p50),
+            ms(list.2.p99),
+            ms(list.2.mean),
+            ms(plain.2.p50),
+            ms(plain.2.p99)
+        );
     }
     println!(
         "\n### 32 clients editing 4 users for {edit_seconds} s (GET, then PUT displayName with the updateVersion read)\n"
@@ -358,6 +387,45 @@ fn run() -> Vec<String> {
         println!("{line}");
     }
     failures
+}
+
+fn sign_in(http: &mut Http) -> String {
+    let (status, signed_in) = http
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(&json!({ "userName": "root", "password": PASSWORD })),
+        )
+        .unwrap();
+    assert_eq!(status, 200, "sign-in: {signed_in}");
+    signed_in["accessToken"].as_str().unwrap().to_owned()
+}
+
+/// User pages and searches, one request at a time: (what, matches, latency).
+fn list_latencies(http: &mut Http, token: &str) -> Vec<(String, u64, Stats)> {
+    let mut rows = Vec::new();
+    for (name, query, runs) in [
+        ("page 1 of 50, sorted by name", "", 200),
+        ("page 1000 of 50, sorted by name", "?page=1000", 200),
+        ("page 1, sorted by -createdTime", "?sort=-createdTime", 200),
+        ("search q=nadia.berg", "?q=nadia.berg", 200),
+        ("search q=kowalski", "?q=kowalski", 200),
+        ("search q=zo (2 characters: scan)", "?q=zo", 100),
+    ] {
+        let target = format!("/api/users{query}");
+        let mut times = Vec::with_capacity(runs);
+        let mut matches = 0;
+        for _ in 0..runs {
+            let start = Instant::now();
+            let (status, reply) = http.call("GET", &target, Some(token), None).unwrap();
+            times.push(start.elapsed());
+            assert_eq!(status, 200, "GET {target}: {reply}");
+            matches = reply["pageInfo"]["totalElements"].as_u64().unwrap_or(0);
+        }
+        rows.push((format!("`GET {target}`: {name}"), matches, stats(times)));
+    }
+    rows
 }
 
 // --- Load with wrk ----------------------------------------------------------------------------
@@ -375,6 +443,7 @@ struct WrkResult {
 }
 
 struct Measured {
+    connections: usize,
     wrk: WrkResult,
     server_cpu_us_per_request: f64,
     machine_busy: f64,
@@ -408,6 +477,7 @@ fn measure(
         cpu * 1e6 / requests
     );
     Measured {
+        connections: load.connections,
         server_cpu_us_per_request: cpu * 1e6 / requests,
         machine_busy: busy,
         wrk: result,
@@ -763,8 +833,7 @@ fn edit_contention(
                 audit_other += 1;
             }
         }
-        if entries.is_empty() || page as u64 >= reply["pageInfo"]["totalPages"].as_u64().unwrap()
-        {
+        if entries.is_empty() || page as u64 >= reply["pageInfo"]["totalPages"].as_u64().unwrap() {
             break;
         }
         page += 1;
@@ -977,7 +1046,10 @@ impl Http {
             bytes.resize(length, 0);
             self.reader.read_exact(&mut bytes)?;
         }
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     }
 }
 

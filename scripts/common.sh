@@ -5,6 +5,8 @@ APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev)
 # What the tests add: a virtual screen, the WebKit WebDriver, clipboard and screenshot tools,
 # and a headless Chromium with its driver for the server's invitation and reset pages.
 TEST_PACKAGES=(xvfb xauth webkit2gtk-driver xclip imagemagick chromium chromium-driver)
+# And wrk, the load generator of the server benchmark (benches/server.rs).
+TEST_PACKAGES+=(wrk)
 
 ensure_packages() {
   local missing=()

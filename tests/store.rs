@@ -206,3 +206,22 @@ fn the_core_and_store_depend_on_no_adapter() {
     }
     assert!(offenders.is_empty(), "{offenders:?}");
 }
+
+/// With STAT4 statistics SQLite re-prepares cached statements whenever a bound value changes
+/// (every key verified); `.cargo/config.toml` builds the bundled SQLite without them.
+#[test]
+fn sqlite_is_built_without_stat4_so_cached_statements_stay_prepared() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let options: Vec<String> = conn
+        .prepare("PRAGMA compile_options")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        options.iter().any(|o| o.starts_with("THREADSAFE")),
+        "{options:?}"
+    );
+    assert!(!options.iter().any(|o| o.contains("STAT4")), "{options:?}");
+}

@@ -24,12 +24,13 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/0001_initial.sql"))];
-/// Read connections kept open for reuse.
-const READERS_KEPT: usize = 8;
+/// Read connections at most: more callers than this wait for one to be free rather than
+/// open their own (opening a connection costs far more than most reads).
+const READERS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Address space (not memory) for memory-mapped reads of the directory file.
 const MMAP_BYTES: i64 = 1 << 30;
@@ -61,8 +62,19 @@ pub enum OpenError {
 pub struct SqliteDirectory {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: ReaderPool,
     clock: Arc<dyn Clock>,
+}
+
+/// The read connections: the idle ones, and how many exist in all.
+struct ReaderPool {
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 impl SqliteDirectory {
@@ -98,7 +110,13 @@ impl SqliteDirectory {
         Ok(SqliteDirectory {
             path: path.to_owned(),
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: ReaderPool {
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
+                freed: Condvar::new(),
+            },
             clock,
         })
     }
@@ -126,16 +144,34 @@ impl SqliteDirectory {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A read connection: an idle one, a new one while fewer than [`READERS`] exist, or else
+    /// the next one freed. Nothing holds a reader while asking for another.
     fn reader(&self) -> Result<Reader<'_>> {
-        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => connect(&self.path, true)?,
-        };
-        Ok(Reader {
-            conn: Some(conn),
-            pool: &self.readers,
-        })
+        let pool = &self.readers;
+        let mut state = pool.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Reader {
+                    conn: Some(conn),
+                    pool,
+                });
+            }
+            if state.open < READERS {
+                state.open += 1;
+                drop(state);
+                return match connect(&self.path, true) {
+                    Ok(conn) => Ok(Reader {
+                        conn: Some(conn),
+                        pool,
+                    }),
+                    Err(error) => {
+                        pool.forget_one();
+                        Err(error.into())
+                    }
+                };
+            }
+            state = pool.freed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     fn now(&self) -> Time {
@@ -212,10 +248,19 @@ impl SqliteDirectory {
     }
 }
 
+impl ReaderPool {
+    /// A connection that could not be opened (or was lost) no longer counts.
+    fn forget_one(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.open -= 1;
+        self.freed.notify_one();
+    }
+}
+
 /// A pooled read connection, returned to the pool when dropped.
 struct Reader<'a> {
     conn: Option<Connection>,
-    pool: &'a Mutex<Vec<Connection>>,
+    pool: &'a ReaderPool,
 }
 
 impl Deref for Reader<'_> {
@@ -231,11 +276,10 @@ impl Deref for Reader<'_> {
 
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
-        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < READERS_KEPT {
-            if let Some(conn) = self.conn.take() {
-                pool.push(conn);
-            }
+        if let Some(conn) = self.conn.take() {
+            let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.idle.push(conn);
+            self.pool.freed.notify_one();
         }
     }
 }
