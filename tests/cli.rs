@@ -6,8 +6,82 @@ fn keyward() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
     command
         .env_remove("KEYWARD_DB")
+        .env_remove("KEYWARD_SERVER")
+        .env_remove("KEYWARD_TOKEN")
+        .env_remove("KEYWARD_PASSWORD")
         .env_remove("KEYWARD_ADMIN_PASSWORD");
     command
+}
+
+/// A directory file with its first SuperAdmin `root`, made by `keyward init`.
+fn initialised(tmp: &tempfile::TempDir) -> std::path::PathBuf {
+    let db = tmp.path().join("team.db");
+    let out = keyward()
+        .args(["init", "--db", db.to_str().unwrap()])
+        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+        .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    db
+}
+
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    fn ok(self) -> Ran {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `keyward ARGS --db DB` as root (proved by KEYWARD_ADMIN_PASSWORD), with `stdin`.
+fn as_root(db: &std::path::Path, args: &[&str], stdin: &str) -> Ran {
+    run(
+        keyward()
+            .args(args)
+            .args(["--db", db.to_str().unwrap()])
+            .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD),
+        stdin,
+    )
+}
+
+fn run(command: &mut Command, stdin: &str) -> Ran {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Ran {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 #[test]
@@ -83,4 +157,427 @@ fn usage_errors_exit_with_two_and_help_is_complete() {
     let help = keyward().arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("init") && text.contains("--db"), "{text}");
+}
+
+#[test]
+fn users_roles_and_groups_are_managed_from_scripts_with_json_and_exit_codes() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    let role = as_root(
+        &db,
+        &[
+            "roles",
+            "add",
+            "--name",
+            "Helpdesk",
+            "--permission",
+            "SIGN_IN",
+            "--permission",
+            "view_user",
+            "--json",
+        ],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(
+        role["permissions"],
+        serde_json::json!(["VIEW_USER", "SIGN_IN"])
+    );
+
+    let added = as_root(
+        &db,
+        &[
+            "users",
+            "add",
+            "--user-name",
+            "helen",
+            "--email",
+            "helen@example.com",
+            "--display-name",
+            "Helen Desk",
+            "--role",
+            "Helpdesk",
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{}\n", crate::common::OTHER_PASSWORD),
+    )
+    .ok();
+    assert!(!added.stdout.contains(crate::common::OTHER_PASSWORD));
+    assert_eq!(added.json()["user"]["status"], "ACTIVE");
+
+    // Bad input: exit 1, the field on stderr, nothing created.
+    let bad = as_root(
+        &db,
+        &["users", "add", "--user-name", "x y", "--email", "nope"],
+        "",
+    );
+    assert_eq!(bad.code, Some(1));
+    assert!(
+        bad.stderr.contains("email:") && bad.stderr.contains("userName:"),
+        "{}",
+        bad.stderr
+    );
+
+    let invited = as_root(
+        &db,
+        &[
+            "users",
+            "add",
+            "--user-name",
+            "ivan",
+            "--email",
+            "ivan@example.com",
+        ],
+        "",
+    )
+    .ok();
+    assert_eq!(
+        invited.stdout.trim().len(),
+        43,
+        "the invitation code, and only it, on stdout: {}",
+        invited.stdout
+    );
+
+    as_root(
+        &db,
+        &[
+            "groups", "add", "--name", "Support", "--member", "helen", "--member", "ivan",
+        ],
+        "",
+    )
+    .ok();
+    let list = as_root(&db, &["users", "list", "--group", "Support", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(list["pageInfo"]["totalElements"], 2);
+    let names: Vec<&str> = list["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["helen", "ivan"]);
+
+    let table = as_root(&db, &["users", "list"], "").ok();
+    assert!(table.stdout.starts_with("USER NAME"), "{}", table.stdout);
+    assert!(table.stdout.contains("Helen Desk"));
+
+    let before = as_root(&db, &["users", "show", "helen", "--json"], "")
+        .ok()
+        .json()["updateVersion"]
+        .as_i64()
+        .unwrap();
+    let edited = as_root(
+        &db,
+        &[
+            "users",
+            "edit",
+            "helen",
+            "--display-name",
+            "Helen D.",
+            "--json",
+        ],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(edited["displayName"], "Helen D.");
+    assert_eq!(edited["updateVersion"], before + 1);
+    let off = as_root(&db, &["users", "deactivate", "helen", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(off["status"], "INACTIVE");
+    as_root(&db, &["users", "activate", "helen"], "").ok();
+    let reset = as_root(&db, &["users", "reset-password", "helen"], "").ok();
+    assert_eq!(reset.stdout.trim().len(), 43);
+
+    // Acting as another user: Helen (Helpdesk) may list users but not add one.
+    let as_helen = |args: &[&str]| {
+        run(
+            keyward()
+                .args(args)
+                .args(["--db", db.to_str().unwrap(), "--as", "helen"])
+                .env("KEYWARD_PASSWORD", crate::common::OTHER_PASSWORD),
+            "",
+        )
+    };
+    as_helen(&["users", "list"]).ok();
+    let refused = as_helen(&[
+        "users",
+        "add",
+        "--user-name",
+        "zed",
+        "--email",
+        "zed@example.com",
+    ]);
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.starts_with("error:"), "{}", refused.stderr);
+
+    as_root(&db, &["users", "delete", "ivan"], "").ok();
+    let missing = as_root(&db, &["users", "show", "ivan"], "");
+    assert_eq!(missing.code, Some(1));
+
+    let audit = as_root(&db, &["audit", "--action", "user", "--json"], "")
+        .ok()
+        .json();
+    assert!(audit["pageInfo"]["totalElements"].as_u64().unwrap() >= 6);
+    assert!(audit["entries"][0]["action"]
+        .as_str()
+        .unwrap()
+        .starts_with("user."));
+
+    let settings = as_root(
+        &db,
+        &["settings", "set", "--password-min-length", "20", "--json"],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(settings["passwordMinLength"], 20);
+
+    // Without a password to prove who acts, nothing happens.
+    let anonymous = run(
+        keyward()
+            .args(["users", "list", "--db", db.to_str().unwrap()])
+            .env("KEYWARD_ADMIN_PASSWORD", "wrong wrong wrong wrong"),
+        "",
+    );
+    assert_eq!(anonymous.code, Some(1));
+    let usage = as_root(&db, &["users", "frobnicate"], "");
+    assert_eq!(usage.code, Some(2));
+}
+
+#[test]
+fn a_key_is_printed_once_verified_from_stdin_and_revoked() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    let created = as_root(
+        &db,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "deploy",
+            "--expires-in-days",
+            "30",
+        ],
+        "",
+    )
+    .ok();
+    let key = created.stdout.trim().to_owned();
+    assert!(
+        key.starts_with("kw_") && key.len() == 49,
+        "{}",
+        created.stdout
+    );
+    let listed = as_root(&db, &["keys", "list", "--json"], "").ok();
+    assert!(
+        !listed.stdout.contains(&key),
+        "a listing never shows the secret"
+    );
+    let id = listed.json()["keys"][0]["id"].as_str().unwrap().to_owned();
+    let verified = as_root(&db, &["keys", "verify"], &key).ok();
+    assert!(
+        verified.stdout.starts_with("VALID root"),
+        "{}",
+        verified.stdout
+    );
+    as_root(&db, &["keys", "revoke", &id], "").ok();
+    let refused = as_root(&db, &["keys", "verify", "--json"], &key);
+    assert_eq!(refused.code, Some(1));
+    assert_eq!(refused.json()["code"], "REVOKED");
+    let audit = as_root(&db, &["audit", "--json"], "").ok();
+    assert!(!audit.stdout.contains(&key));
+}
+
+#[test]
+fn the_same_commands_work_on_a_server_with_keyward_token() {
+    use keyward::core::directory::Directory;
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    let directory = std::sync::Arc::new(keyward::store::SqliteDirectory::open(&db).unwrap());
+    let server = keyward::server::RunningServer::start(
+        directory.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        keyward::server::ServerOptions::default(),
+        1,
+    )
+    .unwrap();
+    let token = directory
+        .sign_in("root", &crate::common::secret(crate::common::PASSWORD))
+        .unwrap()
+        .access_token;
+    let on_server = |args: &[&str], token: Option<&str>| {
+        let mut command = keyward();
+        command.args(args).args(["--server", &server.url()]);
+        if let Some(token) = token {
+            command.env("KEYWARD_TOKEN", token);
+        }
+        run(&mut command, "")
+    };
+    let added = on_server(
+        &[
+            "users",
+            "add",
+            "--user-name",
+            "sam",
+            "--email",
+            "sam@example.com",
+            "--json",
+        ],
+        Some(token.expose()),
+    )
+    .ok()
+    .json();
+    let link = added["invitation"]["link"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("{}/invite#token=", server.url())),
+        "{link}"
+    );
+    let list = on_server(&["users", "list", "--json"], Some(token.expose()))
+        .ok()
+        .json();
+    assert_eq!(list["pageInfo"]["totalElements"], 2);
+    let without = on_server(&["users", "list"], None);
+    assert_eq!(without.code, Some(1));
+    assert!(
+        without.stderr.contains("KEYWARD_TOKEN"),
+        "{}",
+        without.stderr
+    );
+    let stale = on_server(&["users", "list"], Some("not-a-session"));
+    assert_eq!(stale.code, Some(1));
+    drop(server);
+}
+
+#[test]
+fn backup_copies_a_live_directory_restore_needs_force_and_check_finds_damage() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    as_root(
+        &db,
+        &[
+            "users",
+            "add",
+            "--user-name",
+            "ann",
+            "--email",
+            "ann@example.com",
+        ],
+        "",
+    )
+    .ok();
+    // A writer keeps the file busy while the backup runs.
+    let writer = std::sync::Arc::new(keyward::store::SqliteDirectory::open(&db).unwrap());
+    let busy = {
+        let writer = writer.clone();
+        std::thread::spawn(move || {
+            use keyward::core::directory::Directory;
+            let root = keyward::core::model::Credential::Session(
+                writer
+                    .sign_in("root", &crate::common::secret(crate::common::PASSWORD))
+                    .unwrap()
+                    .access_token,
+            );
+            for i in 0..30 {
+                writer
+                    .create_role(
+                        &root,
+                        keyward::core::model::NewRole {
+                            name: format!("r{i}"),
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+            }
+        })
+    };
+    let copy = tmp.path().join("copy.db");
+    let backed = run(
+        keyward().args([
+            "backup",
+            "--db",
+            db.to_str().unwrap(),
+            copy.to_str().unwrap(),
+        ]),
+        "",
+    )
+    .ok();
+    assert!(backed.stdout.contains("Backed up"));
+    busy.join().unwrap();
+    let again = run(
+        keyward().args([
+            "backup",
+            "--db",
+            db.to_str().unwrap(),
+            copy.to_str().unwrap(),
+        ]),
+        "",
+    );
+    assert_eq!(
+        again.code,
+        Some(1),
+        "an existing backup is never overwritten"
+    );
+    run(
+        keyward().args(["check", "--db", copy.to_str().unwrap()]),
+        "",
+    )
+    .ok();
+    let users = as_root(&copy, &["users", "list", "--json"], "").ok().json();
+    assert_eq!(users["pageInfo"]["totalElements"], 2);
+
+    as_root(&db, &["users", "delete", "ann"], "").ok();
+    let refused = run(
+        keyward().args([
+            "restore",
+            "--db",
+            db.to_str().unwrap(),
+            copy.to_str().unwrap(),
+        ]),
+        "",
+    );
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    drop(writer);
+    run(
+        keyward().args([
+            "restore",
+            "--force",
+            "--db",
+            db.to_str().unwrap(),
+            copy.to_str().unwrap(),
+        ]),
+        "",
+    )
+    .ok();
+    as_root(&db, &["users", "show", "ann"], "").ok();
+
+    // Damage: overwrite part of a table's pages.
+    let damaged = tmp.path().join("damaged.db");
+    std::fs::copy(&copy, &damaged).unwrap();
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let len = bytes.len();
+    for b in &mut bytes[len / 2..len / 2 + 4096] {
+        *b = 0x5a;
+    }
+    std::fs::write(&damaged, bytes).unwrap();
+    let checked = run(
+        keyward().args(["check", "--db", damaged.to_str().unwrap()]),
+        "",
+    );
+    assert_eq!(
+        checked.code,
+        Some(1),
+        "{}\n{}",
+        checked.stdout,
+        checked.stderr
+    );
+    assert!(
+        checked.stderr.contains("damaged") || checked.stderr.contains("error"),
+        "{}",
+        checked.stderr
+    );
 }

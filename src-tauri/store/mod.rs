@@ -20,7 +20,7 @@ use crate::core::permission::Permission;
 use crate::core::secret::Secret;
 use crate::core::{Error, Result};
 use chrono::DateTime;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -136,6 +136,40 @@ impl SqliteDirectory {
         let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
         backup.run_to_completion(256, Duration::from_millis(5), None)?;
         Ok(())
+    }
+
+    /// The user name of the file's first SuperAdmin still active (by creation time), whom the
+    /// command line acts as on a local file unless told otherwise.
+    pub fn first_super_admin(&self) -> Result<Option<String>> {
+        let conn = self.reader()?;
+        Ok(conn
+            .query_row(
+                "SELECT u.user_name FROM users u
+                 JOIN user_roles ur ON ur.user_id = u.id AND ur.role_id = ?1
+                 WHERE u.status = 'ACTIVE' ORDER BY u.created_time, u.id LIMIT 1",
+                [crate::core::permission::BuiltinRole::SuperAdmin.id()],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Checks the file's integrity (`PRAGMA integrity_check` and foreign keys); the problems
+    /// SQLite reports, empty when the file is sound.
+    pub fn check_integrity(&self) -> Result<Vec<String>> {
+        let conn = self.reader()?;
+        let mut problems: Vec<String> = conn
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        problems.retain(|p| p != "ok");
+        let orphans: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} rows refer to rows that do not exist"));
+        }
+        Ok(problems)
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {

@@ -2,6 +2,10 @@
 //! directory and its first SuperAdmin; `serve` runs the HTTP server. Every subcommand calls the same core functions as the
 //! app and the server.
 
+mod admin;
+mod data;
+mod output;
+
 use crate::core::directory::Directory;
 use crate::core::model::FirstAdmin;
 use crate::core::secret::Secret;
@@ -33,12 +37,52 @@ pub struct Cli {
         conflicts_with = "db"
     )]
     pub server: Option<String>,
+    #[command(flatten)]
+    pub global: admin::Global,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Users: list, show, add, edit, deactivate, activate, delete, reset-password, invite.
+    #[command(subcommand)]
+    Users(admin::UsersCommand),
+    /// Roles: list, show, add, edit, delete.
+    #[command(subcommand)]
+    Roles(admin::RolesCommand),
+    /// Groups: list, show, add, edit, delete.
+    #[command(subcommand)]
+    Groups(admin::GroupsCommand),
+    /// API keys: list, create, download, revoke, regenerate, verify.
+    #[command(subcommand)]
+    Keys(admin::KeysCommand),
+    /// The audit log, newest first, a page at a time.
+    Audit(admin::AuditArgs),
+    /// Show or change the settings.
+    Settings {
+        #[command(subcommand)]
+        command: Option<admin::SettingsCommand>,
+    },
+    /// Copy a directory file safely while the app or a server is using it (SQLite online
+    /// backup).
+    Backup {
+        /// The copy to write; an existing file is refused.
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
+    /// Replace the directory file (--db) with a backup; refuses to overwrite an existing file
+    /// without --force.
+    Restore {
+        /// The backup to restore.
+        #[arg(value_name = "IN")]
+        input: PathBuf,
+        /// Overwrite the existing directory file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the directory file's integrity; exit 1 when it is damaged.
+    Check,
     /// Create a directory file and its first SuperAdmin.
     ///
     /// The password comes from KEYWARD_ADMIN_PASSWORD, else from a prompt that does not echo.
@@ -119,6 +163,27 @@ pub fn main() -> ExitCode {
     let db = cli.db.clone().unwrap_or_else(default_db_path);
     match cli.command {
         None => open_app(db, cli.server),
+        Some(Command::Backup { out }) => data::backup(&db, &out),
+        Some(Command::Restore { input, force }) => data::restore(&db, &input, force),
+        Some(Command::Check) => data::check(&db),
+        Some(Command::Users(command)) => {
+            administer(&cli.global, &db, cli.server, |s| admin::users(s, command))
+        }
+        Some(Command::Roles(command)) => {
+            administer(&cli.global, &db, cli.server, |s| admin::roles(s, command))
+        }
+        Some(Command::Groups(command)) => {
+            administer(&cli.global, &db, cli.server, |s| admin::groups(s, command))
+        }
+        Some(Command::Keys(command)) => {
+            administer(&cli.global, &db, cli.server, |s| admin::keys(s, command))
+        }
+        Some(Command::Audit(args)) => {
+            administer(&cli.global, &db, cli.server, |s| admin::audit(s, args))
+        }
+        Some(Command::Settings { command }) => administer(&cli.global, &db, cli.server, |s| {
+            admin::settings(s, command)
+        }),
         Some(Command::Init {
             admin_user,
             admin_email,
@@ -161,14 +226,6 @@ fn serve(
     options: crate::server::ServerOptions,
     threads: Option<usize>,
 ) -> ExitCode {
-    if !db.exists() {
-        eprintln!(
-            "error: {} does not exist. Create it with `keyward init --db {}`.",
-            db.display(),
-            db.display()
-        );
-        return ExitCode::from(exit::REFUSED);
-    }
     let directory = match open_set_up(&db, false) {
         Ok(directory) => directory,
         Err(code) => return code,
@@ -252,10 +309,74 @@ pub fn report(error: &Error) {
     }
 }
 
+/// Runs one scripting command on the file or the server, as the acting user; a session the
+/// command opened is closed again.
+fn administer(
+    global: &admin::Global,
+    db: &std::path::Path,
+    server: Option<String>,
+    work: impl FnOnce(&admin::Session) -> crate::core::Result<()>,
+) -> ExitCode {
+    let (directory, file): (
+        std::sync::Arc<dyn Directory>,
+        Option<std::sync::Arc<SqliteDirectory>>,
+    ) = match server {
+        Some(url) => match crate::remote::connect(&url, &crate::remote::Trust::System) {
+            Ok(remote) => (remote, None),
+            Err(error) => {
+                report(&error);
+                return ExitCode::from(exit::USAGE);
+            }
+        },
+        None => {
+            let file = match open_set_up(db, false) {
+                Ok(file) => std::sync::Arc::new(file),
+                Err(code) => return code,
+            };
+            (file.clone(), Some(file))
+        }
+    };
+    let (who, signed_in) = match admin::credential(
+        directory.as_ref(),
+        global.as_user.as_deref(),
+        file.as_deref(),
+    ) {
+        Ok(credential) => credential,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(exit::REFUSED);
+        }
+    };
+    let session = admin::Session {
+        dir: directory.as_ref(),
+        who,
+        json: global.json,
+    };
+    let result = work(&session);
+    if signed_in {
+        let _ = directory.sign_out(&session.who);
+    }
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(error) => {
+            report(&error);
+            ExitCode::from(exit::REFUSED)
+        }
+    }
+}
+
 /// Opens the directory file at `db` when it is in the state the command needs: still to be set
 /// up (`init`) or with its first SuperAdmin (everything else); else says what to do instead.
 fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<SqliteDirectory, ExitCode> {
     let refused = || ExitCode::from(exit::REFUSED);
+    if !needs_setup && !db.is_file() {
+        eprintln!(
+            "error: {} does not exist. Create it with `keyward init --db {}`.",
+            db.display(),
+            db.display()
+        );
+        return Err(refused());
+    }
     let directory = SqliteDirectory::open(db).map_err(|error| {
         eprintln!("error: {error}");
         refused()

@@ -1,0 +1,1045 @@
+//! The scripting subcommands (`keyward users|roles|groups|keys|audit|settings …`): each parses
+//! its arguments, calls one `Directory` method as the acting user, and prints a table for a
+//! person or, with `--json`, the HTTP API's shapes for a script. Secrets are printed only by
+//! the commands that reveal them once (a new key, a download, a regeneration, an invitation or
+//! reset link).
+
+use super::output::{print_json, Table};
+use crate::core::directory::Directory;
+use crate::core::model::*;
+use crate::core::permission::Permission;
+use crate::core::secret::{Secret, KEY_MARKER};
+use crate::core::{Error, Result};
+use crate::wire::*;
+use chrono::{Duration, Utc};
+use clap::{Args, Subcommand};
+use std::io::Read;
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Print JSON (the HTTP API's shapes) instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Act as this user on a local file or a server (its password from KEYWARD_PASSWORD, else a
+    /// prompt). Default on a file: its first SuperAdmin, with KEYWARD_ADMIN_PASSWORD.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users (a page at a time), optionally searched and filtered.
+    List {
+        /// Part of the user name, display name or e-mail.
+        #[arg(long)]
+        q: Option<String>,
+        /// ACTIVE, INACTIVE or INVITED.
+        #[arg(long)]
+        status: Option<String>,
+        /// A role name or id.
+        #[arg(long)]
+        role: Option<String>,
+        /// A group name or id.
+        #[arg(long)]
+        group: Option<String>,
+        /// userName, displayName, email, status, createdTime, lastLoginTime; `-` for descending.
+        #[arg(long)]
+        sort: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        #[arg(long, default_value_t = 50)]
+        page_size: u32,
+    },
+    /// Show one user (by user name or id).
+    Show { user: String },
+    /// Add a user. Without --password-stdin (and without --service) the user is invited and
+    /// the one-time invitation (link or code) is printed.
+    Add {
+        #[arg(long)]
+        user_name: String,
+        /// How the name appears in lists (default: the user name).
+        #[arg(long, default_value = "")]
+        display_name: String,
+        #[arg(long)]
+        email: String,
+        /// A role name or id; repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// A group name or id; repeat for several.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// An active account without password that only uses API keys (its roles must not
+        /// include SIGN_IN).
+        #[arg(long, conflicts_with = "password_stdin")]
+        service: bool,
+        /// Identity managed elsewhere (no password here).
+        #[arg(long)]
+        external: bool,
+    },
+    /// Change a user's details, roles or groups (only what is given changes).
+    Edit {
+        user: String,
+        #[arg(long)]
+        user_name: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Replaces the user's roles; repeat for several, `--role ''` for none.
+        #[arg(long = "role")]
+        roles: Option<Vec<String>>,
+        /// Replaces the user's groups; repeat for several.
+        #[arg(long = "group")]
+        groups: Option<Vec<String>>,
+    },
+    /// Deactivate a user: their sessions end and their keys stop at once.
+    Deactivate { user: String },
+    /// Make a deactivated user active again.
+    Activate { user: String },
+    /// Delete a user with their keys and sessions (the audit log keeps the history).
+    Delete { user: String },
+    /// Issue a one-time password reset (valid 1 hour) and print it.
+    ResetPassword { user: String },
+    /// Replace an invited user's invitation and print the new one.
+    Invite { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// List the built-in and custom roles.
+    List,
+    /// Show one role (by name or id).
+    Show { role: String },
+    /// Add a custom role.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A permission (e.g. VIEW_USER); repeat for several.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+    },
+    /// Change a custom role (only what is given changes).
+    Edit {
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Replaces the permissions; repeat for several.
+        #[arg(long = "permission")]
+        permissions: Option<Vec<String>>,
+    },
+    /// Delete a custom role.
+    Delete { role: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List the groups.
+    List,
+    /// Show one group (by name or id).
+    Show { group: String },
+    /// Add a group.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A member's user name or id; repeat for several.
+        #[arg(long = "member")]
+        members: Vec<String>,
+        /// A role its members hold; repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Change a group (only what is given changes).
+    Edit {
+        group: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Replaces the members; repeat for several.
+        #[arg(long = "member")]
+        members: Option<Vec<String>>,
+        /// Replaces the roles; repeat for several.
+        #[arg(long = "role")]
+        roles: Option<Vec<String>>,
+    },
+    /// Delete a group.
+    Delete { group: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List keys: one user's (--user), else every key you may see.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        q: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        #[arg(long, default_value_t = 50)]
+        page_size: u32,
+    },
+    /// Create a key: for yourself it is enabled and printed once; for another user (--user)
+    /// it is pending until they download it.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The owner (default: you).
+        #[arg(long)]
+        user: Option<String>,
+        /// Lifetime in days; without it the key never expires.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+    },
+    /// Download a pending key: generates its secret and prints it once.
+    Download { id: String },
+    /// Revoke a key: it stops verifying at once.
+    Revoke { id: String },
+    /// Issue a new secret for a key and print it once.
+    Regenerate {
+        id: String,
+        /// Seconds the old secret keeps working: 0, 3600, 86400 or 604800.
+        #[arg(long, default_value_t = 0)]
+        grace_seconds: u32,
+    },
+    /// Check a key, read from standard input (never from the command line, which other users
+    /// of the machine can see). Exit 0 when valid, 1 when not.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the settings.
+    Show,
+    /// Change settings (only what is given changes).
+    Set {
+        #[arg(long)]
+        api_key_auth_enabled: Option<bool>,
+        /// Days; 0 removes the cap.
+        #[arg(long)]
+        max_key_lifetime_days: Option<u32>,
+        #[arg(long)]
+        password_min_length: Option<u32>,
+        #[arg(long)]
+        clipboard_clear_seconds: Option<u32>,
+        #[arg(long)]
+        session_lifetime_minutes: Option<u32>,
+        #[arg(long)]
+        lockout_threshold: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// A user name or id.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// An action or its first part (`key` matches `key.revoke`).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// RFC 3339 time, e.g. 2026-11-01T00:00:00Z.
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub page: u32,
+    #[arg(long, default_value_t = 50)]
+    pub page_size: u32,
+}
+
+/// A directory and the credential to act with, for one command.
+pub struct Session<'a> {
+    pub dir: &'a dyn Directory,
+    pub who: Credential,
+    pub json: bool,
+}
+
+impl Session<'_> {
+    fn user_id(&self, name_or_id: &str) -> Result<String> {
+        if let Ok(user) = self.dir.get_user(&self.who, name_or_id) {
+            return Ok(user.id);
+        }
+        let query = UserQuery {
+            q: Some(name_or_id.to_owned()),
+            page_size: Some(500),
+            ..Default::default()
+        };
+        self.dir
+            .list_users(&self.who, &query)?
+            .items
+            .into_iter()
+            .find(|u| u.user_name.eq_ignore_ascii_case(name_or_id))
+            .map(|u| u.id)
+            .ok_or(Error::NotFound("user"))
+    }
+
+    fn user_ids(&self, names: &[String]) -> Result<Vec<String>> {
+        names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| self.user_id(n))
+            .collect()
+    }
+
+    fn role_ids(&self, names: &[String]) -> Result<Vec<String>> {
+        let roles = self.dir.list_roles(&self.who)?;
+        names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                roles
+                    .iter()
+                    .find(|r| r.id == *n || r.name.eq_ignore_ascii_case(n))
+                    .map(|r| r.id.clone())
+                    .ok_or_else(|| Error::invalid("roles", format!("There is no role {n:?}.")))
+            })
+            .collect()
+    }
+
+    fn role(&self, name_or_id: &str) -> Result<Role> {
+        let id = self
+            .role_ids(&[name_or_id.to_owned()])
+            .map_err(|_| Error::NotFound("role"))?;
+        self.dir.get_role(&self.who, &id[0])
+    }
+
+    fn group_ids(&self, names: &[String]) -> Result<Vec<String>> {
+        let groups = self.dir.list_groups(&self.who)?;
+        names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                groups
+                    .iter()
+                    .find(|g| g.id == *n || g.name.eq_ignore_ascii_case(n))
+                    .map(|g| g.id.clone())
+                    .ok_or_else(|| Error::invalid("groups", format!("There is no group {n:?}.")))
+            })
+            .collect()
+    }
+
+    fn group(&self, name_or_id: &str) -> Result<Group> {
+        let id = self
+            .group_ids(&[name_or_id.to_owned()])
+            .map_err(|_| Error::NotFound("group"))?;
+        self.dir.get_group(&self.who, &id[0])
+    }
+
+    fn show_user(&self, user: &User) {
+        if self.json {
+            print_json(user);
+        } else {
+            let roles = self.names_of_roles(&user.roles);
+            let groups = self.names_of_groups(&user.groups);
+            Table::pairs(&[
+                ("id", user.id.clone()),
+                ("userName", user.user_name.clone()),
+                ("displayName", user.display_name.clone()),
+                ("email", user.email.clone()),
+                ("status", user.status.as_str().into()),
+                ("type", user.user_type.as_str().into()),
+                ("roles", roles),
+                ("groups", groups),
+                ("createdTime", user.created_time.to_rfc3339()),
+                ("lastLoginTime", time_or_dash(user.last_login_time)),
+                ("updateVersion", user.update_version.to_string()),
+            ]);
+        }
+    }
+
+    fn names_of_roles(&self, ids: &[String]) -> String {
+        let roles = self.dir.list_roles(&self.who).unwrap_or_default();
+        names_of(ids, |id| {
+            roles.iter().find(|r| r.id == id).map(|r| r.name.clone())
+        })
+    }
+
+    fn names_of_groups(&self, ids: &[String]) -> String {
+        let groups = self.dir.list_groups(&self.who).unwrap_or_default();
+        names_of(ids, |id| {
+            groups.iter().find(|g| g.id == id).map(|g| g.name.clone())
+        })
+    }
+
+    /// Prints a one-time secret: the only place a command prints one.
+    fn reveal(&self, what: &str, secret: &Secret, expires: Option<Time>) {
+        if !self.json {
+            eprintln!("{what} (shown this once; copy it now):");
+        }
+        println!("{}", secret.expose());
+        if let (false, Some(expires)) = (self.json, expires) {
+            eprintln!("valid until {}", expires.to_rfc3339());
+        }
+    }
+
+    fn reveal_token(&self, what: &str, issued: &IssuedToken) {
+        if self.json {
+            print_json(issued);
+        } else {
+            self.reveal(
+                what,
+                issued.link.as_ref().unwrap_or(&issued.token),
+                Some(issued.expires_time),
+            );
+        }
+    }
+}
+
+fn names_of(ids: &[String], name: impl Fn(&str) -> Option<String>) -> String {
+    ids.iter()
+        .map(|id| name(id).unwrap_or_else(|| id.clone()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn time_or_dash(time: Option<Time>) -> String {
+    time.map_or_else(|| "-".into(), |t| t.to_rfc3339())
+}
+
+fn read_stdin_line(what: &str) -> Result<Secret> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|_| Error::invalid(what, "Cannot read standard input."))?;
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if line.is_empty() {
+        return Err(Error::invalid(what, "Standard input is empty."));
+    }
+    Ok(Secret::new(line.to_owned()))
+}
+
+pub fn users(s: &Session, command: UsersCommand) -> Result<()> {
+    match command {
+        UsersCommand::List {
+            q,
+            status,
+            role,
+            group,
+            sort,
+            page,
+            page_size,
+        } => {
+            let status =
+                match status {
+                    Some(text) => Some(UserStatus::parse(&text).ok_or_else(|| {
+                        Error::invalid("status", "Use ACTIVE, INACTIVE or INVITED.")
+                    })?),
+                    None => None,
+                };
+            let query = UserQuery {
+                page: Some(page),
+                page_size: Some(page_size),
+                q,
+                status,
+                role: role
+                    .map(|r| s.role_ids(&[r]))
+                    .transpose()?
+                    .map(|mut v| v.remove(0)),
+                group: group
+                    .map(|g| s.group_ids(&[g]))
+                    .transpose()?
+                    .map(|mut v| v.remove(0)),
+                sort,
+            };
+            let found = s.dir.list_users(&s.who, &query)?;
+            if s.json {
+                print_json(&UserList {
+                    users: found.items,
+                    page_info: found.page_info,
+                });
+            } else {
+                let mut table =
+                    Table::new(&["USER NAME", "DISPLAY NAME", "E-MAIL", "STATUS", "ID"]);
+                for u in &found.items {
+                    table.row([
+                        u.user_name.clone(),
+                        u.display_name.clone(),
+                        u.email.clone(),
+                        u.status.as_str().into(),
+                        u.id.clone(),
+                    ]);
+                }
+                table.print();
+                let info = found.page_info;
+                eprintln!(
+                    "page {} of {} ({} users)",
+                    info.page,
+                    info.total_pages.max(1),
+                    info.total_elements
+                );
+            }
+        }
+        UsersCommand::Show { user } => {
+            let id = s.user_id(&user)?;
+            s.show_user(&s.dir.get_user(&s.who, &id)?);
+        }
+        UsersCommand::Add {
+            user_name,
+            display_name,
+            email,
+            roles,
+            groups,
+            password_stdin,
+            service,
+            external,
+        } => {
+            let password = if password_stdin {
+                Some(read_stdin_line("password")?)
+            } else {
+                None
+            };
+            let new = NewUser {
+                display_name: if display_name.trim().is_empty() {
+                    user_name.clone()
+                } else {
+                    display_name
+                },
+                user_name,
+                email,
+                password,
+                status: service.then_some(UserStatus::Active),
+                user_type: external.then_some(UserType::External),
+                roles: s.role_ids(&roles)?,
+                groups: s.group_ids(&groups)?,
+            };
+            let created = s.dir.create_user(&s.who, new)?;
+            if s.json {
+                print_json(&created);
+            } else {
+                eprintln!(
+                    "Added {} ({}), {}.",
+                    created.user.user_name,
+                    created.user.id,
+                    created.user.status.as_str()
+                );
+                if let Some(invitation) = &created.invitation {
+                    s.reveal_token("Invitation", invitation);
+                }
+            }
+        }
+        UsersCommand::Edit {
+            user,
+            user_name,
+            display_name,
+            email,
+            roles,
+            groups,
+        } => {
+            let id = s.user_id(&user)?;
+            let current = s.dir.get_user(&s.who, &id)?;
+            let update = UserUpdate {
+                user_name,
+                display_name,
+                email,
+                status: None,
+                roles: roles.map(|r| s.role_ids(&r)).transpose()?,
+                groups: groups.map(|g| s.group_ids(&g)).transpose()?,
+                update_version: current.update_version,
+            };
+            s.show_user(&s.dir.update_user(&s.who, &id, update)?);
+        }
+        UsersCommand::Deactivate { user } => set_status(s, &user, UserStatus::Inactive)?,
+        UsersCommand::Activate { user } => set_status(s, &user, UserStatus::Active)?,
+        UsersCommand::Delete { user } => {
+            let id = s.user_id(&user)?;
+            s.dir.delete_user(&s.who, &id)?;
+            if !s.json {
+                eprintln!("Deleted {user}.");
+            }
+        }
+        UsersCommand::ResetPassword { user } => {
+            let id = s.user_id(&user)?;
+            let issued = s.dir.reset_password(&s.who, &id)?;
+            s.reveal_token("Password reset", &issued);
+        }
+        UsersCommand::Invite { user } => {
+            let id = s.user_id(&user)?;
+            let issued = s.dir.send_invitation(&s.who, &id)?;
+            s.reveal_token("Invitation", &issued);
+        }
+    }
+    Ok(())
+}
+
+fn set_status(s: &Session, user: &str, status: UserStatus) -> Result<()> {
+    let id = s.user_id(user)?;
+    let current = s.dir.get_user(&s.who, &id)?;
+    let update = UserUpdate {
+        status: Some(status),
+        update_version: current.update_version,
+        ..Default::default()
+    };
+    s.show_user(&s.dir.update_user(&s.who, &id, update)?);
+    Ok(())
+}
+
+fn permissions(names: &[String]) -> Result<crate::core::permission::PermissionSet> {
+    names
+        .iter()
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            Permission::parse(&n.to_uppercase()).ok_or_else(|| {
+                Error::invalid("permissions", format!("There is no permission {n:?}."))
+            })
+        })
+        .collect()
+}
+
+fn show_role(s: &Session, role: &Role) {
+    if s.json {
+        print_json(role);
+    } else {
+        let perms: Vec<&str> = role.permissions.iter().map(Permission::as_str).collect();
+        Table::pairs(&[
+            ("id", role.id.clone()),
+            ("name", role.name.clone()),
+            ("description", role.description.clone()),
+            ("builtin", role.builtin.to_string()),
+            ("permissions", perms.join(" ")),
+            ("updateVersion", role.update_version.to_string()),
+        ]);
+    }
+}
+
+pub fn roles(s: &Session, command: RolesCommand) -> Result<()> {
+    match command {
+        RolesCommand::List => {
+            let roles = s.dir.list_roles(&s.who)?;
+            if s.json {
+                print_json(&RoleList { roles });
+            } else {
+                let mut table = Table::new(&["NAME", "BUILT-IN", "PERMISSIONS", "ID"]);
+                for r in &roles {
+                    table.row([
+                        r.name.clone(),
+                        if r.builtin { "yes" } else { "no" }.into(),
+                        r.permissions.iter().count().to_string(),
+                        r.id.clone(),
+                    ]);
+                }
+                table.print();
+            }
+        }
+        RolesCommand::Show { role } => show_role(s, &s.role(&role)?),
+        RolesCommand::Add {
+            name,
+            description,
+            permissions: names,
+        } => {
+            let role = NewRole {
+                name,
+                description,
+                permissions: permissions(&names)?,
+            };
+            show_role(s, &s.dir.create_role(&s.who, role)?);
+        }
+        RolesCommand::Edit {
+            role,
+            name,
+            description,
+            permissions: names,
+        } => {
+            let current = s.role(&role)?;
+            let update = RoleUpdate {
+                name,
+                description,
+                permissions: names.map(|n| permissions(&n)).transpose()?,
+                update_version: current.update_version,
+            };
+            show_role(s, &s.dir.update_role(&s.who, &current.id, update)?);
+        }
+        RolesCommand::Delete { role } => {
+            let current = s.role(&role)?;
+            s.dir.delete_role(&s.who, &current.id)?;
+            if !s.json {
+                eprintln!("Deleted the role {}.", current.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn show_group(s: &Session, group: &Group) {
+    if s.json {
+        print_json(group);
+    } else {
+        Table::pairs(&[
+            ("id", group.id.clone()),
+            ("name", group.name.clone()),
+            ("description", group.description.clone()),
+            ("members", group.members.len().to_string()),
+            ("roles", s.names_of_roles(&group.roles)),
+            ("updateVersion", group.update_version.to_string()),
+        ]);
+    }
+}
+
+pub fn groups(s: &Session, command: GroupsCommand) -> Result<()> {
+    match command {
+        GroupsCommand::List => {
+            let groups = s.dir.list_groups(&s.who)?;
+            if s.json {
+                print_json(&GroupList { groups });
+            } else {
+                let mut table = Table::new(&["NAME", "MEMBERS", "ROLES", "ID"]);
+                for g in &groups {
+                    table.row([
+                        g.name.clone(),
+                        g.members.len().to_string(),
+                        s.names_of_roles(&g.roles),
+                        g.id.clone(),
+                    ]);
+                }
+                table.print();
+            }
+        }
+        GroupsCommand::Show { group } => show_group(s, &s.group(&group)?),
+        GroupsCommand::Add {
+            name,
+            description,
+            members,
+            roles,
+        } => {
+            let group = NewGroup {
+                name,
+                description,
+                members: s.user_ids(&members)?,
+                roles: s.role_ids(&roles)?,
+            };
+            show_group(s, &s.dir.create_group(&s.who, group)?);
+        }
+        GroupsCommand::Edit {
+            group,
+            name,
+            description,
+            members,
+            roles,
+        } => {
+            let current = s.group(&group)?;
+            let update = GroupUpdate {
+                name,
+                description,
+                members: members.map(|m| s.user_ids(&m)).transpose()?,
+                roles: roles.map(|r| s.role_ids(&r)).transpose()?,
+                update_version: current.update_version,
+            };
+            show_group(s, &s.dir.update_group(&s.who, &current.id, update)?);
+        }
+        GroupsCommand::Delete { group } => {
+            let current = s.group(&group)?;
+            s.dir.delete_group(&s.who, &current.id)?;
+            if !s.json {
+                eprintln!("Deleted the group {}.", current.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn key_table(keys: &[ApiKey]) {
+    let mut table = Table::new(&[
+        "NAME",
+        "OWNER",
+        "PREFIX",
+        "STATUS",
+        "EXPIRES",
+        "LAST USED",
+        "ID",
+    ]);
+    for k in keys {
+        table.row([
+            k.name.clone(),
+            k.owner_user_name.clone(),
+            k.prefix.clone().unwrap_or_else(|| "-".into()),
+            k.status.as_str().into(),
+            k.expires_time
+                .map_or_else(|| "never".into(), |t| t.to_rfc3339()),
+            time_or_dash(k.last_used_time),
+            k.id.clone(),
+        ]);
+    }
+    table.print();
+}
+
+fn issued_key(s: &Session, issued: &IssuedKey) {
+    if s.json {
+        print_json(issued);
+        return;
+    }
+    eprintln!(
+        "Key {} ({}) of {}: {}.",
+        issued.key.name,
+        issued.key.id,
+        issued.key.owner_user_name,
+        issued.key.status.as_str()
+    );
+    if let Some(secret) = &issued.secret {
+        s.reveal("The key", secret, issued.key.expires_time);
+    }
+}
+
+pub fn keys(s: &Session, command: KeysCommand) -> Result<()> {
+    match command {
+        KeysCommand::List {
+            user,
+            q,
+            page,
+            page_size,
+        } => match user {
+            Some(user) => {
+                let id = s.user_id(&user)?;
+                let keys = s.dir.list_user_keys(&s.who, &id)?;
+                if s.json {
+                    print_json(&KeyList {
+                        keys,
+                        page_info: None,
+                    });
+                } else {
+                    key_table(&keys);
+                }
+            }
+            None => {
+                let query = KeyQuery {
+                    page: Some(page),
+                    page_size: Some(page_size),
+                    q,
+                    ..Default::default()
+                };
+                // Without VIEW_KEYS, one's own keys are what one may list.
+                let found = match s.dir.list_keys(&s.who, &query) {
+                    Err(Error::Forbidden(_)) => {
+                        let me = s.dir.me(&s.who)?;
+                        let keys = s.dir.list_user_keys(&s.who, &me.id)?;
+                        let total = keys.len() as u64;
+                        Page {
+                            items: keys,
+                            page_info: PageRequest::parse(None, Some(MAX_PAGE_SIZE))?.info(total),
+                        }
+                    }
+                    other => other?,
+                };
+                if s.json {
+                    print_json(&KeyList {
+                        keys: found.items,
+                        page_info: Some(found.page_info),
+                    });
+                } else {
+                    key_table(&found.items);
+                }
+            }
+        },
+        KeysCommand::Create {
+            name,
+            description,
+            user,
+            expires_in_days,
+        } => {
+            let owner = match user {
+                Some(user) => s.user_id(&user)?,
+                None => s.dir.me(&s.who)?.id,
+            };
+            let key = NewKey {
+                name,
+                description,
+                expires_time: expires_in_days.map(|d| Utc::now() + Duration::days(i64::from(d))),
+            };
+            issued_key(s, &s.dir.create_key(&s.who, &owner, key)?);
+        }
+        KeysCommand::Download { id } => issued_key(s, &s.dir.download_key(&s.who, &id)?),
+        KeysCommand::Revoke { id } => {
+            let key = s.dir.revoke_key(&s.who, &id)?;
+            if s.json {
+                print_json(&key);
+            } else {
+                key_table(&[key]);
+            }
+        }
+        KeysCommand::Regenerate { id, grace_seconds } => {
+            issued_key(s, &s.dir.regenerate_key(&s.who, &id, grace_seconds)?)
+        }
+        KeysCommand::Verify => {
+            let key = read_stdin_line("key")?;
+            let verification = s.dir.verify_key(key.expose())?;
+            if s.json {
+                print_json(&verification);
+            } else {
+                println!(
+                    "{} {}",
+                    serde_json::to_value(verification.code)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    verification.user_name.as_deref().unwrap_or("")
+                );
+            }
+            if !verification.valid {
+                return Err(Error::StateConflict("The key is not valid.".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn audit(s: &Session, args: AuditArgs) -> Result<()> {
+    let since = match args.since {
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(&text)
+                .map_err(|_| {
+                    Error::invalid("since", "Use an RFC 3339 time, e.g. 2026-11-01T00:00:00Z.")
+                })?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    let query = AuditQuery {
+        page: Some(args.page),
+        page_size: Some(args.page_size),
+        actor: args.actor,
+        action: args.action,
+        since,
+    };
+    let found = s.dir.list_audit(&s.who, &query)?;
+    if s.json {
+        print_json(&AuditList {
+            entries: found.items,
+            page_info: found.page_info,
+        });
+    } else {
+        let mut table = Table::new(&["TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAIL"]);
+        for e in &found.items {
+            table.row([
+                e.time.to_rfc3339(),
+                e.actor_name.clone().unwrap_or_else(|| "-".into()),
+                e.action.clone(),
+                e.target_name
+                    .clone()
+                    .or(e.target_id.clone())
+                    .unwrap_or_default(),
+                serde_json::to_value(e.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                e.detail.clone().unwrap_or_default(),
+            ]);
+        }
+        table.print();
+    }
+    Ok(())
+}
+
+fn show_settings(s: &Session, settings: &Settings) {
+    if s.json {
+        print_json(settings);
+    } else {
+        Table::pairs(&[
+            (
+                "apiKeyAuthEnabled",
+                settings.api_key_auth_enabled.to_string(),
+            ),
+            (
+                "maxKeyLifetimeDays",
+                settings
+                    .max_key_lifetime_days
+                    .map_or_else(|| "none".into(), |d| d.to_string()),
+            ),
+            (
+                "passwordMinLength",
+                settings.password_min_length.to_string(),
+            ),
+            (
+                "clipboardClearSeconds",
+                settings.clipboard_clear_seconds.to_string(),
+            ),
+            (
+                "sessionLifetimeMinutes",
+                settings.session_lifetime_minutes.to_string(),
+            ),
+            ("lockoutThreshold", settings.lockout_threshold.to_string()),
+            ("updateVersion", settings.update_version.to_string()),
+        ]);
+    }
+}
+
+pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
+    match command.unwrap_or(SettingsCommand::Show) {
+        SettingsCommand::Show => show_settings(s, &s.dir.get_settings(&s.who)?),
+        SettingsCommand::Set {
+            api_key_auth_enabled,
+            max_key_lifetime_days,
+            password_min_length,
+            clipboard_clear_seconds,
+            session_lifetime_minutes,
+            lockout_threshold,
+        } => {
+            let current = s.dir.get_settings(&s.who)?;
+            let update = SettingsUpdate {
+                api_key_auth_enabled,
+                max_key_lifetime_days: max_key_lifetime_days.map(|d| {
+                    if d == 0 {
+                        None
+                    } else {
+                        Some(d)
+                    }
+                }),
+                password_min_length,
+                clipboard_clear_seconds,
+                session_lifetime_minutes,
+                lockout_threshold,
+                update_version: current.update_version,
+            };
+            show_settings(s, &s.dir.update_settings(&s.who, update)?);
+        }
+    }
+    Ok(())
+}
+
+/// The credential a command acts with: `KEYWARD_TOKEN` (a session token or an API key), else a
+/// sign-in as `--as` (default on a file: its first SuperAdmin) with the password from the
+/// environment or a prompt that does not echo.
+pub fn credential(
+    dir: &dyn Directory,
+    as_user: Option<&str>,
+    on_file: Option<&crate::store::SqliteDirectory>,
+) -> std::result::Result<(Credential, bool), String> {
+    if let Ok(token) = std::env::var("KEYWARD_TOKEN") {
+        let token = token.trim().to_owned();
+        let credential = if token.starts_with(KEY_MARKER) {
+            Credential::ApiKey(Secret::new(token))
+        } else {
+            Credential::Session(Secret::new(token))
+        };
+        return Ok((credential, false));
+    }
+    let user = match (as_user, on_file) {
+        (Some(user), _) => user.to_owned(),
+        (None, Some(file)) => file
+            .first_super_admin()
+            .map_err(|e| e.to_string())?
+            .ok_or("this file has no active SuperAdmin: give --as USER")?,
+        (None, None) => {
+            return Err(
+                "set KEYWARD_TOKEN (a session token or an API key), or give --as USER".into(),
+            )
+        }
+    };
+    let (env, prompt) = if as_user.is_none() {
+        ("KEYWARD_ADMIN_PASSWORD", format!("Password of {user}: "))
+    } else {
+        ("KEYWARD_PASSWORD", format!("Password of {user}: "))
+    };
+    let password = super::read_password(env, &prompt)?;
+    let signed_in = dir
+        .sign_in(&user, &password)
+        .map_err(|e| crate::core::ErrorBody::from(&e).message)?;
+    Ok((Credential::Session(signed_in.access_token), true))
+}
