@@ -277,17 +277,24 @@ impl Directory for RemoteDirectory {
 
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser> {
         let reply: CreatedUserReply = self.post(Some(credential), &["api", "users"], &user)?;
-        let invitation = match (reply.invite_link, reply.expires_time) {
-            (Some(link), Some(expires_time)) => Some(IssuedToken {
-                token: token_from_link(&link),
-                expires_time,
-                link: Some(Secret::new(link)),
-            }),
-            _ => None,
-        };
-        Ok(CreatedUser {
-            user: reply.user,
-            invitation,
+        Ok(created_user(reply))
+    }
+
+    fn import_users(
+        &self,
+        credential: &Credential,
+        users: Vec<NewUser>,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        let request = self
+            .request(Method::POST, &["api", "users", "import"], Some(credential))
+            .query(&ImportQuery { dry_run })
+            .json(&ImportRequest { users });
+        let reply: ImportReply = self.send(request)?;
+        Ok(ImportReport {
+            dry_run: reply.dry_run,
+            count: reply.count,
+            users: reply.users.into_iter().map(created_user).collect(),
         })
     }
 
@@ -465,6 +472,22 @@ impl Directory for RemoteDirectory {
 
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings> {
         self.put(credential, &["api", "settings"], &update)
+    }
+}
+
+/// A created user as the core shapes it: the link's token is the invitation.
+fn created_user(reply: CreatedUserReply) -> CreatedUser {
+    let invitation = match (reply.invite_link, reply.expires_time) {
+        (Some(link), Some(expires_time)) => Some(IssuedToken {
+            token: token_from_link(&link),
+            expires_time,
+            link: Some(Secret::new(link)),
+        }),
+        _ => None,
+    };
+    CreatedUser {
+        user: reply.user,
+        invitation,
     }
 }
 

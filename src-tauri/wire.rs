@@ -209,6 +209,22 @@ pub struct VerifyRequest {
     pub key: String,
 }
 
+/// Users to import, in the shape of the export (`{"users": [...]}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+pub struct ImportRequest {
+    pub users: Vec<NewUser>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportQuery {
+    /// Check every row and change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 // --- Replies ----------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,6 +284,16 @@ pub struct CreatedUserReply {
     pub invite_link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_time: Option<DateTime<Utc>>,
+}
+
+/// An import's outcome: the users created, each with its invitation link when invited.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReply {
+    pub dry_run: bool,
+    pub count: usize,
+    pub users: Vec<CreatedUserReply>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

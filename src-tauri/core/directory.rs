@@ -28,6 +28,15 @@ pub trait Directory: Send + Sync {
     fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>>;
     fn get_user(&self, credential: &Credential, id: &str) -> Result<User>;
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser>;
+    /// Adds many users at once, all or none: any refused row refuses the whole import, with
+    /// each row's field errors named `rows.INDEX.FIELD` (INDEX from 0). A dry run checks every
+    /// row exactly as the import would and changes nothing.
+    fn import_users(
+        &self,
+        credential: &Credential,
+        users: Vec<NewUser>,
+        dry_run: bool,
+    ) -> Result<ImportReport>;
     fn update_user(&self, credential: &Credential, id: &str, update: UserUpdate) -> Result<User>;
     fn delete_user(&self, credential: &Credential, id: &str) -> Result<()>;
     /// Changes the signed-in user's own password, given the old one.

@@ -158,6 +158,16 @@ pub struct CreatedUser {
     pub invitation: Option<IssuedToken>,
 }
 
+/// The outcome of an import: how many rows, and the users created (with their invitations),
+/// none for a dry run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub count: usize,
+    pub users: Vec<CreatedUser>,
+}
+
 /// The sort orders of the user list; a leading `-` in the wire form means descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserSort {

@@ -24,6 +24,9 @@ use utoipa_axum::routes;
 
 type Reply<T> = Result<T, ApiError>;
 
+/// Largest import body: some 50 000 users.
+const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -67,6 +70,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(complete_reset))
         .routes(routes!(me))
         .routes(routes!(list_users, create_user))
+        .merge(
+            // Imports carry thousands of users: a larger body than any other request.
+            OpenApiRouter::new()
+                .routes(routes!(import_users))
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(change_password))
         .routes(routes!(reset_password))
@@ -252,17 +261,32 @@ async fn create_user(
     Body(user): Body<NewUser>,
 ) -> Reply<Response> {
     let new = state.call(move |d| d.create_user(&caller, user)).await?;
-    let (invite_link, expires_time) = match new.invitation {
-        Some(invitation) => (
-            Some(state.link(INVITE_PAGE, &invitation.token)),
-            Some(invitation.expires_time),
-        ),
-        None => (None, None),
-    };
-    Ok(created(CreatedUserReply {
-        user: new.user,
-        invite_link,
-        expires_time,
+    Ok(created(state.created_reply(new)))
+}
+
+/// Adds many users, all or none: a refused row refuses the import, each row's field errors
+/// named `rows.INDEX.FIELD` (from 0). Users without a password are invited; the reply carries
+/// their links. `dryRun=true` checks every row and changes nothing.
+#[utoipa::path(post, path = "/api/users/import", tag = "users", params(ImportQuery),
+    request_body = ImportRequest,
+    responses((status = 200, body = ImportReply), (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn import_users(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<ImportQuery>,
+    Body(request): Body<ImportRequest>,
+) -> Reply<Json<ImportReply>> {
+    let report = state
+        .call(move |d| d.import_users(&caller, request.users, query.dry_run))
+        .await?;
+    Ok(Json(ImportReply {
+        dry_run: report.dry_run,
+        count: report.count,
+        users: report
+            .users
+            .into_iter()
+            .map(|created| state.created_reply(created))
+            .collect(),
     }))
 }
 
@@ -659,6 +683,22 @@ async fn update_settings(
 impl AppState {
     fn link(&self, page: &str, token: &crate::core::secret::Secret) -> String {
         token_link(&self.public_url, page, token)
+    }
+
+    /// A created user as the API shows it: an invitation becomes a link to this server.
+    fn created_reply(&self, created: CreatedUser) -> CreatedUserReply {
+        let (invite_link, expires_time) = match created.invitation {
+            Some(invitation) => (
+                Some(self.link(INVITE_PAGE, &invitation.token)),
+                Some(invitation.expires_time),
+            ),
+            None => (None, None),
+        };
+        CreatedUserReply {
+            user: created.user,
+            invite_link,
+            expires_time,
+        }
     }
 
     /// The per-address limit on password attempts, before the core's per-user lockout.

@@ -246,6 +246,22 @@ impl SqliteDirectory {
         }
     }
 
+    /// Runs a change like [`Self::mutate`] and then rolls it back whatever happened: a
+    /// rehearsal (dry run) that checks everything a real change would.
+    fn rehearse<T>(
+        &self,
+        credential: &Credential,
+        change: impl FnOnce(&Transaction<'_>, &Actor, Time) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let actor = auth::resolve(&tx, credential, now, true)?.actor;
+        let value = change(&tx, &actor, now);
+        tx.rollback()?;
+        value
+    }
+
     /// Runs a change that acts for nobody yet (setup, sign-in, accepting a token).
     fn write<T>(&self, change: impl FnOnce(&Transaction<'_>, Time) -> Result<T>) -> Result<T> {
         let now = self.now();
@@ -448,6 +464,15 @@ impl Directory for SqliteDirectory {
 
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser> {
         users::create(self, credential, user)
+    }
+
+    fn import_users(
+        &self,
+        credential: &Credential,
+        users: Vec<NewUser>,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        users::import(self, credential, users, dry_run)
     }
 
     fn update_user(&self, credential: &Credential, id: &str, update: UserUpdate) -> Result<User> {

@@ -344,6 +344,88 @@ pub(super) fn create(
     })
 }
 
+/// Adds many users in one transaction: all of them, or none when any row is refused. Every
+/// refused row is reported, its field errors named `rows.INDEX.FIELD` (INDEX from 0). A dry
+/// run checks everything the same way, then rolls back.
+pub(super) fn import(
+    dir: &SqliteDirectory,
+    credential: &Credential,
+    rows: Vec<NewUser>,
+    dry_run: bool,
+) -> Result<ImportReport> {
+    let policy = dir.read(credential, |conn, actor, _| {
+        actor.require(Permission::CREATE_USER)?;
+        settings::load(conn)
+    })?;
+    let mut errors = FieldErrors::new();
+    let parsed: Vec<Option<Parsed>> = rows
+        .iter()
+        .enumerate()
+        .map(
+            |(row, user)| match parse_new(user, policy.password_min_length) {
+                Ok(parsed) => Some(parsed),
+                Err(error) => {
+                    add_row_errors(&mut errors, row, &error);
+                    None
+                }
+            },
+        )
+        .collect();
+    // Hashing is slow: only for an import that can still succeed, before the write lock.
+    let hashes: Vec<Option<String>> = if errors.is_empty() && !dry_run {
+        rows.iter()
+            .map(|u| u.password.as_ref().map(|p| password::hash(p.expose())))
+            .collect()
+    } else {
+        vec![None; rows.len()]
+    };
+    let total = rows.len();
+    let change = |tx: &rusqlite::Transaction<'_>, actor: &Actor, now: Time| {
+        let mut created = Vec::new();
+        for (row, (user, hash)) in parsed.into_iter().zip(hashes).enumerate() {
+            let Some(user) = user else { continue };
+            tx.execute_batch("SAVEPOINT import_row")?;
+            match insert(tx, actor, now, user, hash) {
+                Ok(user) => {
+                    tx.execute_batch("RELEASE import_row")?;
+                    created.push(user);
+                }
+                Err(error @ (Error::Invalid(_) | Error::Duplicate(_))) => {
+                    tx.execute_batch("ROLLBACK TO import_row; RELEASE import_row")?;
+                    add_row_errors(&mut errors, row, &error);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(std::mem::take(&mut errors)));
+        }
+        Ok(ImportReport {
+            dry_run,
+            count: total,
+            users: if dry_run { Vec::new() } else { created },
+        })
+    };
+    if dry_run {
+        dir.rehearse(credential, change)
+    } else {
+        dir.mutate(credential, "user.import", None, change)
+    }
+}
+
+fn add_row_errors(errors: &mut FieldErrors, row: usize, error: &Error) {
+    match error.field_errors() {
+        Some(fields) => {
+            for (field, messages) in &fields.0 {
+                for message in messages {
+                    errors.add(&format!("rows.{row}.{field}"), message.clone());
+                }
+            }
+        }
+        None => errors.add(&format!("rows.{row}"), error.to_string()),
+    }
+}
+
 /// Adds a parsed user, with the checks that need the database, in the caller's transaction.
 fn insert(
     conn: &Connection,

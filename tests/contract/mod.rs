@@ -51,6 +51,7 @@ every_backend!(
     users::paging_and_sorting_input_is_validated,
     users::a_service_account_may_be_active_without_password_only_if_it_cannot_sign_in,
     users::passwordless_users_can_be_reactivated_or_invited_again,
+    users::an_import_is_all_or_nothing_and_a_dry_run_changes_nothing,
     auth::sign_in_failures_do_not_reveal_whether_a_user_exists,
     auth::repeated_failures_lock_sign_in_with_a_growing_delay,
     auth::parallel_attempts_cannot_slip_past_the_lockout,

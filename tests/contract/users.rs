@@ -779,3 +779,64 @@ impl Harness {
         self.clock.now()
     }
 }
+
+pub fn an_import_is_all_or_nothing_and_a_dry_run_changes_nothing(h: &Harness) {
+    let root = h.root();
+    let row = |name: &str, email: &str| NewUser {
+        user_name: name.into(),
+        display_name: format!("{name} Imported"),
+        email: email.into(),
+        roles: vec![BuiltinRole::Viewer.id().into()],
+        ..Default::default()
+    };
+    let before = h.user_count(&root);
+    let audit_before = h.audit_count(&root);
+
+    // Every refused row is reported (by index), and nothing is created.
+    let refused = h.dir.import_users(
+        &root,
+        vec![
+            row("amy", "amy@example.com"),
+            row("bad name", "not-an-address"),
+            row("AMY", "amy2@example.com"),
+        ],
+        false,
+    );
+    match refused {
+        Err(Error::Invalid(errors)) => {
+            let fields: Vec<&str> = errors.fields().collect();
+            assert_eq!(
+                fields,
+                ["rows.1.email", "rows.1.userName", "rows.2.userName"],
+                "{errors:?}"
+            );
+        }
+        other => panic!("expected invalid rows, got {other:?}"),
+    }
+    assert_eq!(h.user_count(&root), before);
+
+    // A dry run of good rows checks them and changes nothing.
+    let rows = vec![row("amy", "amy@example.com"), row("bob", "bob@example.com")];
+    let rehearsed = h.dir.import_users(&root, rows.clone(), true).unwrap();
+    assert!(rehearsed.dry_run && rehearsed.count == 2 && rehearsed.users.is_empty());
+    assert_eq!(h.user_count(&root), before);
+    assert_eq!(h.audit_count(&root), audit_before);
+
+    // The import: invited users with their one-time invitations, each audited.
+    let imported = h.dir.import_users(&root, rows, false).unwrap();
+    assert_eq!(imported.users.len(), 2);
+    for created in &imported.users {
+        assert_eq!(created.user.status, UserStatus::Invited);
+        assert_eq!(created.user.roles, [BuiltinRole::Viewer.id()]);
+        let invitation = created.invitation.as_ref().expect("an invitation");
+        h.dir
+            .accept_invitation(&invitation.token, &secret(PASSWORD))
+            .unwrap();
+    }
+    assert_eq!(h.user_count(&root), before + 2);
+    assert_eq!(h.audit_count(&root), audit_before + 2 + 2);
+
+    // Only who may create users may import them.
+    let (_, viewer) = h.acting_as(&root, BuiltinRole::Viewer, "vic");
+    assert_forbidden(h.dir.import_users(&viewer, vec![row("cat", "cat@example.com")], true));
+}

@@ -356,6 +356,29 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         "/api/users",
         400
     );
+    let imported = expect!(
+        server.post(
+            "/api/users/import",
+            &root,
+            json!({"users": [{"userName": "imp1", "displayName": "Imp One", "email": "imp1@example.com"},
+                             {"userName": "imp2", "displayName": "Imp Two", "email": "imp2@example.com"}]}),
+        ),
+        "/api/users/import",
+        200
+    );
+    assert!(imported["users"][0]["inviteLink"]
+        .as_str()
+        .unwrap()
+        .contains("/invite#token="));
+    expect!(
+        server.post(
+            "/api/users/import?dryRun=true",
+            &root,
+            json!({"users": [{"userName": "imp1", "displayName": "Again", "email": "x@example.com"}]}),
+        ),
+        "/api/users/import",
+        400
+    );
     let list = expect!(
         server.get("/api/users?sort=-createdTime&pageSize=2", &root),
         "/api/users",

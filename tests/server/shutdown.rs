@@ -65,6 +65,14 @@ impl Directory for Gated {
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser> {
         self.inner.create_user(credential, user)
     }
+    fn import_users(
+        &self,
+        credential: &Credential,
+        users: Vec<NewUser>,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        self.inner.import_users(credential, users, dry_run)
+    }
     fn update_user(&self, credential: &Credential, id: &str, update: UserUpdate) -> Result<User> {
         self.inner.update_user(credential, id, update)
     }
