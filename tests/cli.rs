@@ -581,3 +581,124 @@ fn backup_copies_a_live_directory_restore_needs_force_and_check_finds_damage() {
         checked.stderr
     );
 }
+
+#[test]
+fn users_import_reports_every_bad_line_and_is_all_or_nothing_then_exports_without_secrets() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    as_root(&db, &["groups", "add", "--name", "Support"], "").ok();
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "userName,displayName,email,roles,groups\n\
+         amy,Amy A,amy@example.com,Viewer,Support\n\
+         bob,Bob B,not-an-address,Viewer,\n\
+         cy,Cy C,cy@example.com,Nobody,Support\n\
+         AMY,Amy Again,amy2@example.com,,\n",
+    )
+    .unwrap();
+    let refused = as_root(&db, &["users", "import", bad.to_str().unwrap()], "");
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    let lines: Vec<&str> = refused
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", refused.stderr);
+    assert!(lines[0].starts_with("line 3: email:"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("line 4: roles: there is no role \"Nobody\""),
+        "{lines:?}"
+    );
+    assert!(lines[2].starts_with("line 5: userName:"), "{lines:?}");
+    let count = |db: &std::path::Path| {
+        as_root(db, &["users", "list", "--json"], "").ok().json()["pageInfo"]["totalElements"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(count(&db), 1, "nothing was imported");
+
+    // Many good rows: a dry run changes nothing; the import invites them all.
+    let good = tmp.path().join("good.csv");
+    let mut csv = String::from("userName,displayName,email,roles,groups\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "user{i},User {i},user{i}@example.com,Viewer;Operator,Support\n"
+        ));
+    }
+    std::fs::write(&good, csv).unwrap();
+    let dry = as_root(
+        &db,
+        &["users", "import", "--dry-run", good.to_str().unwrap()],
+        "",
+    )
+    .ok();
+    assert!(dry.stdout.contains("300 users checked"), "{}", dry.stdout);
+    assert_eq!(count(&db), 1);
+    let invites = tmp.path().join("invites.csv");
+    let args = [
+        "users",
+        "import",
+        good.to_str().unwrap(),
+        "--invites-out",
+        invites.to_str().unwrap(),
+    ];
+    let done = as_root(&db, &args, "").ok();
+    assert!(
+        done.stdout.contains("Imported 300 users (300 invited)"),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(count(&db), 301);
+    let written = std::fs::read_to_string(&invites).unwrap();
+    let mut rows = written.lines();
+    assert_eq!(rows.next(), Some("userName,email,invitation,expiresTime"));
+    let first: Vec<&str> = rows.next().unwrap().split(',').collect();
+    assert_eq!(first[0], "user0");
+    assert_eq!(first[2].len(), 43, "the one-time code of a local file");
+    assert_eq!(written.lines().count(), 301);
+    let again = as_root(&db, &args, "");
+    assert_eq!(
+        again.code,
+        Some(1),
+        "an existing invitations file is never overwritten"
+    );
+    let user = as_root(&db, &["users", "show", "user7", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(user["status"], "INVITED");
+    assert_eq!(user["roles"].as_array().unwrap().len(), 2);
+    assert_eq!(user["groups"].as_array().unwrap().len(), 1);
+
+    // The export: every user, names for roles and groups, nothing secret.
+    let exported = as_root(&db, &["users", "export"], "").ok();
+    assert!(exported
+        .stdout
+        .starts_with("userName,displayName,email,status,type,roles,groups"));
+    assert!(
+        exported
+            .stdout
+            .contains("user7,User 7,user7@example.com,INVITED,NATIVE,Operator;Viewer,Support"),
+        "{}",
+        &exported.stdout[..300]
+    );
+    assert!(
+        !exported.stdout.contains("$argon2") && !exported.stdout.contains(&first[2].to_string())
+    );
+    let json = tmp.path().join("users.json");
+    as_root(&db, &["users", "export", json.to_str().unwrap()], "").ok();
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(!text.contains("$argon2") && !text.contains("password"));
+
+    // The JSON export imports into another directory (root already exists there).
+    let other = tempfile::TempDir::new().unwrap();
+    let other_db = initialised(&other);
+    as_root(&other_db, &["groups", "add", "--name", "Support"], "").ok();
+    let reimport = as_root(&other_db, &["users", "import", json.to_str().unwrap()], "");
+    assert_eq!(
+        reimport.code,
+        Some(1),
+        "root is in both: refused, with its line"
+    );
+    assert!(reimport.stderr.contains("userName:"), "{}", reimport.stderr);
+}

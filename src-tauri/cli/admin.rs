@@ -105,6 +105,28 @@ pub enum UsersCommand {
     ResetPassword { user: String },
     /// Replace an invited user's invitation and print the new one.
     Invite { user: String },
+    /// Import users from CSV (header row: userName,displayName,email[,roles,groups,status,type];
+    /// roles and groups by name, separated by `;`) or JSON (`{"users": [...]}`, as exported).
+    /// Users arrive INVITED. All or nothing: every invalid row is reported as
+    /// `line N: field: message` and nothing is imported (exit 1).
+    Import {
+        file: std::path::PathBuf,
+        /// Default: from the file's extension (.json, else CSV).
+        #[arg(long, value_enum)]
+        format: Option<super::transfer::Format>,
+        /// Check every row and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write each invited user's invitation (link or code) to this new file (CSV).
+        #[arg(long, value_name = "FILE")]
+        invites_out: Option<std::path::PathBuf>,
+    },
+    /// Export every user (no hashes, no secrets) as CSV or JSON, to OUT or standard output.
+    Export {
+        #[arg(long, value_enum)]
+        format: Option<super::transfer::Format>,
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -567,6 +589,21 @@ pub fn users(s: &Session, command: UsersCommand) -> Result<()> {
             let issued = s.dir.send_invitation(&s.who, &id)?;
             s.reveal_token("Invitation", &issued);
         }
+        UsersCommand::Import {
+            file,
+            format,
+            dry_run,
+            invites_out,
+        } => super::transfer::import(
+            s,
+            super::transfer::ImportArgs {
+                file,
+                format,
+                dry_run,
+                invites_out,
+            },
+        )?,
+        UsersCommand::Export { format, out } => super::transfer::export(s, format, out)?,
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 mod admin;
 mod data;
 mod output;
+mod transfer;
 
 use crate::core::directory::Directory;
 use crate::core::model::FirstAdmin;
@@ -45,7 +46,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Users: list, show, add, edit, deactivate, activate, delete, reset-password, invite.
+    /// Users: list, show, add, edit, deactivate, activate, delete, reset-password, invite,
+    /// import, export.
     #[command(subcommand)]
     Users(admin::UsersCommand),
     /// Roles: list, show, add, edit, delete.

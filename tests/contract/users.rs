@@ -838,5 +838,8 @@ pub fn an_import_is_all_or_nothing_and_a_dry_run_changes_nothing(h: &Harness) {
 
     // Only who may create users may import them.
     let (_, viewer) = h.acting_as(&root, BuiltinRole::Viewer, "vic");
-    assert_forbidden(h.dir.import_users(&viewer, vec![row("cat", "cat@example.com")], true));
+    assert_forbidden(
+        h.dir
+            .import_users(&viewer, vec![row("cat", "cat@example.com")], true),
+    );
 }
