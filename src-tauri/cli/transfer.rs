@@ -86,7 +86,10 @@ fn empty_to_none(text: String) -> Option<String> {
 
 /// Reads the rows of a file with the line each came from; unreadable rows are errors on
 /// their line.
-fn read_rows(path: &Path, format: Format) -> Result<(Vec<(usize, Row)>, Vec<String>)> {
+/// The rows of a file, each with its line, and the lines that could not be read.
+type ReadRows = (Vec<(usize, Row)>, Vec<String>);
+
+fn read_rows(path: &Path, format: Format) -> Result<ReadRows> {
     let unreadable = |e: &dyn std::fmt::Display| {
         Error::invalid("file", format!("Cannot read {}: {e}", path.display()))
     };
