@@ -13,4 +13,5 @@ pub mod remote;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod store;
+pub mod transfer;
 pub mod wire;

@@ -113,7 +113,7 @@ pub enum UsersCommand {
         file: std::path::PathBuf,
         /// Default: from the file's extension (.json, else CSV).
         #[arg(long, value_enum)]
-        format: Option<super::transfer::Format>,
+        format: Option<crate::transfer::Format>,
         /// Check every row and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -124,7 +124,7 @@ pub enum UsersCommand {
     /// Export every user (no hashes, no secrets) as CSV or JSON, to OUT or standard output.
     Export {
         #[arg(long, value_enum)]
-        format: Option<super::transfer::Format>,
+        format: Option<crate::transfer::Format>,
         out: Option<std::path::PathBuf>,
     },
 }

@@ -1,159 +1,13 @@
-//! `keyward users import` and `keyward users export`: users from and to CSV or JSON.
-//!
-//! CSV has a header row; `userName,displayName,email` are required, `roles` and `groups` are
-//! names separated by `;`, `status` and `type` optional. JSON is the export's shape,
-//! `{"users": [...]}`, with roles and groups by name as well. Every refused row is reported as
-//! `line N: field: message` (the line of the file: the header is line 1, a JSON file counts
-//! users from 1), and the import is all or nothing: one call to the directory, one
-//! transaction. An export never holds a hash or a secret (the directory hands out none).
+//! `keyward users import` and `keyward users export`: the shared file handling of
+//! [`crate::transfer`], with a progress bar and messages for a person.
 
 use super::admin::Session;
 use crate::core::model::*;
 use crate::core::{Error, FieldErrors, Result};
+use crate::transfer::{Format, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Csv,
-    Json,
-}
-
-impl Format {
-    fn of(path: &Path, given: Option<Format>) -> Format {
-        given.unwrap_or_else(|| match path.extension().and_then(|e| e.to_str()) {
-            Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
-            _ => Format::Csv,
-        })
-    }
-}
-
-/// One user as files hold it: roles and groups by name, nothing secret.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Row {
-    pub user_name: String,
-    #[serde(default)]
-    pub display_name: String,
-    pub email: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
-    #[serde(default)]
-    pub roles: Vec<String>,
-    #[serde(default)]
-    pub groups: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct RowFile {
-    users: Vec<Row>,
-}
-
-/// The CSV form of a row: lists joined by `;`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CsvRow {
-    user_name: String,
-    #[serde(default)]
-    display_name: String,
-    email: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default, rename = "type")]
-    user_type: String,
-    #[serde(default)]
-    roles: String,
-    #[serde(default)]
-    groups: String,
-}
-
-fn split(list: &str) -> Vec<String> {
-    list.split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn empty_to_none(text: String) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
-/// Reads the rows of a file with the line each came from; unreadable rows are errors on
-/// their line.
-/// The rows of a file, each with its line, and the lines that could not be read.
-type ReadRows = (Vec<(usize, Row)>, Vec<String>);
-
-fn read_rows(path: &Path, format: Format) -> Result<ReadRows> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        Error::invalid("file", format!("Cannot read {}: {e}", path.display()))
-    };
-    match format {
-        Format::Json => {
-            let text = std::fs::read_to_string(path).map_err(|e| unreadable(&e))?;
-            let file: RowFile = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
-            Ok((
-                file.users
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| (i + 1, r))
-                    .collect(),
-                Vec::new(),
-            ))
-        }
-        Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .trim(csv::Trim::All)
-                .from_path(path)
-                .map_err(|e| unreadable(&e))?;
-            let mut rows = Vec::new();
-            let mut problems = Vec::new();
-            for record in reader.deserialize::<CsvRow>() {
-                match record {
-                    Ok(row) => {
-                        // The reader's position is where the next record starts.
-                        let line = rows.len() + problems.len() + 2;
-                        rows.push((
-                            line,
-                            Row {
-                                user_name: row.user_name,
-                                display_name: row.display_name,
-                                email: row.email,
-                                status: empty_to_none(row.status),
-                                user_type: empty_to_none(row.user_type),
-                                roles: split(&row.roles),
-                                groups: split(&row.groups),
-                            },
-                        ));
-                    }
-                    Err(error) => {
-                        let line = error
-                            .position()
-                            .map_or(rows.len() + problems.len() + 2, |p| p.line() as usize);
-                        problems.push(format!("line {line}: {}", csv_message(&error)));
-                    }
-                }
-            }
-            Ok((rows, problems))
-        }
-    }
-}
-
-fn csv_message(error: &csv::Error) -> String {
-    match error.kind() {
-        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-            Some(field) => format!("column {}: {}", field + 1, err.kind()),
-            None => err.kind().to_string(),
-        },
-        csv::ErrorKind::UnequalLengths { .. } => "the row has a different number of columns".into(),
-        _ => error.to_string(),
-    }
-}
+use std::path::PathBuf;
 
 pub struct ImportArgs {
     pub file: PathBuf,
@@ -163,7 +17,6 @@ pub struct ImportArgs {
 }
 
 pub fn import(s: &Session, args: ImportArgs) -> Result<()> {
-    let format = Format::of(&args.file, args.format);
     if let Some(out) = &args.invites_out {
         if out.exists() {
             return Err(Error::invalid(
@@ -175,147 +28,44 @@ pub fn import(s: &Session, args: ImportArgs) -> Result<()> {
             ));
         }
     }
-    let (rows, mut problems) = read_rows(&args.file, format)?;
-    let roles = s.dir.list_roles(&s.who)?;
-    let groups = s.dir.list_groups(&s.who)?;
-    let progress = bar(rows.len() as u64, "checking");
-    let mut users = Vec::with_capacity(rows.len());
-    let mut lines = Vec::with_capacity(rows.len());
-    for (line, row) in rows {
+    let progress = bar(0, "reading");
+    let prepared = crate::transfer::prepare(s.dir, &s.who, &args.file, args.format, |total| {
+        if progress.length() != Some(total as u64) {
+            progress.set_length(total as u64);
+            set_style(&progress, total as u64);
+        }
         progress.inc(1);
-        let mut errors = Vec::new();
-        let by_name = |names: &[String], known: &[(String, String)], field: &str, what: &str| {
-            names
-                .iter()
-                .map(|name| {
-                    known
-                        .iter()
-                        .find(|(id, n)| n.eq_ignore_ascii_case(name) || id == name)
-                        .map(|(id, _)| id.clone())
-                        .ok_or_else(|| format!("line {line}: {field}: there is no {what} {name:?}"))
-                })
-                .collect::<Vec<_>>()
-        };
-        let role_names: Vec<(String, String)> = roles
-            .iter()
-            .map(|r| (r.id.clone(), r.name.clone()))
-            .collect();
-        let group_names: Vec<(String, String)> = groups
-            .iter()
-            .map(|g| (g.id.clone(), g.name.clone()))
-            .collect();
-        let role_ids: Vec<String> = by_name(&row.roles, &role_names, "roles", "role")
-            .into_iter()
-            .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
-            .collect();
-        let group_ids: Vec<String> = by_name(&row.groups, &group_names, "groups", "group")
-            .into_iter()
-            .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
-            .collect();
-        // Users arrive invited (they choose their password); a status of INACTIVE is kept, so
-        // that leavers in an HR export do not get an invitation.
-        let status = match row.status.as_deref() {
-            None => None,
-            Some(text) => match UserStatus::parse(text) {
-                Some(UserStatus::Inactive) => Some(UserStatus::Inactive),
-                Some(_) => None,
-                None => {
-                    errors.push(format!(
-                        "line {line}: status: use ACTIVE, INACTIVE or INVITED"
-                    ));
-                    None
-                }
-            },
-        };
-        let user_type = match row.user_type.as_deref() {
-            None => None,
-            Some(text) => UserType::parse(text).or_else(|| {
-                errors.push(format!("line {line}: type: use NATIVE or EXTERNAL"));
-                None
-            }),
-        };
-        problems.extend(errors);
-        lines.push(line);
-        users.push(NewUser {
-            display_name: if row.display_name.trim().is_empty() {
-                row.user_name.clone()
-            } else {
-                row.display_name
-            },
-            user_name: row.user_name,
-            email: row.email,
-            password: None,
-            status,
-            user_type,
-            roles: role_ids,
-            groups: group_ids,
-        });
-    }
+    })?;
     progress.finish_and_clear();
-    let count = users.len();
-    // The directory checks every row (and, on a server, in one request): all or nothing.
+    let count = prepared.users.len();
+    // The directory checks every row (on a server, in one request): all or nothing.
     let spinner = bar(
         0,
         if args.dry_run {
-            "checking in the directory"
+            "checking"
         } else {
             "importing"
         },
     );
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let outcome = s
-        .dir
-        .import_users(&s.who, users, args.dry_run || !problems.is_empty());
+    let outcome = crate::transfer::import(s.dir, &s.who, prepared, args.dry_run);
     spinner.finish_and_clear();
-    match outcome {
-        Err(Error::Invalid(fields)) => problems.extend(row_problems(&fields, &lines)),
-        Err(other) => return Err(other),
-        Ok(_) if !problems.is_empty() => {}
-        Ok(report) => return finish(s, &args, report, count),
-    }
-    problems.sort_by_key(|p| line_of(p));
-    for problem in &problems {
-        eprintln!("{problem}");
-    }
-    Err(Error::Invalid(FieldErrors::one(
-        "file",
-        format!(
-            "{} problem(s) in {}; nothing was imported",
-            problems.len(),
-            args.file.display()
-        ),
-    )))
-}
-
-fn line_of(problem: &str) -> usize {
-    problem
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split(':').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-/// `rows.INDEX.FIELD` from the directory → `line N: field: message`.
-fn row_problems(fields: &FieldErrors, lines: &[usize]) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (key, messages) in &fields.0 {
-        let mut parts = key.splitn(3, '.');
-        let (line, field) = match (parts.next(), parts.next(), parts.next()) {
-            (Some("rows"), Some(index), field) => (
-                index
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| lines.get(i).copied())
-                    .unwrap_or(0),
-                field.unwrap_or("row"),
-            ),
-            _ => (0, key.as_str()),
-        };
-        for message in messages {
-            problems.push(format!("line {line}: {field}: {message}"));
+    match outcome? {
+        Outcome::Done(report) => finish(s, &args, report, count),
+        Outcome::Refused(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            Err(Error::Invalid(FieldErrors::one(
+                "file",
+                format!(
+                    "{} problem(s) in {}; nothing was imported",
+                    problems.len(),
+                    args.file.display()
+                ),
+            )))
         }
     }
-    problems
 }
 
 fn finish(s: &Session, args: &ImportArgs, report: ImportReport, count: usize) -> Result<()> {
@@ -335,7 +85,7 @@ fn finish(s: &Session, args: &ImportArgs, report: ImportReport, count: usize) ->
         .filter(|u| u.invitation.is_some())
         .collect();
     if let Some(out) = &args.invites_out {
-        write_invitations(out, &invited)?;
+        crate::transfer::write_invitations(out, &invited)?;
     }
     if s.json {
         let users: Vec<&User> = report.users.iter().map(|c| &c.user).collect();
@@ -343,44 +93,18 @@ fn finish(s: &Session, args: &ImportArgs, report: ImportReport, count: usize) ->
     } else {
         println!("Imported {count} users ({} invited).", invited.len());
         match &args.invites_out {
-            Some(out) => println!("Their invitations are in {} (keep it private).", out.display()),
+            Some(out) => println!(
+                "Their invitations are in {} (keep it private).",
+                out.display()
+            ),
             None if !invited.is_empty() => eprintln!(
-                "warning: no --invites-out file was given; send new invitations with `keyward users invite USER`"
+                "warning: no --invites-out file was given; send new invitations with \
+                 `keyward users invite USER`"
             ),
             None => {}
         }
     }
     Ok(())
-}
-
-/// `userName,email,invitation,expiresTime`: the link (server) or code (file) of each user.
-fn write_invitations(out: &Path, invited: &[&CreatedUser]) -> Result<()> {
-    let failed =
-        |e: &dyn std::fmt::Display| Error::Internal(format!("cannot write {}: {e}", out.display()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .map_err(|e| failed(&e))?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(["userName", "email", "invitation", "expiresTime"])
-        .map_err(|e| failed(&e))?;
-    for created in invited {
-        if let Some(invitation) = &created.invitation {
-            let secret = invitation.link.as_ref().unwrap_or(&invitation.token);
-            writer
-                .write_record([
-                    created.user.user_name.as_str(),
-                    created.user.email.as_str(),
-                    secret.expose(),
-                    &invitation.expires_time.to_rfc3339(),
-                ])
-                .map_err(|e| failed(&e))?;
-        }
-    }
-    let bytes = writer.into_inner().map_err(|e| failed(&e))?;
-    file.write_all(&bytes).map_err(|e| failed(&e))
 }
 
 pub fn export(s: &Session, format: Option<Format>, out: Option<PathBuf>) -> Result<()> {
@@ -389,77 +113,15 @@ pub fn export(s: &Session, format: Option<Format>, out: Option<PathBuf>) -> Resu
         (Some(path), None) => Format::of(path, None),
         (None, None) => Format::Csv,
     };
-    let roles: HashMap<String, String> = s
-        .dir
-        .list_roles(&s.who)?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
-    let groups: HashMap<String, String> = s
-        .dir
-        .list_groups(&s.who)?
-        .into_iter()
-        .map(|g| (g.id, g.name))
-        .collect();
-    let name = |names: &HashMap<String, String>, id: &String| {
-        names.get(id).cloned().unwrap_or_else(|| id.clone())
-    };
-    let mut rows = Vec::new();
-    let mut page = 1;
     let progress = bar(0, "exporting");
-    loop {
-        let query = UserQuery {
-            page: Some(page),
-            page_size: Some(MAX_PAGE_SIZE),
-            ..Default::default()
-        };
-        let found = s.dir.list_users(&s.who, &query)?;
-        progress.set_length(found.page_info.total_elements);
-        for user in found.items {
-            progress.inc(1);
-            rows.push(Row {
-                roles: user.roles.iter().map(|id| name(&roles, id)).collect(),
-                groups: user.groups.iter().map(|id| name(&groups, id)).collect(),
-                user_name: user.user_name,
-                display_name: user.display_name,
-                email: user.email,
-                status: Some(user.status.as_str().to_owned()),
-                user_type: Some(user.user_type.as_str().to_owned()),
-            });
+    let bytes = crate::transfer::export(s.dir, &s.who, format, |done, total| {
+        if progress.length() != Some(total) {
+            progress.set_length(total);
+            set_style(&progress, total);
         }
-        if u64::from(page) >= found.page_info.total_pages {
-            break;
-        }
-        page += 1;
-    }
+        progress.set_position(done);
+    })?;
     progress.finish_and_clear();
-    let bytes = match format {
-        Format::Json => {
-            let mut text = serde_json::to_vec_pretty(&RowFile { users: rows })
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            text.push(b'\n');
-            text
-        }
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            for row in rows {
-                writer
-                    .serialize(CsvRow {
-                        user_name: row.user_name,
-                        display_name: row.display_name,
-                        email: row.email,
-                        status: row.status.unwrap_or_default(),
-                        user_type: row.user_type.unwrap_or_default(),
-                        roles: row.roles.join(";"),
-                        groups: row.groups.join(";"),
-                    })
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-            }
-            writer
-                .into_inner()
-                .map_err(|e| Error::Internal(e.to_string()))?
-        }
-    };
     match out {
         Some(path) => std::fs::write(&path, bytes)
             .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display()))),
@@ -469,12 +131,17 @@ pub fn export(s: &Session, format: Option<Format>, out: Option<PathBuf>) -> Resu
     }
 }
 
-/// A progress bar on stderr, shown only on a terminal and for work worth one.
+/// A progress bar on stderr, drawn only on a terminal.
 fn bar(length: u64, what: &'static str) -> ProgressBar {
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(length).with_message(what);
+    set_style(&bar, length);
+    bar
+}
+
+fn set_style(bar: &ProgressBar, length: u64) {
     let style = if length == 0 {
         ProgressStyle::with_template("{spinner} {msg} {elapsed}")
     } else {
@@ -483,5 +150,4 @@ fn bar(length: u64, what: &'static str) -> ProgressBar {
     if let Ok(style) = style {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar
 }

@@ -1,0 +1,420 @@
+//! Users from and to CSV or JSON files, for `keyward users import|export` and the desktop
+//! app's Import and Export.
+//!
+//! CSV has a header row; `userName,displayName,email` are required, `roles` and `groups` are
+//! names separated by `;`, `status` and `type` optional. JSON is the export's shape,
+//! `{"users": [...]}`, with roles and groups by name as well. Every refused row is reported as
+//! `line N: field: message` (the line of the file: the header is line 1, a JSON file counts
+//! users from 1), and the import is all or nothing: one call to the directory, one
+//! transaction. An export never holds a hash or a secret (the directory hands out none).
+
+use crate::core::directory::Directory;
+use crate::core::model::*;
+use crate::core::{Error, FieldErrors, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+impl Format {
+    pub fn of(path: &Path, given: Option<Format>) -> Format {
+        given.unwrap_or_else(|| match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
+            _ => Format::Csv,
+        })
+    }
+}
+
+/// One user as files hold it: roles and groups by name, nothing secret.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub user_name: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RowFile {
+    users: Vec<Row>,
+}
+
+/// The CSV form of a row: lists joined by `;`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CsvRow {
+    user_name: String,
+    #[serde(default)]
+    display_name: String,
+    email: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default, rename = "type")]
+    user_type: String,
+    #[serde(default)]
+    roles: String,
+    #[serde(default)]
+    groups: String,
+}
+
+fn split(list: &str) -> Vec<String> {
+    list.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn empty_to_none(text: String) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Reads the rows of a file with the line each came from; unreadable rows are errors on
+/// their line.
+/// The rows of a file, each with its line, and the lines that could not be read.
+type ReadRows = (Vec<(usize, Row)>, Vec<String>);
+
+fn read_rows(path: &Path, format: Format) -> Result<ReadRows> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Error::invalid("file", format!("Cannot read {}: {e}", path.display()))
+    };
+    match format {
+        Format::Json => {
+            let text = std::fs::read_to_string(path).map_err(|e| unreadable(&e))?;
+            let file: RowFile = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
+            Ok((
+                file.users
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| (i + 1, r))
+                    .collect(),
+                Vec::new(),
+            ))
+        }
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_path(path)
+                .map_err(|e| unreadable(&e))?;
+            let mut rows = Vec::new();
+            let mut problems = Vec::new();
+            for record in reader.deserialize::<CsvRow>() {
+                match record {
+                    Ok(row) => {
+                        // The reader's position is where the next record starts.
+                        let line = rows.len() + problems.len() + 2;
+                        rows.push((
+                            line,
+                            Row {
+                                user_name: row.user_name,
+                                display_name: row.display_name,
+                                email: row.email,
+                                status: empty_to_none(row.status),
+                                user_type: empty_to_none(row.user_type),
+                                roles: split(&row.roles),
+                                groups: split(&row.groups),
+                            },
+                        ));
+                    }
+                    Err(error) => {
+                        let line = error
+                            .position()
+                            .map_or(rows.len() + problems.len() + 2, |p| p.line() as usize);
+                        problems.push(format!("line {line}: {}", csv_message(&error)));
+                    }
+                }
+            }
+            Ok((rows, problems))
+        }
+    }
+}
+
+fn csv_message(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(field) => format!("column {}: {}", field + 1, err.kind()),
+            None => err.kind().to_string(),
+        },
+        csv::ErrorKind::UnequalLengths { .. } => "the row has a different number of columns".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// The users of a file, ready for the directory: ids for role and group names, the file's
+/// line of each, and the problems found so far (each `line N: field: message`).
+pub struct Prepared {
+    pub users: Vec<NewUser>,
+    pub lines: Vec<usize>,
+    pub problems: Vec<String>,
+}
+
+/// Reads `path` and resolves role and group names; `on_row` is called once per row read.
+pub fn prepare(
+    dir: &dyn Directory,
+    who: &Credential,
+    path: &Path,
+    format: Option<Format>,
+    mut on_row: impl FnMut(usize),
+) -> Result<Prepared> {
+    let (rows, mut problems) = read_rows(path, Format::of(path, format))?;
+    let roles: Vec<(String, String)> = dir
+        .list_roles(who)?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let groups: Vec<(String, String)> = dir
+        .list_groups(who)?
+        .into_iter()
+        .map(|g| (g.id, g.name))
+        .collect();
+    let total = rows.len();
+    let mut users = Vec::with_capacity(total);
+    let mut lines = Vec::with_capacity(total);
+    for (line, row) in rows {
+        on_row(total);
+        let mut by_name =
+            |names: &[String], known: &[(String, String)], field: &str, what: &str| {
+                names
+                    .iter()
+                    .filter_map(|name| {
+                        let found = known
+                            .iter()
+                            .find(|(id, n)| n.eq_ignore_ascii_case(name) || id == name)
+                            .map(|(id, _)| id.clone());
+                        if found.is_none() {
+                            problems
+                                .push(format!("line {line}: {field}: there is no {what} {name:?}"));
+                        }
+                        found
+                    })
+                    .collect::<Vec<_>>()
+            };
+        let role_ids = by_name(&row.roles, &roles, "roles", "role");
+        let group_ids = by_name(&row.groups, &groups, "groups", "group");
+        // Users arrive invited (they choose their password); a status of INACTIVE is kept, so
+        // that leavers in an HR export do not get an invitation.
+        let status = match row.status.as_deref() {
+            None => None,
+            Some(text) => match UserStatus::parse(text) {
+                Some(UserStatus::Inactive) => Some(UserStatus::Inactive),
+                Some(_) => None,
+                None => {
+                    problems.push(format!(
+                        "line {line}: status: use ACTIVE, INACTIVE or INVITED"
+                    ));
+                    None
+                }
+            },
+        };
+        let user_type = match row.user_type.as_deref() {
+            None => None,
+            Some(text) => UserType::parse(text).or_else(|| {
+                problems.push(format!("line {line}: type: use NATIVE or EXTERNAL"));
+                None
+            }),
+        };
+        lines.push(line);
+        users.push(NewUser {
+            display_name: if row.display_name.trim().is_empty() {
+                row.user_name.clone()
+            } else {
+                row.display_name
+            },
+            user_name: row.user_name,
+            email: row.email,
+            password: None,
+            status,
+            user_type,
+            roles: role_ids,
+            groups: group_ids,
+        });
+    }
+    Ok(Prepared {
+        users,
+        lines,
+        problems,
+    })
+}
+
+/// What an import came to: done (or, for a dry run, checked), or refused with every problem.
+pub enum Outcome {
+    Done(ImportReport),
+    Refused(Vec<String>),
+}
+
+/// Hands the prepared users to the directory in one call: all or nothing. With problems found
+/// while reading, the directory still checks every row (as a dry run) so that all are told.
+pub fn import(
+    dir: &dyn Directory,
+    who: &Credential,
+    prepared: Prepared,
+    dry_run: bool,
+) -> Result<Outcome> {
+    let Prepared {
+        users,
+        lines,
+        mut problems,
+    } = prepared;
+    match dir.import_users(who, users, dry_run || !problems.is_empty()) {
+        Err(Error::Invalid(fields)) => problems.extend(row_problems(&fields, &lines)),
+        Err(other) => return Err(other),
+        Ok(report) if problems.is_empty() => return Ok(Outcome::Done(report)),
+        Ok(_) => {}
+    }
+    problems.sort_by_key(|p| line_of(p));
+    Ok(Outcome::Refused(problems))
+}
+
+fn line_of(problem: &str) -> usize {
+    problem
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `rows.INDEX.FIELD` from the directory → `line N: field: message`.
+fn row_problems(fields: &FieldErrors, lines: &[usize]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, messages) in &fields.0 {
+        let mut parts = key.splitn(3, '.');
+        let (line, field) = match (parts.next(), parts.next(), parts.next()) {
+            (Some("rows"), Some(index), field) => (
+                index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| lines.get(i).copied())
+                    .unwrap_or(0),
+                field.unwrap_or("row"),
+            ),
+            _ => (0, key.as_str()),
+        };
+        for message in messages {
+            problems.push(format!("line {line}: {field}: {message}"));
+        }
+    }
+    problems
+}
+
+/// `userName,email,invitation,expiresTime`: the link (server) or code (file) of each user.
+pub fn write_invitations(out: &Path, invited: &[&CreatedUser]) -> Result<()> {
+    let failed =
+        |e: &dyn std::fmt::Display| Error::Internal(format!("cannot write {}: {e}", out.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| failed(&e))?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(["userName", "email", "invitation", "expiresTime"])
+        .map_err(|e| failed(&e))?;
+    for created in invited {
+        if let Some(invitation) = &created.invitation {
+            let secret = invitation.link.as_ref().unwrap_or(&invitation.token);
+            writer
+                .write_record([
+                    created.user.user_name.as_str(),
+                    created.user.email.as_str(),
+                    secret.expose(),
+                    &invitation.expires_time.to_rfc3339(),
+                ])
+                .map_err(|e| failed(&e))?;
+        }
+    }
+    let bytes = writer.into_inner().map_err(|e| failed(&e))?;
+    file.write_all(&bytes).map_err(|e| failed(&e))
+}
+
+/// Every user the caller may see, as a file's bytes; `on_progress(done, total)` after each page.
+pub fn export(
+    dir: &dyn Directory,
+    who: &Credential,
+    format: Format,
+    mut on_progress: impl FnMut(u64, u64),
+) -> Result<Vec<u8>> {
+    let roles: HashMap<String, String> = dir
+        .list_roles(who)?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let groups: HashMap<String, String> = dir
+        .list_groups(who)?
+        .into_iter()
+        .map(|g| (g.id, g.name))
+        .collect();
+    let name = |names: &HashMap<String, String>, id: &String| {
+        names.get(id).cloned().unwrap_or_else(|| id.clone())
+    };
+    let mut rows = Vec::new();
+    let mut page = 1;
+    loop {
+        let query = UserQuery {
+            page: Some(page),
+            page_size: Some(MAX_PAGE_SIZE),
+            ..Default::default()
+        };
+        let found = dir.list_users(who, &query)?;
+        let total = found.page_info.total_elements;
+        for user in found.items {
+            rows.push(Row {
+                roles: user.roles.iter().map(|id| name(&roles, id)).collect(),
+                groups: user.groups.iter().map(|id| name(&groups, id)).collect(),
+                user_name: user.user_name,
+                display_name: user.display_name,
+                email: user.email,
+                status: Some(user.status.as_str().to_owned()),
+                user_type: Some(user.user_type.as_str().to_owned()),
+            });
+        }
+        on_progress(rows.len() as u64, total);
+        if u64::from(page) >= found.page_info.total_pages {
+            break;
+        }
+        page += 1;
+    }
+    let bytes = match format {
+        Format::Json => {
+            let mut text = serde_json::to_vec_pretty(&RowFile { users: rows })
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            text.push(b'\n');
+            text
+        }
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            for row in rows {
+                writer
+                    .serialize(CsvRow {
+                        user_name: row.user_name,
+                        display_name: row.display_name,
+                        email: row.email,
+                        status: row.status.unwrap_or_default(),
+                        user_type: row.user_type.unwrap_or_default(),
+                        roles: row.roles.join(";"),
+                        groups: row.groups.join(";"),
+                    })
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+            writer
+                .into_inner()
+                .map_err(|e| Error::Internal(e.to_string()))?
+        }
+    };
+    Ok(bytes)
+}
