@@ -602,3 +602,125 @@ fn a_self_signed_server_is_trusted_only_once_its_fingerprint_is_pinned() {
     app.wait_for_element("#users-table tr[data-user=root]");
     drop(server);
 }
+
+#[test]
+fn users_are_imported_exported_and_the_file_backed_up_and_restored_from_the_app() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let prepared = Prepared::new(|dir, root| {
+        dir.create_group(
+            root,
+            NewGroup {
+                name: "Support".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    });
+    let folder = prepared.db.parent().unwrap().to_path_buf();
+    let path = |name: &str| folder.join(name).display().to_string();
+    std::fs::write(
+        folder.join("bad.csv"),
+        "userName,displayName,email,roles,groups\n\
+         amy,Amy A,amy@example.com,Viewer,Support\n\
+         bob,Bob B,not-an-address,Viewer,\n\
+         cy,Cy C,cy@example.com,Nobody,\n",
+    )
+    .unwrap();
+    let mut good = String::from("userName,displayName,email,roles,groups\n");
+    for i in 0..40 {
+        good.push_str(&format!(
+            "user{i:02},User {i},user{i}@example.com,Viewer,Support\n"
+        ));
+    }
+    std::fs::write(folder.join("good.csv"), good).unwrap();
+    let set = |app: &App, selector: &str, value: &str| {
+        app.script_with(
+            "document.querySelector(arguments[0]).value = arguments[1]; \
+             document.querySelector(arguments[0]).dispatchEvent(new Event('input')); return true",
+            json!([selector, value]),
+        );
+    };
+
+    let app = App::open(&prepared.db);
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+
+    // A file with problems: every bad line is listed, nothing is imported.
+    app.click("#import-users");
+    app.wait_for_element("#import-form");
+    set(&app, "#import-form [name=path]", &path("bad.csv"));
+    app.click("#import-check");
+    app.wait_for_element("#import-problems");
+    let problems = app.script(
+        "return [...document.querySelectorAll('#import-problems li')].map(li => li.textContent)",
+    );
+    let problems: Vec<&str> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("line 3: email:"), "{problems:?}");
+    assert!(problems[1].starts_with("line 4: roles:"), "{problems:?}");
+    assert_eq!(
+        app.script("return document.querySelector('#import-confirm').disabled"),
+        json!(true)
+    );
+    app.screenshot("import-problems");
+
+    // A good file: checked, then imported with the invitations saved.
+    set(&app, "#import-form [name=path]", &path("good.csv"));
+    app.click("#import-check");
+    assert!(app
+        .wait_text("#import-ready")
+        .starts_with("40 users are ready"));
+    set(&app, "#import-form [name=invitesOut]", &path("invites.csv"));
+    app.click("#import-confirm");
+    assert!(app
+        .wait_text("#import-done")
+        .starts_with("Imported 40 users (40 invited)"));
+    app.screenshot("import-done");
+    app.press(&["\u{E00C}"]);
+    app.wait_for_element("#users-table tr[data-user=user07]");
+    let invites = std::fs::read_to_string(folder.join("invites.csv")).unwrap();
+    assert_eq!(invites.lines().count(), 41);
+
+    // Export: every user, no secret.
+    app.click("#export-users");
+    set(&app, "#export-form [name=path]", &path("all.json"));
+    app.click("#export-confirm");
+    app.wait_for("return document.querySelector('#export-form') === null");
+    let exported = std::fs::read_to_string(folder.join("all.json")).unwrap();
+    assert!(exported.contains("\"userName\": \"user39\""));
+    assert!(!exported.contains("$argon2"));
+    let code = invites.lines().nth(1).unwrap().split(',').nth(2).unwrap();
+    assert!(!exported.contains(code));
+
+    // Backup, a change, restore: the change is gone and everyone signs in again.
+    app.go("#/directory");
+    app.wait_for_element("#backup-form");
+    set(&app, "#backup-form [name=path]", &path("backup.db"));
+    app.click("#backup-confirm");
+    app.wait_for("return [...document.querySelectorAll('.notice')].some(n => n.textContent.includes('Backed up'))");
+    assert!(folder.join("backup.db").is_file());
+    {
+        let dir = prepared.directory();
+        let root =
+            Credential::Session(dir.sign_in("root", &secret(PASSWORD)).unwrap().access_token);
+        let query = UserQuery {
+            q: Some("user07".into()),
+            ..Default::default()
+        };
+        let id = dir.list_users(&root, &query).unwrap().items[0].id.clone();
+        dir.delete_user(&root, &id).unwrap();
+    }
+    set(&app, "#restore-form [name=path]", &path("backup.db"));
+    app.click("#restore-confirm");
+    app.click("dialog[open] button.primary, dialog[open] button.danger");
+    app.wait_for_element("#sign-in-form");
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.script("const s = document.querySelector('#user-search'); s.value = 'user07'; s.dispatchEvent(new Event('input')); return true");
+    app.wait_for_element("#users-table tr[data-user=user07]");
+}

@@ -42,9 +42,9 @@ pub fn backup(db: &Path, out: &Path) -> ExitCode {
     }
 }
 
-/// Replaces `db` with a checked copy of `input`: the backup is verified first and copied with
-/// SQLite's backup (never a half-written file in place), and an existing `db` is only
-/// overwritten with `force`. Stop the app or server on `db` first: they keep the old file open.
+/// Replaces `db` with a checked copy of `input` ([`crate::store::restore`]); an existing `db`
+/// is only overwritten with `force`. Stop the app or server on `db` first: they keep the old
+/// file open.
 pub fn restore(db: &Path, input: &Path, force: bool) -> ExitCode {
     if db.exists() && !force {
         return refused(format!(
@@ -53,35 +53,9 @@ pub fn restore(db: &Path, input: &Path, force: bool) -> ExitCode {
             input.display()
         ));
     }
-    let source = match open_existing(input) {
-        Ok(source) => source,
-        Err(code) => return code,
-    };
-    match source.check_integrity() {
-        Ok(problems) if problems.is_empty() => {}
-        Ok(problems) => {
-            return refused(format!(
-                "{} is damaged, not restored: {}",
-                input.display(),
-                problems.join("; ")
-            ))
-        }
-        Err(error) => return refused(crate::core::ErrorBody::from(&error).message),
-    }
-    // Written beside the target, then moved over it in one rename.
-    let staging = db.with_extension("restoring");
-    let _ = std::fs::remove_file(&staging);
-    if let Err(error) = source.backup_to(&staging) {
-        return refused(crate::core::ErrorBody::from(&error).message);
-    }
-    for suffix in ["-wal", "-shm"] {
-        let mut side = db.as_os_str().to_owned();
-        side.push(suffix);
-        let _ = std::fs::remove_file(side);
-    }
-    if let Err(error) = std::fs::rename(&staging, db) {
-        let _ = std::fs::remove_file(&staging);
-        return refused(format!("cannot replace {}: {error}", db.display()));
+    if let Err(error) = crate::store::restore(db, input) {
+        super::report(&error);
+        return ExitCode::from(exit::REFUSED);
     }
     println!("Restored {} from {}.", db.display(), input.display());
     ExitCode::from(exit::OK)

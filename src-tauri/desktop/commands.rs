@@ -27,6 +27,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         open_profile,
         server_certificate,
         sign_in_with_key,
+        import_users_file,
+        export_users_file,
+        backup_directory,
+        restore_directory,
         choose_file,
         set_up,
         sign_in,
@@ -292,23 +296,57 @@ pub async fn server_certificate(url: String) -> Reply<CertificateInfo> {
     })
 }
 
-/// Asks for a file with the system's Open (or, with `create`, Save) dialog.
+/// Asks for a file with the system's Open (or, with `create`, Save) dialog: a directory file,
+/// or (`users`) a CSV/JSON file of users, or (`invitations`) a CSV for invitation links.
 #[tauri::command]
-pub async fn choose_file(app: tauri::AppHandle, create: bool) -> Reply<Option<String>> {
+pub async fn choose_file(
+    app: tauri::AppHandle,
+    create: bool,
+    kind: Option<String>,
+) -> Reply<Option<String>> {
     blocking(move || {
+        let (filter, extensions, title, name): (&str, &[&str], &str, &str) =
+            match (kind.as_deref(), create) {
+                (Some("users"), false) => {
+                    ("Users (CSV or JSON)", &["csv", "json"], "Import users", "")
+                }
+                (Some("users"), true) => (
+                    "Users (CSV or JSON)",
+                    &["csv", "json"],
+                    "Export users",
+                    "users.csv",
+                ),
+                (Some("invitations"), _) => {
+                    ("CSV", &["csv"], "Save the invitations", "invitations.csv")
+                }
+                (Some("backup"), true) => (
+                    "Keyward directory",
+                    &["db"],
+                    "Back up to",
+                    "keyward-backup.db",
+                ),
+                (_, true) => (
+                    "Keyward directory",
+                    &["db", "sqlite", "keyward"],
+                    "Create a directory file",
+                    "keyward.db",
+                ),
+                (_, false) => (
+                    "Keyward directory",
+                    &["db", "sqlite", "keyward"],
+                    "Open a directory file",
+                    "",
+                ),
+            };
         let dialog = app
             .dialog()
             .file()
-            .add_filter("Keyward directory", &["db", "sqlite", "keyward"]);
+            .add_filter(filter, extensions)
+            .set_title(title);
         let chosen = if create {
-            dialog
-                .set_title("Create a directory file")
-                .set_file_name("keyward.db")
-                .blocking_save_file()
+            dialog.set_file_name(name).blocking_save_file()
         } else {
-            dialog
-                .set_title("Open a directory file")
-                .blocking_pick_file()
+            dialog.blocking_pick_file()
         };
         Ok(chosen
             .and_then(|p| p.into_path().ok())
@@ -585,4 +623,124 @@ pub async fn copy_secret(state: State<'_, Desktop>, secret: Secret) -> Reply<Cop
     Ok(Copied {
         clears_in_seconds: delay,
     })
+}
+
+// --- Import, export, backup -------------------------------------------------------------------
+
+/// What an import (or its dry run) came to, for the dialog.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResult {
+    dry_run: bool,
+    count: usize,
+    invited: usize,
+    /// Every refused line, `line N: field: message`; nothing was imported when not empty.
+    problems: Vec<String>,
+}
+
+/// Imports users from a CSV or JSON file, all or nothing; invitations go to `invites_out`.
+#[tauri::command]
+pub async fn import_users_file(
+    state: State<'_, Desktop>,
+    path: String,
+    dry_run: bool,
+    invites_out: Option<String>,
+) -> Reply<ImportResult> {
+    let invites_out = invites_out
+        .filter(|p| !p.trim().is_empty())
+        .map(PathBuf::from);
+    as_signed_in(&state, move |d, c| {
+        let prepared = crate::transfer::prepare(d, c, std::path::Path::new(&path), None, |_| {})?;
+        let count = prepared.users.len();
+        match crate::transfer::import(d, c, prepared, dry_run)? {
+            crate::transfer::Outcome::Refused(problems) => Ok(ImportResult {
+                dry_run,
+                count,
+                invited: 0,
+                problems,
+            }),
+            crate::transfer::Outcome::Done(report) => {
+                let invited: Vec<&CreatedUser> = report
+                    .users
+                    .iter()
+                    .filter(|u| u.invitation.is_some())
+                    .collect();
+                if let Some(out) = &invites_out {
+                    crate::transfer::write_invitations(out, &invited)?;
+                }
+                Ok(ImportResult {
+                    dry_run: report.dry_run,
+                    count,
+                    invited: invited.len(),
+                    problems: Vec::new(),
+                })
+            }
+        }
+    })
+    .await
+}
+
+/// Writes every user (no hashes, no secrets) to a CSV or JSON file, by its extension.
+#[tauri::command]
+pub async fn export_users_file(state: State<'_, Desktop>, path: String) -> Reply<u64> {
+    as_signed_in(&state, move |d, c| {
+        let path = PathBuf::from(path);
+        let format = crate::transfer::Format::of(&path, None);
+        let mut count = 0;
+        let bytes = crate::transfer::export(d, c, format, |done, _| count = done)?;
+        std::fs::write(&path, bytes)
+            .map_err(|e| Error::invalid("path", format!("Cannot write {}: {e}", path.display())))?;
+        Ok(count)
+    })
+    .await
+}
+
+/// The open directory file, when the window works on one (not on a server).
+fn open_file_path(state: &Desktop) -> Result<PathBuf> {
+    match &*state.lock() {
+        Ok(c) if !c.remote => Ok(PathBuf::from(&c.place)),
+        _ => Err(Error::StateConflict(
+            "Backups are made of a local directory file; a server is backed up where it runs."
+                .into(),
+        )),
+    }
+}
+
+/// Copies the open directory file safely (SQLite online backup) while it is in use.
+#[tauri::command]
+pub async fn backup_directory(state: State<'_, Desktop>, path: String) -> Reply<()> {
+    let source = open_file_path(&state).map_err(body)?;
+    blocking(move || {
+        let out = PathBuf::from(path.trim());
+        if out.exists() {
+            return Err(Error::invalid(
+                "path",
+                "A file exists there already; choose a new name for the backup.",
+            ));
+        }
+        let directory = crate::store::SqliteDirectory::open(&source)
+            .map_err(|e| Error::StateConflict(e.to_string()))?;
+        directory.backup_to(&out)
+    })
+    .await
+}
+
+/// Replaces the open directory file with a checked backup, then opens it again (signed out).
+#[tauri::command]
+pub async fn restore_directory(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    path: String,
+) -> Reply<ConnectionInfo> {
+    let target = open_file_path(&state).map_err(body)?;
+    // Let go of the file before it is replaced.
+    state.connect(target.display().to_string(), false, Err("restoring".into()));
+    let restoring = target.clone();
+    let restored =
+        blocking(move || crate::store::restore(&restoring, std::path::Path::new(&path))).await;
+    let reopened = open_file(&target);
+    state.connect(target.display().to_string(), false, reopened);
+    retitle(&state, &window);
+    restored?;
+    describe(&state).await
 }

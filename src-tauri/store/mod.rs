@@ -58,6 +58,46 @@ pub enum OpenError {
     Unavailable { path: PathBuf, reason: String },
 }
 
+/// Replaces the directory file `target` with a copy of `backup`: the backup is opened and its
+/// integrity checked first, copied with SQLite's backup beside the target, then moved over it
+/// in one rename (never a half-written file in place). Whoever has `target` open keeps the old
+/// file until they open it again.
+pub fn restore(target: &Path, backup: &Path) -> Result<()> {
+    if !backup.is_file() {
+        return Err(Error::invalid(
+            "path",
+            format!("{} does not exist.", backup.display()),
+        ));
+    }
+    let source =
+        SqliteDirectory::open(backup).map_err(|e| Error::invalid("path", e.to_string()))?;
+    let problems = source.check_integrity()?;
+    if !problems.is_empty() {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "{} is damaged, not restored: {}",
+                backup.display(),
+                problems.join("; ")
+            ),
+        ));
+    }
+    let staging = target.with_extension("restoring");
+    let _ = std::fs::remove_file(&staging);
+    source.backup_to(&staging)?;
+    drop(source);
+    for suffix in ["-wal", "-shm"] {
+        let mut side = target.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(side);
+    }
+    std::fs::rename(&staging, target).map_err(|e| {
+        let _ = std::fs::remove_file(&staging);
+        tracing::error!(error = %e, path = %target.display(), "cannot replace the directory file");
+        Error::StateConflict(format!("Cannot replace {}: {e}", target.display()))
+    })
+}
+
 /// A directory kept in a local SQLite file.
 pub struct SqliteDirectory {
     path: PathBuf,

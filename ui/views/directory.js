@@ -5,6 +5,7 @@
 
 import { call, session } from "../api.js";
 import { h, replace, field, formError, showErrors, clearErrors, openDialog, confirmAction, notify } from "../dom.js";
+import { backupSection } from "./transfer.js";
 
 export function render(view, { onOpened }) {
   const connection = session.connection;
@@ -116,6 +117,9 @@ export function render(view, { onOpened }) {
           h("tbody", {}, rows))
         : h("p", { class: "muted" }, "None yet. Add your team's server, or the files you open often."),
       problem),
+    connection.place && !connection.remote
+      ? backupSection({ onRestored: (info) => { opened(info); notify("Restored from the backup. Sign in again."); } })
+      : null,
     h("section", { class: "section" }, h("h2", {}, "Open a directory file"), fileForm),
     recent.length ? h("section", { class: "section" }, h("h2", {}, "Recent files"),
       h("ul", { class: "recent" }, recent.map((path) => h("li", {},

@@ -8,6 +8,7 @@ import {
   badge, ago,
 } from "../dom.js";
 import { revealToken } from "../secret.js";
+import { importUsers, exportUsers } from "./transfer.js";
 
 const COLUMNS = [
   ["userName", "User name"],
@@ -57,7 +58,11 @@ export function render(view) {
   const error = h("p", { class: "form-error", role: "alert" });
 
   replace(view,
-    h("div", { class: "page-head" }, h("h1", {}, "Users")),
+    h("div", { class: "page-head" }, h("h1", {}, "Users"), h("span", { class: "spacer" }),
+      session.can("CREATE_USER")
+        ? h("button", { type: "button", id: "import-users", onclick: () => importUsers(() => reload()) }, "Import…")
+        : null,
+      h("button", { type: "button", id: "export-users", onclick: () => exportUsers() }, "Export…")),
     toolbar, error,
     h("div", { class: "table-wrap" }, table),
     h("div", { class: "table-foot" }, summary, pager));
