@@ -157,6 +157,61 @@ fn usage_errors_exit_with_two_and_help_is_complete() {
     let help = keyward().arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("init") && text.contains("--db"), "{text}");
+    // Every command group lists its subcommands, each with a line of help.
+    let groups: &[(&str, &[&str])] = &[
+        (
+            "users",
+            &[
+                "list",
+                "show",
+                "add",
+                "edit",
+                "deactivate",
+                "activate",
+                "delete",
+                "reset-password",
+                "invite",
+                "import",
+                "export",
+            ],
+        ),
+        ("roles", &["list", "show", "add", "edit", "delete"]),
+        ("groups", &["list", "show", "add", "edit", "delete"]),
+        (
+            "keys",
+            &[
+                "list",
+                "create",
+                "download",
+                "revoke",
+                "regenerate",
+                "verify",
+            ],
+        ),
+        ("settings", &["show", "set"]),
+    ];
+    for (group, commands) in groups {
+        assert!(text.contains(group), "{group} in --help");
+        let help = keyward()
+            .args([group, &"--help".to_owned()[..]])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        for command in *commands {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{command} ")))
+                .unwrap_or_else(|| panic!("{group} {command} missing from:\n{text}"));
+            assert!(
+                line.trim().len() > command.len() + 5,
+                "{group} {command} has no help: {line}"
+            );
+        }
+    }
+    for command in ["audit", "backup", "restore", "check", "serve"] {
+        let help = keyward().args([command, "--help"]).output().unwrap();
+        assert_eq!(help.status.code(), Some(0), "{command} --help");
+    }
 }
 
 #[test]

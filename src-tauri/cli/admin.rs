@@ -1063,13 +1063,22 @@ pub fn credential(
             .first_super_admin()
             .map_err(|e| e.to_string())?
             .ok_or("this file has no active SuperAdmin: give --as USER")?,
+        // A person at a terminal is asked; a script must say who it is.
+        (None, None) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            eprint!("User name: ");
+            let mut name = String::new();
+            std::io::stdin()
+                .read_line(&mut name)
+                .map_err(|e| format!("cannot read the user name: {e}"))?;
+            name.trim().to_owned()
+        }
         (None, None) => {
             return Err(
                 "set KEYWARD_TOKEN (a session token or an API key), or give --as USER".into(),
             )
         }
     };
-    let (env, prompt) = if as_user.is_none() {
+    let (env, prompt) = if as_user.is_none() && on_file.is_some() {
         ("KEYWARD_ADMIN_PASSWORD", format!("Password of {user}: "))
     } else {
         ("KEYWARD_PASSWORD", format!("Password of {user}: "))
