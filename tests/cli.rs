@@ -192,10 +192,7 @@ fn usage_errors_exit_with_two_and_help_is_complete() {
     ];
     for (group, commands) in groups {
         assert!(text.contains(group), "{group} in --help");
-        let help = keyward()
-            .args([group, &"--help".to_owned()[..]])
-            .output()
-            .unwrap();
+        let help = keyward().args([*group, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&help.stdout);
         for command in *commands {
             let line = text
