@@ -261,13 +261,37 @@ impl SqliteDirectory {
         target_id: Option<&str>,
         change: impl FnOnce(&Transaction<'_>, &Actor, Time) -> Result<T>,
     ) -> Result<T> {
+        self.change(credential, action, target_id, true, change)
+    }
+
+    /// Runs a change like [`Self::mutate`] and then rolls it back whatever happened: a
+    /// rehearsal (dry run) that checks everything a real change would.
+    fn rehearse<T>(
+        &self,
+        credential: &Credential,
+        action: &'static str,
+        change: impl FnOnce(&Transaction<'_>, &Actor, Time) -> Result<T>,
+    ) -> Result<T> {
+        self.change(credential, action, None, false, change)
+    }
+
+    fn change<T>(
+        &self,
+        credential: &Credential,
+        action: &'static str,
+        target_id: Option<&str>,
+        commit: bool,
+        change: impl FnOnce(&Transaction<'_>, &Actor, Time) -> Result<T>,
+    ) -> Result<T> {
         let now = self.now();
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let actor = auth::resolve(&tx, credential, now, true)?.actor;
         match change(&tx, &actor, now) {
             Ok(value) => {
-                tx.commit()?;
+                if commit {
+                    tx.commit()?;
+                }
                 Ok(value)
             }
             Err(error) => {
@@ -284,22 +308,6 @@ impl SqliteDirectory {
                 Err(error)
             }
         }
-    }
-
-    /// Runs a change like [`Self::mutate`] and then rolls it back whatever happened: a
-    /// rehearsal (dry run) that checks everything a real change would.
-    fn rehearse<T>(
-        &self,
-        credential: &Credential,
-        change: impl FnOnce(&Transaction<'_>, &Actor, Time) -> Result<T>,
-    ) -> Result<T> {
-        let now = self.now();
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let actor = auth::resolve(&tx, credential, now, true)?.actor;
-        let value = change(&tx, &actor, now);
-        tx.rollback()?;
-        value
     }
 
     /// Runs a change that acts for nobody yet (setup, sign-in, accepting a token).

@@ -407,7 +407,7 @@ pub(super) fn import(
         })
     };
     if dry_run {
-        dir.rehearse(credential, change)
+        dir.rehearse(credential, "user.import", change)
     } else {
         dir.mutate(credential, "user.import", None, change)
     }
