@@ -112,7 +112,7 @@ export function render(view, { onOpened }) {
     h("section", { class: "section" },
       h("h2", {}, "Saved connections"),
       profiles.length
-        ? h("table", { class: "table", id: "profiles-table" },
+        ? h("table", { class: "list", id: "profiles-table" },
           h("thead", {}, h("tr", {}, ["Name", "Kind", "Where", "Certificate", ""].map((t) => h("th", {}, t)))),
           h("tbody", {}, rows))
         : h("p", { class: "muted" }, "None yet. Add your team's server, or the files you open often."),
