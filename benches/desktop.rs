@@ -7,10 +7,6 @@
 //! custom-protocol --bench desktop`. Sizes: KEYWARD_BENCH_USERS, KEYWARD_BENCH_KEYS;
 //! KEYWARD_BENCH_DB keeps the fixture file, KEYWARD_BENCH_REUSE=1 uses a kept one again.
 
-use keyward::core::directory::Directory;
-use keyward::core::model::FirstAdmin;
-use keyward::core::secret::Secret;
-use keyward::store::SqliteDirectory;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -20,7 +16,7 @@ mod fixture;
 #[path = "../tests/webdriver.rs"]
 mod webdriver;
 
-use fixture::{env_size, seed, PASSWORD};
+use fixture::{env_size, fresh_directory, seed, PASSWORD};
 use webdriver::App;
 
 fn fixture(users: usize, keys: usize, tmp: &tempfile::TempDir) -> PathBuf {
@@ -30,21 +26,8 @@ fn fixture(users: usize, keys: usize, tmp: &tempfile::TempDir) -> PathBuf {
     if std::env::var_os("KEYWARD_BENCH_REUSE").is_some() && path.exists() {
         return path;
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = path.clone().into_os_string();
-        name.push(suffix);
-        let _ = std::fs::remove_file(name);
-    }
     let started = Instant::now();
-    let dir = SqliteDirectory::open(&path).unwrap();
-    dir.create_first_admin(FirstAdmin {
-        user_name: "root".into(),
-        display_name: "Root".into(),
-        email: "root@example.com".into(),
-        password: Secret::new(PASSWORD.into()),
-    })
-    .unwrap();
-    drop(dir);
+    drop(fresh_directory(&path));
     seed(&path, users, keys);
     eprintln!(
         "fixture: {users} users, {keys} keys in {:.1} s",

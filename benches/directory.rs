@@ -16,24 +16,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/fixture.rs"]
 mod fixture;
-use fixture::{env_size, seed, PASSWORD};
-
-struct Stats {
-    p50: Duration,
-    p99: Duration,
-    mean: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>) -> Stats {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    let total: Duration = samples.iter().sum();
-    Stats {
-        p50: at(0.5),
-        p99: at(0.99),
-        mean: total / samples.len() as u32,
-    }
-}
+use fixture::{env_size, fresh_directory, seed, stats, Stats, PASSWORD};
 
 fn time<T>(mut run: impl FnMut() -> T) -> Duration {
     let start = Instant::now();
@@ -61,23 +44,11 @@ fn main() {
     // KEYWARD_BENCH_REUSE skips writing the fixture when KEYWARD_BENCH_DB already holds one.
     let reuse = std::env::var_os("KEYWARD_BENCH_REUSE").is_some() && path.exists();
     let sample_file = path.with_extension("sample");
-    if !reuse {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.clone().into_os_string();
-            name.push(suffix);
-            let _ = std::fs::remove_file(name);
-        }
-    }
-    let dir = SqliteDirectory::open(&path).unwrap();
-    if !reuse {
-        dir.create_first_admin(FirstAdmin {
-            user_name: "root".into(),
-            display_name: "Root".into(),
-            email: "root@example.com".into(),
-            password: Secret::new(PASSWORD.into()),
-        })
-        .unwrap();
-    }
+    let dir = if reuse {
+        SqliteDirectory::open(&path).unwrap()
+    } else {
+        fresh_directory(&path)
+    };
     let root = Credential::Session(
         dir.sign_in("root", &Secret::new(PASSWORD.into()))
             .unwrap()

@@ -25,7 +25,6 @@
 //! answered 200.
 
 use keyward::core::directory::Directory;
-use keyward::core::model::FirstAdmin;
 use keyward::core::secret::{generate_key, Secret};
 use keyward::store::SqliteDirectory;
 use serde_json::{json, Value};
@@ -40,7 +39,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/fixture.rs"]
 mod fixture;
-use fixture::{env_size, seed, PASSWORD};
+use fixture::{env_size, fresh_directory, seed, stats, Stats, PASSWORD};
 
 /// Which part this process plays: the benchmark itself, or a child it starts.
 const ROLE: &str = "KEYWARD_BENCH_ROLE";
@@ -150,22 +149,8 @@ fn run() -> Vec<String> {
             sample_file.display()
         );
     } else {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.clone().into_os_string();
-            name.push(suffix);
-            let _ = std::fs::remove_file(name);
-        }
-        {
-            let dir = SqliteDirectory::open(&path).unwrap();
-            dir.create_first_admin(FirstAdmin {
-                user_name: "root".into(),
-                display_name: "Root".into(),
-                email: "root@example.com".into(),
-                password: Secret::new(PASSWORD.into()),
-            })
-            .unwrap();
-            // Closed here: the server opens the file anew, as after a restart.
-        }
+        // Closed at once: the server opens the file anew, as after a restart.
+        drop(fresh_directory(&path));
         let sample = seed(&path, users, keys);
         let lines: Vec<&str> = sample.iter().map(Secret::expose).collect();
         std::fs::write(&sample_file, lines.join("\n")).unwrap();
@@ -1054,30 +1039,6 @@ impl Http {
 }
 
 // --- Figures --------------------------------------------------------------------------------
-
-struct Stats {
-    p50: Duration,
-    p99: Duration,
-    mean: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>) -> Stats {
-    samples.sort();
-    if samples.is_empty() {
-        return Stats {
-            p50: Duration::ZERO,
-            p99: Duration::ZERO,
-            mean: Duration::ZERO,
-        };
-    }
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    let total: Duration = samples.iter().sum();
-    Stats {
-        p50: at(0.5),
-        p99: at(0.99),
-        mean: total / samples.len() as u32,
-    }
-}
 
 fn ms(d: Duration) -> String {
     ms_us(d.as_secs_f64() * 1e6)

@@ -5,8 +5,12 @@
 
 #![allow(dead_code)]
 
+use keyward::core::directory::Directory;
+use keyward::core::model::FirstAdmin;
 use keyward::core::secret::{generate_key, key_prefix, Secret};
+use keyward::store::SqliteDirectory;
 use rusqlite::{params, Connection};
+use std::time::Duration;
 
 /// A size from the environment (KEYWARD_BENCH_USERS …), else `default`.
 pub fn env_size(name: &str, default: usize) -> usize {
@@ -17,6 +21,49 @@ pub fn env_size(name: &str, default: usize) -> usize {
 }
 
 pub const PASSWORD: &str = "tangerine orbit wallpaper 42";
+
+/// A new directory at `path` (any older file and its WAL removed) with the SuperAdmin `root`.
+pub fn fresh_directory(path: &std::path::Path) -> SqliteDirectory {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.to_path_buf().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+    let dir = SqliteDirectory::open(path).unwrap();
+    dir.create_first_admin(FirstAdmin {
+        user_name: "root".into(),
+        display_name: "Root".into(),
+        email: "root@example.com".into(),
+        password: Secret::new(PASSWORD.into()),
+    })
+    .unwrap();
+    dir
+}
+
+pub struct Stats {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub mean: Duration,
+}
+
+/// Median, 99th percentile and mean of `samples` (all zero when there are none).
+pub fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    if samples.is_empty() {
+        return Stats {
+            p50: Duration::ZERO,
+            p99: Duration::ZERO,
+            mean: Duration::ZERO,
+        };
+    }
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    let total: Duration = samples.iter().sum();
+    Stats {
+        p50: at(0.5),
+        p99: at(0.99),
+        mean: total / samples.len() as u32,
+    }
+}
 pub const FIRST: &[&str] = &[
     "alice", "bruno", "chloe", "dmitri", "elena", "farid", "grace", "hiro", "ines", "jonas",
     "kemal", "lena", "mateo", "nadia", "oskar", "priya", "quentin", "rosa", "samir", "tessa",
