@@ -201,7 +201,14 @@ pub async fn open_directory(
     path: String,
     create: bool,
 ) -> Reply<ConnectionInfo> {
-    let path = PathBuf::from(path.trim());
+    open_local(&state, PathBuf::from(path.trim()), create).await?;
+    retitle(&state, &window);
+    describe(&state).await
+}
+
+/// Opens (or, with `create`, creates) the directory file at `path` for the window, and
+/// remembers it among the recent files.
+async fn open_local(state: &Desktop, path: PathBuf, create: bool) -> Reply<()> {
     if path.as_os_str().is_empty() {
         return Err(body(Error::invalid("path", "Enter the path of a file.")));
     }
@@ -222,8 +229,7 @@ pub async fn open_directory(
         blocking(move || open_file(&opening).map_err(|m| Error::invalid("path", m))).await?;
     state.recent.remember(&path);
     state.connect(path.display().to_string(), false, Ok(directory));
-    retitle(&state, &window);
-    describe(&state).await
+    Ok(())
 }
 
 /// Adds a connection profile, or changes one (same id).
@@ -248,20 +254,7 @@ pub async fn open_profile(
 ) -> Reply<ConnectionInfo> {
     let profile = state.profiles.get(&id).map_err(body)?;
     match &profile.target {
-        Target::Local { path } => {
-            let opening = PathBuf::from(path);
-            if !opening.is_file() {
-                return Err(body(Error::invalid(
-                    "path",
-                    "There is no file at this path.",
-                )));
-            }
-            let directory =
-                blocking(move || open_file(&opening).map_err(|m| Error::invalid("path", m)))
-                    .await?;
-            state.recent.remember(std::path::Path::new(path));
-            state.connect(path.clone(), false, Ok(directory));
-        }
+        Target::Local { path } => open_local(&state, PathBuf::from(path), false).await?,
         Target::Remote { url, .. } => {
             let trust = profile.target.trust().map_err(body)?;
             let url = url.clone();

@@ -127,12 +127,7 @@ pub struct Profiles {
 
 impl Profiles {
     pub fn load() -> Profiles {
-        let file = super::recent::config_dir().map(|dir| dir.join("profiles.json"));
-        let list = file
-            .as_ref()
-            .and_then(|f| std::fs::read(f).ok())
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
+        let (file, list) = super::recent::load_config("profiles.json");
         Profiles {
             file,
             list: Mutex::new(list),
@@ -184,17 +179,12 @@ impl Profiles {
         let Some(file) = &self.file else {
             return Ok(());
         };
-        let json = serde_json::to_vec_pretty(list)
-            .map_err(|e| Error::Internal(format!("profiles: {e}")))?;
-        file.parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(file, json))
-            .map_err(|error| {
-                tracing::warn!(%error, file = %file.display(), "could not save the profiles");
-                Error::StateConflict(format!(
-                    "The connections could not be saved in {}.",
-                    file.display()
-                ))
-            })
+        super::recent::save_config(file, &list).map_err(|error| {
+            tracing::warn!(%error, file = %file.display(), "could not save the profiles");
+            Error::StateConflict(format!(
+                "The connections could not be saved in {}.",
+                file.display()
+            ))
+        })
     }
 }
