@@ -12,9 +12,56 @@ use crate::core::directory::Directory;
 use crate::core::model::*;
 use crate::core::{Error, FieldErrors, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+
+/// The roles or the groups of a directory by id and name: files and command lines name them,
+/// the directory takes ids.
+pub struct Names(Vec<(String, String)>);
+
+impl Names {
+    pub fn roles(dir: &dyn Directory, who: &Credential) -> Result<Names> {
+        Ok(Names(
+            dir.list_roles(who)?
+                .into_iter()
+                .map(|r| (r.id, r.name))
+                .collect(),
+        ))
+    }
+
+    pub fn groups(dir: &dyn Directory, who: &Credential) -> Result<Names> {
+        Ok(Names(
+            dir.list_groups(who)?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect(),
+        ))
+    }
+
+    pub fn none() -> Names {
+        Names(Vec::new())
+    }
+
+    /// The id of the one named `name` (in any case), or whose id it is.
+    pub fn id_of(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(id, n)| n.eq_ignore_ascii_case(name) || id == name)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// The name of `id` (the id itself for one not known).
+    pub fn name_of(&self, id: &str) -> String {
+        self.0
+            .iter()
+            .find(|(known, _)| known == id)
+            .map_or_else(|| id.to_owned(), |(_, name)| name.clone())
+    }
+
+    pub fn names_of(&self, ids: &[String]) -> Vec<String> {
+        ids.iter().map(|id| self.name_of(id)).collect()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -173,38 +220,25 @@ pub fn prepare(
     mut on_row: impl FnMut(usize),
 ) -> Result<Prepared> {
     let (rows, mut problems) = read_rows(path, Format::of(path, format))?;
-    let roles: Vec<(String, String)> = dir
-        .list_roles(who)?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
-    let groups: Vec<(String, String)> = dir
-        .list_groups(who)?
-        .into_iter()
-        .map(|g| (g.id, g.name))
-        .collect();
+    let roles = Names::roles(dir, who)?;
+    let groups = Names::groups(dir, who)?;
     let total = rows.len();
     let mut users = Vec::with_capacity(total);
     let mut lines = Vec::with_capacity(total);
     for (line, row) in rows {
         on_row(total);
-        let mut by_name =
-            |names: &[String], known: &[(String, String)], field: &str, what: &str| {
-                names
-                    .iter()
-                    .filter_map(|name| {
-                        let found = known
-                            .iter()
-                            .find(|(id, n)| n.eq_ignore_ascii_case(name) || id == name)
-                            .map(|(id, _)| id.clone());
-                        if found.is_none() {
-                            problems
-                                .push(format!("line {line}: {field}: there is no {what} {name:?}"));
-                        }
-                        found
-                    })
-                    .collect::<Vec<_>>()
-            };
+        let mut by_name = |names: &[String], known: &Names, field: &str, what: &str| {
+            names
+                .iter()
+                .filter_map(|name| {
+                    let found = known.id_of(name);
+                    if found.is_none() {
+                        problems.push(format!("line {line}: {field}: there is no {what} {name:?}"));
+                    }
+                    found
+                })
+                .collect::<Vec<_>>()
+        };
         let role_ids = by_name(&row.roles, &roles, "roles", "role");
         let group_ids = by_name(&row.groups, &groups, "groups", "group");
         // Users arrive invited (they choose their password); a status of INACTIVE is kept, so
@@ -313,7 +347,7 @@ fn row_problems(fields: &FieldErrors, lines: &[usize]) -> Vec<String> {
 }
 
 /// `userName,email,invitation,expiresTime`: the link (server) or code (file) of each user.
-pub fn write_invitations(out: &Path, invited: &[&CreatedUser]) -> Result<()> {
+pub fn write_invitations(out: &Path, report: &ImportReport) -> Result<()> {
     let failed =
         |e: &dyn std::fmt::Display| Error::Internal(format!("cannot write {}: {e}", out.display()));
     let mut file = std::fs::OpenOptions::new()
@@ -325,7 +359,7 @@ pub fn write_invitations(out: &Path, invited: &[&CreatedUser]) -> Result<()> {
     writer
         .write_record(["userName", "email", "invitation", "expiresTime"])
         .map_err(|e| failed(&e))?;
-    for created in invited {
+    for created in &report.users {
         if let Some(invitation) = &created.invitation {
             let secret = invitation.link.as_ref().unwrap_or(&invitation.token);
             writer
@@ -349,19 +383,8 @@ pub fn export(
     format: Format,
     mut on_progress: impl FnMut(u64, u64),
 ) -> Result<Vec<u8>> {
-    let roles: HashMap<String, String> = dir
-        .list_roles(who)?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
-    let groups: HashMap<String, String> = dir
-        .list_groups(who)?
-        .into_iter()
-        .map(|g| (g.id, g.name))
-        .collect();
-    let name = |names: &HashMap<String, String>, id: &String| {
-        names.get(id).cloned().unwrap_or_else(|| id.clone())
-    };
+    let roles = Names::roles(dir, who)?;
+    let groups = Names::groups(dir, who)?;
     let mut rows = Vec::new();
     let mut page = 1;
     loop {
@@ -374,8 +397,8 @@ pub fn export(
         let total = found.page_info.total_elements;
         for user in found.items {
             rows.push(Row {
-                roles: user.roles.iter().map(|id| name(&roles, id)).collect(),
-                groups: user.groups.iter().map(|id| name(&groups, id)).collect(),
+                roles: roles.names_of(&user.roles),
+                groups: groups.names_of(&user.groups),
                 user_name: user.user_name,
                 display_name: user.display_name,
                 email: user.email,

@@ -10,6 +10,7 @@ use crate::core::model::*;
 use crate::core::permission::Permission;
 use crate::core::secret::{Secret, KEY_MARKER};
 use crate::core::{Error, Result};
+use crate::transfer::Names;
 use crate::wire::*;
 use chrono::{Duration, Utc};
 use clap::{Args, Subcommand};
@@ -314,55 +315,38 @@ impl Session<'_> {
     }
 
     fn role_ids(&self, names: &[String]) -> Result<Vec<String>> {
-        let roles = self.dir.list_roles(&self.who)?;
-        names
-            .iter()
-            .filter(|n| !n.is_empty())
-            .map(|n| {
-                roles
-                    .iter()
-                    .find(|r| r.id == *n || r.name.eq_ignore_ascii_case(n))
-                    .map(|r| r.id.clone())
-                    .ok_or_else(|| Error::invalid("roles", format!("There is no role {n:?}.")))
-            })
-            .collect()
+        ids_named(&Names::roles(self.dir, &self.who)?, names, "roles", "role")
     }
 
     fn role(&self, name_or_id: &str) -> Result<Role> {
-        let id = self
-            .role_ids(&[name_or_id.to_owned()])
-            .map_err(|_| Error::NotFound("role"))?;
-        self.dir.get_role(&self.who, &id[0])
+        let id = Names::roles(self.dir, &self.who)?
+            .id_of(name_or_id)
+            .ok_or(Error::NotFound("role"))?;
+        self.dir.get_role(&self.who, &id)
     }
 
     fn group_ids(&self, names: &[String]) -> Result<Vec<String>> {
-        let groups = self.dir.list_groups(&self.who)?;
-        names
-            .iter()
-            .filter(|n| !n.is_empty())
-            .map(|n| {
-                groups
-                    .iter()
-                    .find(|g| g.id == *n || g.name.eq_ignore_ascii_case(n))
-                    .map(|g| g.id.clone())
-                    .ok_or_else(|| Error::invalid("groups", format!("There is no group {n:?}.")))
-            })
-            .collect()
+        ids_named(
+            &Names::groups(self.dir, &self.who)?,
+            names,
+            "groups",
+            "group",
+        )
     }
 
     fn group(&self, name_or_id: &str) -> Result<Group> {
-        let id = self
-            .group_ids(&[name_or_id.to_owned()])
-            .map_err(|_| Error::NotFound("group"))?;
-        self.dir.get_group(&self.who, &id[0])
+        let id = Names::groups(self.dir, &self.who)?
+            .id_of(name_or_id)
+            .ok_or(Error::NotFound("group"))?;
+        self.dir.get_group(&self.who, &id)
     }
 
     fn show_user(&self, user: &User) {
         if self.json {
             print_json(user);
         } else {
-            let roles = self.names_of_roles(&user.roles);
-            let groups = self.names_of_groups(&user.groups);
+            let roles = self.role_names().names_of(&user.roles).join(", ");
+            let groups = self.group_names().names_of(&user.groups).join(", ");
             Table::pairs(&[
                 ("id", user.id.clone()),
                 ("userName", user.user_name.clone()),
@@ -379,18 +363,13 @@ impl Session<'_> {
         }
     }
 
-    fn names_of_roles(&self, ids: &[String]) -> String {
-        let roles = self.dir.list_roles(&self.who).unwrap_or_default();
-        names_of(ids, |id| {
-            roles.iter().find(|r| r.id == id).map(|r| r.name.clone())
-        })
+    /// For showing ids as names: an empty list when the caller may not read them.
+    fn role_names(&self) -> Names {
+        Names::roles(self.dir, &self.who).unwrap_or(Names::none())
     }
 
-    fn names_of_groups(&self, ids: &[String]) -> String {
-        let groups = self.dir.list_groups(&self.who).unwrap_or_default();
-        names_of(ids, |id| {
-            groups.iter().find(|g| g.id == id).map(|g| g.name.clone())
-        })
+    fn group_names(&self) -> Names {
+        Names::groups(self.dir, &self.who).unwrap_or(Names::none())
     }
 
     /// Prints a one-time secret: the only place a command prints one.
@@ -417,11 +396,17 @@ impl Session<'_> {
     }
 }
 
-fn names_of(ids: &[String], name: impl Fn(&str) -> Option<String>) -> String {
-    ids.iter()
-        .map(|id| name(id).unwrap_or_else(|| id.clone()))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The ids of `names` (empty names skipped); an unknown name is refused on `field`.
+fn ids_named(known: &Names, names: &[String], field: &str, what: &str) -> Result<Vec<String>> {
+    names
+        .iter()
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            known
+                .id_of(n)
+                .ok_or_else(|| Error::invalid(field, format!("There is no {what} {n:?}.")))
+        })
+        .collect()
 }
 
 fn time_or_dash(time: Option<Time>) -> String {
@@ -715,7 +700,7 @@ fn show_group(s: &Session, group: &Group) {
             ("name", group.name.clone()),
             ("description", group.description.clone()),
             ("members", group.members.len().to_string()),
-            ("roles", s.names_of_roles(&group.roles)),
+            ("roles", s.role_names().names_of(&group.roles).join(", ")),
             ("updateVersion", group.update_version.to_string()),
         ]);
     }
@@ -728,12 +713,13 @@ pub fn groups(s: &Session, command: GroupsCommand) -> Result<()> {
             if s.json {
                 print_json(&GroupList { groups });
             } else {
+                let roles = s.role_names();
                 let mut table = Table::new(&["NAME", "MEMBERS", "ROLES", "ID"]);
                 for g in &groups {
                     table.row([
                         g.name.clone(),
                         g.members.len().to_string(),
-                        s.names_of_roles(&g.roles),
+                        roles.names_of(&g.roles).join(", "),
                         g.id.clone(),
                     ]);
                 }

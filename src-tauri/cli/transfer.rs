@@ -79,25 +79,20 @@ fn finish(s: &Session, args: &ImportArgs, report: ImportReport, count: usize) ->
         }
         return Ok(());
     }
-    let invited: Vec<&CreatedUser> = report
-        .users
-        .iter()
-        .filter(|u| u.invitation.is_some())
-        .collect();
     if let Some(out) = &args.invites_out {
-        crate::transfer::write_invitations(out, &invited)?;
+        crate::transfer::write_invitations(out, &report)?;
     }
     if s.json {
         let users: Vec<&User> = report.users.iter().map(|c| &c.user).collect();
         super::output::print_json(&serde_json::json!({"count": count, "users": users}));
     } else {
-        println!("Imported {count} users ({} invited).", invited.len());
+        println!("Imported {count} users ({} invited).", report.invited());
         match &args.invites_out {
             Some(out) => println!(
                 "Their invitations are in {} (keep it private).",
                 out.display()
             ),
-            None if !invited.is_empty() => eprintln!(
+            None if report.invited() > 0 => eprintln!(
                 "warning: no --invites-out file was given; send new invitations with \
                  `keyward users invite USER`"
             ),

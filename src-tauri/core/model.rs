@@ -168,6 +168,13 @@ pub struct ImportReport {
     pub users: Vec<CreatedUser>,
 }
 
+impl ImportReport {
+    /// How many of the users were invited (and have an invitation to hand over).
+    pub fn invited(&self) -> usize {
+        self.users.iter().filter(|u| u.invitation.is_some()).count()
+    }
+}
+
 /// The sort orders of the user list; a leading `-` in the wire form means descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserSort {

@@ -653,18 +653,13 @@ pub async fn import_users_file(
                 problems,
             }),
             crate::transfer::Outcome::Done(report) => {
-                let invited: Vec<&CreatedUser> = report
-                    .users
-                    .iter()
-                    .filter(|u| u.invitation.is_some())
-                    .collect();
                 if let Some(out) = &invites_out {
-                    crate::transfer::write_invitations(out, &invited)?;
+                    crate::transfer::write_invitations(out, &report)?;
                 }
                 Ok(ImportResult {
                     dry_run: report.dry_run,
                     count,
-                    invited: invited.len(),
+                    invited: report.invited(),
                     problems: Vec::new(),
                 })
             }
