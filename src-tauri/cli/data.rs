@@ -20,24 +20,17 @@ fn open_existing(path: &Path) -> Result<SqliteDirectory, ExitCode> {
 }
 
 pub fn backup(db: &Path, out: &Path) -> ExitCode {
-    if out.exists() {
-        return refused(format!(
-            "{} exists already; choose a new name for the backup",
-            out.display()
-        ));
+    if !db.is_file() {
+        return refused(format!("{} does not exist", db.display()));
     }
-    let directory = match open_existing(db) {
-        Ok(directory) => directory,
-        Err(code) => return code,
-    };
-    match directory.backup_to(out) {
+    match crate::store::backup(db, out) {
         Ok(()) => {
             println!("Backed up {} to {}.", db.display(), out.display());
             ExitCode::from(exit::OK)
         }
         Err(error) => {
-            let _ = std::fs::remove_file(out);
-            refused(crate::core::ErrorBody::from(&error).message)
+            super::report(&error);
+            ExitCode::from(exit::REFUSED)
         }
     }
 }

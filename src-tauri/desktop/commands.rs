@@ -698,19 +698,7 @@ fn open_file_path(state: &Desktop) -> Result<PathBuf> {
 #[tauri::command]
 pub async fn backup_directory(state: State<'_, Desktop>, path: String) -> Reply<()> {
     let source = open_file_path(&state).map_err(body)?;
-    blocking(move || {
-        let out = PathBuf::from(path.trim());
-        if out.exists() {
-            return Err(Error::invalid(
-                "path",
-                "A file exists there already; choose a new name for the backup.",
-            ));
-        }
-        let directory = crate::store::SqliteDirectory::open(&source)
-            .map_err(|e| Error::StateConflict(e.to_string()))?;
-        directory.backup_to(&out)
-    })
-    .await
+    blocking(move || crate::store::backup(&source, std::path::Path::new(path.trim()))).await
 }
 
 /// Replaces the open directory file with a checked backup, then opens it again (signed out).

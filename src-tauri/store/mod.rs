@@ -58,6 +58,37 @@ pub enum OpenError {
     Unavailable { path: PathBuf, reason: String },
 }
 
+/// Copies the directory file at `source` to the new file `out` with SQLite's online backup,
+/// safe while an app or a server writes to `source`. Reads through a read-only connection: no
+/// migration or set-up touches the live file. An existing `out` is refused; a failed copy is
+/// removed.
+pub fn backup(source: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "{} exists already; choose a new name for the backup.",
+                out.display()
+            ),
+        ));
+    }
+    let conn = connect(source, true)
+        .map_err(|e| Error::invalid("path", classify(source, e).to_string()))?;
+    copy_database(&conn, out).inspect_err(|_| {
+        let _ = std::fs::remove_file(out);
+    })
+}
+
+fn copy_database(source: &Connection, out: &Path) -> Result<()> {
+    let mut target = Connection::open(out).map_err(|e| {
+        tracing::error!(error = %e, path = %out.display(), "cannot create backup file");
+        Error::Internal(format!("cannot create {}", out.display()))
+    })?;
+    let backup = rusqlite::backup::Backup::new(source, &mut target)?;
+    backup.run_to_completion(256, Duration::from_millis(5), None)?;
+    Ok(())
+}
+
 /// Replaces the directory file `target` with a copy of `backup`: the backup is opened and its
 /// integrity checked first, copied with SQLite's backup beside the target, then moved over it
 /// in one rename (never a half-written file in place). Whoever has `target` open keeps the old
@@ -168,14 +199,7 @@ impl SqliteDirectory {
     /// Copies the live directory to `out` with SQLite's online backup, page by page, while
     /// other connections keep reading and writing.
     pub fn backup_to(&self, out: &Path) -> Result<()> {
-        let source = self.reader()?;
-        let mut target = Connection::open(out).map_err(|e| {
-            tracing::error!(error = %e, path = %out.display(), "cannot create backup file");
-            Error::Internal(format!("cannot create {}", out.display()))
-        })?;
-        let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
-        backup.run_to_completion(256, Duration::from_millis(5), None)?;
-        Ok(())
+        copy_database(&*self.reader()?, out)
     }
 
     /// The user name of the file's first SuperAdmin still active (by creation time), whom the
