@@ -21,8 +21,9 @@ mod pinning;
 
 pub use pinning::{fetch_certificate, Fingerprint, PresentedCertificate};
 
-/// Makes ring the process's TLS provider, for any HTTP client built without an explicit
-/// configuration (reqwest is built without a provider of its own). Harmless when called twice.
+/// Makes ring the process's TLS provider, for HTTP clients built without an explicit
+/// configuration (reqwest is built without a provider of its own); this module's clients
+/// always bring theirs. Harmless when called twice.
 pub fn ensure_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -51,7 +52,6 @@ impl RemoteDirectory {
     /// networks). Nothing is sent until the first call.
     pub fn new(url: &str, trust: &Trust) -> Result<RemoteDirectory> {
         let base = parse_server_url(url)?;
-        ensure_crypto_provider();
         let builder = Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))

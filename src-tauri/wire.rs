@@ -83,18 +83,8 @@ fn title(status: u16) -> &'static str {
 impl Problem {
     pub fn from_error(error: &Error, trace_id: &str) -> Problem {
         let body = ErrorBody::from(error);
-        let status = error.status();
         Problem {
-            problem_type: format!(
-                "urn:keyward:problem:{}",
-                body.code.to_lowercase().replace('_', "-")
-            ),
-            title: title(status).to_owned(),
-            status,
-            detail: body.message,
             errors: body.errors,
-            trace_id: trace_id.to_owned(),
-            code: body.code,
             resource: match error {
                 Error::NotFound(what) | Error::VersionConflict(what) => Some((*what).to_owned()),
                 _ => None,
@@ -103,6 +93,7 @@ impl Problem {
                 Error::RateLimited(seconds) => Some(*seconds),
                 _ => None,
             },
+            ..Problem::plain(error.status(), &body.code, body.message, trace_id)
         }
     }
 

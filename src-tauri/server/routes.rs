@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use utoipa::openapi::security::SecurityScheme;
 use utoipa::openapi::security::{ApiKey as ApiKeyScheme, ApiKeyValue, HttpAuthScheme, HttpBuilder};
 use utoipa::OpenApi;
@@ -703,12 +703,11 @@ impl AppState {
 
     /// The per-address limit on password attempts, before the core's per-user lockout.
     fn limit_sign_ins(&self, peer: SocketAddr) -> Result<(), ApiError> {
-        static CLOCK: OnceLock<governor::clock::DefaultClock> = OnceLock::new();
         match self.sign_in_limit.check_key(&peer.ip()) {
             Ok(()) => Ok(()),
             Err(not_until) => {
-                let clock = CLOCK.get_or_init(Default::default);
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(clock));
+                let now = governor::clock::Clock::now(self.sign_in_limit.clock());
+                let wait = not_until.wait_time_from(now);
                 Err(ApiError(Error::RateLimited(wait.as_secs().max(1))))
             }
         }
