@@ -176,6 +176,17 @@ export function confirmAction({ title, message, confirm, danger = true }) {
   }).then(Boolean);
 }
 
+/**
+ * True (and the error shown on the `repeat` field) when the password typed twice differs;
+ * `password` names the first field.
+ */
+export function repeatDiffers(form, password = "password") {
+  const data = new FormData(form);
+  if (data.get(password) === data.get("repeat")) return false;
+  showErrors(form, { errors: { repeat: ["The two passwords differ."] } });
+  return true;
+}
+
 /** A short notice at the bottom of the window. */
 export function notify(message, kind = "info") {
   const area = document.getElementById("notices");

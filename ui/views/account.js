@@ -1,7 +1,7 @@
 // The signed-in user's own account: change password (old and new).
 
 import { call, session } from "../api.js";
-import { h, field, formError, showErrors, openDialog, notify } from "../dom.js";
+import { h, field, formError, showErrors, openDialog, repeatDiffers, notify } from "../dom.js";
 
 export function changePassword() {
   return openDialog({
@@ -19,10 +19,7 @@ export function changePassword() {
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         const data = new FormData(form);
-        if (data.get("newPassword") !== data.get("repeat")) {
-          showErrors(form, { errors: { repeat: ["The two passwords differ."] } });
-          return;
-        }
+        if (repeatDiffers(form, "newPassword")) return;
         try {
           const result = await call("change_password", { oldPassword: data.get("oldPassword"), newPassword: data.get("newPassword") });
           if (result.succeeded) {

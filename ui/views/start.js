@@ -2,7 +2,7 @@
 // sign-in, and setting a password with an invitation or reset code.
 
 import { call, session } from "../api.js";
-import { h, replace, field, formError, showErrors, clearErrors, notify } from "../dom.js";
+import { h, replace, field, formError, showErrors, clearErrors, repeatDiffers, notify } from "../dom.js";
 
 export function render(view, { onSignedIn }) {
   const show = (screen) => replace(view, screen());
@@ -33,10 +33,7 @@ export function render(view, { onSignedIn }) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const data = new FormData(form);
-      if (data.get("password") !== data.get("repeat")) {
-        showErrors(form, { errors: { repeat: ["The two passwords differ."] } });
-        return;
-      }
+      if (repeatDiffers(form)) return;
       clearErrors(form);
       try {
         await call("set_up", { admin: {
@@ -115,10 +112,7 @@ export function render(view, { onSignedIn }) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const data = new FormData(form);
-      if (data.get("password") !== data.get("repeat")) {
-        showErrors(form, { errors: { repeat: ["The two passwords differ."] } });
-        return;
-      }
+      if (repeatDiffers(form)) return;
       try {
         const user = await call("redeem_code", { code: data.get("token"), password: data.get("password") });
         show(signIn);
