@@ -1,6 +1,7 @@
 //! Keyward: administration of users, roles, groups and API keys.
 //!
-//! [`core`] holds every rule and knows no caller; [`store`] keeps a directory in SQLite;
+//! [`core`] is the domain and its pure rules, and knows no caller; [`rules`] holds every rule
+//! of an operation once, over the storage interface that [`store`] implements in SQLite;
 //! [`cli`] is the command line; `desktop` (feature `desktop`) is the Tauri app; `server`
 //! (feature `server`) is `keyward serve`; [`remote`] is the directory on a server, over HTTP;
 //! [`wire`] holds the HTTP shapes the server and the remote client share.
@@ -10,6 +11,7 @@ pub mod core;
 #[cfg(feature = "desktop")]
 pub mod desktop;
 pub mod remote;
+pub mod rules;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod store;

@@ -77,6 +77,49 @@ impl Actor {
     pub fn is(&self, user_id: &str) -> bool {
         self.id == user_id
     }
+
+    /// The actor as the target of their own operation.
+    pub fn as_subject(&self) -> Subject {
+        Subject {
+            id: self.id.clone(),
+            permissions: self.permissions,
+            is_super_admin: self.is_super_admin,
+        }
+    }
+
+    /// May the actor see this owner's keys? Their own, or anyone's with VIEW_KEYS.
+    pub fn may_view_keys_of(&self, owner_id: &str) -> Result<()> {
+        if self.is(owner_id) {
+            Ok(())
+        } else {
+            self.require(Permission::VIEW_KEYS)
+        }
+    }
+
+    /// May the actor create or revoke this owner's keys? Their own with USE_API_KEYS;
+    /// another's with MANAGE_KEYS, if they may manage that user.
+    pub fn may_change_keys_of(&self, owner: &Subject) -> Result<()> {
+        if self.is(&owner.id) {
+            return self.require(Permission::USE_API_KEYS);
+        }
+        self.require(Permission::MANAGE_KEYS)?;
+        self.may_manage(owner)
+    }
+
+    /// May the actor receive a secret of this owner's key (download, regenerate)? The owner
+    /// may; an administrator only for accounts that cannot sign in to fetch it themselves.
+    pub fn may_reveal_key_of(&self, owner: &Subject) -> Result<()> {
+        if self.is(&owner.id) {
+            return self.require(Permission::USE_API_KEYS);
+        }
+        self.require(Permission::MANAGE_KEYS)?;
+        if owner.permissions.contains(Permission::SIGN_IN) {
+            return Err(Error::forbidden(
+                "Only the owner can receive this key's secret: they sign in and download it themselves.",
+            ));
+        }
+        self.may_manage(owner)
+    }
 }
 
 /// The permissions and SuperAdmin-ness of a set of role ids with their permission masks.
@@ -136,6 +179,32 @@ mod tests {
             .is_err());
         assert!(almighty.may_grant(PermissionSet::all(), true).is_err());
         assert!(almighty.may_grant(PermissionSet::all(), false).is_ok());
+    }
+
+    #[test]
+    fn keys_are_seen_changed_and_revealed_within_the_grant_scope() {
+        let admin = actor(BuiltinRole::Administrator);
+        let operator = actor(BuiltinRole::Operator);
+        let api_user = subject(BuiltinRole::ApiUser);
+        let editor = subject(BuiltinRole::Editor);
+        // Own keys: seen always, changed and revealed with USE_API_KEYS.
+        let viewer = actor(BuiltinRole::Viewer);
+        assert!(viewer.may_view_keys_of("a").is_ok());
+        assert!(viewer.may_change_keys_of(&viewer.as_subject()).is_err());
+        assert!(operator.may_change_keys_of(&operator.as_subject()).is_ok());
+        assert!(operator.may_reveal_key_of(&operator.as_subject()).is_ok());
+        // Others' keys: seen with VIEW_KEYS, changed with MANAGE_KEYS.
+        assert!(operator.may_view_keys_of("s").is_ok());
+        assert!(viewer.may_view_keys_of("s").is_err());
+        assert!(operator.may_change_keys_of(&api_user).is_err());
+        assert!(admin.may_change_keys_of(&editor).is_ok());
+        assert!(admin
+            .may_change_keys_of(&subject(BuiltinRole::SuperAdmin))
+            .is_err());
+        // Secrets of others: only of accounts that cannot sign in.
+        assert!(admin.may_reveal_key_of(&api_user).is_ok());
+        assert!(admin.may_reveal_key_of(&editor).is_err());
+        assert!(operator.may_reveal_key_of(&api_user).is_err());
     }
 
     #[test]

@@ -5,10 +5,13 @@ pub mod access;
 pub mod clock;
 pub mod directory;
 pub mod error;
+pub mod lifecycle;
+pub mod lockout;
 pub mod model;
 pub mod names;
 pub mod password;
 pub mod permission;
 pub mod secret;
+pub mod settings;
 
 pub use error::{Error, ErrorBody, FieldErrors, Result};

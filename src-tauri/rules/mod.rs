@@ -1,0 +1,256 @@
+//! The rule layer: every rule of the product, written once, over any [`Store`].
+//!
+//! [`StoredDirectory`] implements [`Directory`] for a store: it resolves the caller's
+//! credential, checks permissions, validates input, applies the lifecycles and writes the
+//! audit entries, asking the store only for rows inside transactions. A store holds SQL and
+//! nothing else ([`storage`] says what it is asked); this layer holds no SQL.
+//!
+//! Each module is one aggregate or one concern, and none imports the one that uses it:
+//! `run` (transactions on behalf of a credential) over `actors` (who acts) over
+//! `verification` (API keys presented); `users`, `auth`, `keys`, `roles`, `groups` and
+//! `settings` over `grants`, `tokens` and `audit`.
+
+mod actors;
+mod audit;
+mod auth;
+mod grants;
+mod groups;
+mod keys;
+mod roles;
+mod run;
+mod settings;
+pub mod storage;
+mod tokens;
+mod users;
+mod verification;
+
+pub use run::StoredDirectory;
+pub use storage::Store;
+
+use crate::core::directory::Directory;
+use crate::core::model::*;
+use crate::core::secret::Secret;
+use crate::core::Result;
+use storage::TokenKind;
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl<S: Store> Directory for StoredDirectory<S> {
+    fn needs_setup(&self) -> Result<bool> {
+        self.look(|tx, _| Ok(!tx.has_users()?))
+    }
+
+    fn create_first_admin(&self, admin: FirstAdmin) -> Result<User> {
+        auth::create_first_admin(self, &admin)
+    }
+
+    fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn> {
+        auth::sign_in(self, user_name, password)
+    }
+
+    fn sign_out(&self, credential: &Credential) -> Result<()> {
+        auth::sign_out(self, credential)
+    }
+
+    fn me(&self, credential: &Credential) -> Result<Me> {
+        self.read(credential, |tx, actor, _| auth::me(tx, actor))
+    }
+
+    fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User> {
+        auth::redeem_token(self, TokenKind::Invite, token, password)
+    }
+
+    fn complete_password_reset(&self, token: &Secret, password: &Secret) -> Result<User> {
+        auth::redeem_token(self, TokenKind::Reset, token, password)
+    }
+
+    fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>> {
+        self.read(credential, |tx, actor, _| users::list(tx, actor, query))
+    }
+
+    fn get_user(&self, credential: &Credential, id: &str) -> Result<User> {
+        self.read(credential, |tx, actor, _| users::get(tx, actor, id))
+    }
+
+    fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser> {
+        users::create(self, credential, &user)
+    }
+
+    fn import_users(
+        &self,
+        credential: &Credential,
+        users: Vec<NewUser>,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        users::import(self, credential, &users, dry_run)
+    }
+
+    fn update_user(&self, credential: &Credential, id: &str, update: UserUpdate) -> Result<User> {
+        self.mutate(credential, "user.update", Some(id), |tx, actor, now| {
+            users::update(tx, actor, now, id, &update)
+        })
+    }
+
+    fn delete_user(&self, credential: &Credential, id: &str) -> Result<()> {
+        self.mutate(credential, "user.delete", Some(id), |tx, actor, now| {
+            users::delete(tx, actor, now, id)
+        })
+    }
+
+    fn change_password(
+        &self,
+        credential: &Credential,
+        id: &str,
+        old_password: &Secret,
+        new_password: &Secret,
+    ) -> Result<ChangePasswordResult> {
+        auth::change_password(self, credential, id, old_password, new_password)
+    }
+
+    fn reset_password(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
+        self.mutate(
+            credential,
+            "user.reset_password",
+            Some(id),
+            |tx, actor, now| auth::issue_reset(tx, actor, now, id),
+        )
+    }
+
+    fn send_invitation(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
+        self.mutate(credential, "user.invite", Some(id), |tx, actor, now| {
+            auth::reissue_invitation(tx, actor, now, id)
+        })
+    }
+
+    fn list_roles(&self, credential: &Credential) -> Result<Vec<Role>> {
+        self.read(credential, |tx, actor, _| roles::list(tx, actor))
+    }
+
+    fn get_role(&self, credential: &Credential, id: &str) -> Result<Role> {
+        self.read(credential, |tx, actor, _| roles::get(tx, actor, id))
+    }
+
+    fn create_role(&self, credential: &Credential, role: NewRole) -> Result<Role> {
+        self.mutate(credential, "role.create", None, |tx, actor, now| {
+            roles::create(tx, actor, now, &role)
+        })
+    }
+
+    fn update_role(&self, credential: &Credential, id: &str, update: RoleUpdate) -> Result<Role> {
+        self.mutate(credential, "role.update", Some(id), |tx, actor, now| {
+            roles::update(tx, actor, now, id, &update)
+        })
+    }
+
+    fn delete_role(&self, credential: &Credential, id: &str) -> Result<()> {
+        self.mutate(credential, "role.delete", Some(id), |tx, actor, now| {
+            roles::delete(tx, actor, now, id)
+        })
+    }
+
+    fn list_groups(&self, credential: &Credential) -> Result<Vec<Group>> {
+        self.read(credential, |tx, actor, _| groups::list(tx, actor))
+    }
+
+    fn get_group(&self, credential: &Credential, id: &str) -> Result<Group> {
+        self.read(credential, |tx, actor, _| groups::get(tx, actor, id))
+    }
+
+    fn create_group(&self, credential: &Credential, group: NewGroup) -> Result<Group> {
+        self.mutate(credential, "group.create", None, |tx, actor, now| {
+            groups::create(tx, actor, now, &group)
+        })
+    }
+
+    fn update_group(
+        &self,
+        credential: &Credential,
+        id: &str,
+        update: GroupUpdate,
+    ) -> Result<Group> {
+        self.mutate(credential, "group.update", Some(id), |tx, actor, now| {
+            groups::update(tx, actor, now, id, &update)
+        })
+    }
+
+    fn delete_group(&self, credential: &Credential, id: &str) -> Result<()> {
+        self.mutate(credential, "group.delete", Some(id), |tx, actor, now| {
+            groups::delete(tx, actor, now, id)
+        })
+    }
+
+    fn list_user_keys(&self, credential: &Credential, user_id: &str) -> Result<Vec<ApiKey>> {
+        self.read(credential, |tx, actor, now| {
+            keys::list_for_user(tx, actor, now, user_id)
+        })
+    }
+
+    fn list_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
+        self.read(credential, |tx, actor, now| {
+            keys::list(tx, actor, now, query)
+        })
+    }
+
+    fn get_key(&self, credential: &Credential, id: &str) -> Result<ApiKey> {
+        self.read(credential, |tx, actor, now| keys::get(tx, actor, now, id))
+    }
+
+    fn create_key(
+        &self,
+        credential: &Credential,
+        owner_id: &str,
+        key: NewKey,
+    ) -> Result<IssuedKey> {
+        self.mutate(
+            credential,
+            "key.create",
+            Some(owner_id),
+            |tx, actor, now| keys::create(tx, actor, now, owner_id, &key),
+        )
+    }
+
+    fn download_key(&self, credential: &Credential, id: &str) -> Result<IssuedKey> {
+        self.mutate(credential, "key.download", Some(id), |tx, actor, now| {
+            keys::download(tx, actor, now, id)
+        })
+    }
+
+    fn revoke_key(&self, credential: &Credential, id: &str) -> Result<ApiKey> {
+        self.mutate(credential, "key.revoke", Some(id), |tx, actor, now| {
+            keys::revoke(tx, actor, now, id)
+        })
+    }
+
+    fn regenerate_key(
+        &self,
+        credential: &Credential,
+        id: &str,
+        grace_seconds: u32,
+    ) -> Result<IssuedKey> {
+        self.mutate(credential, "key.regenerate", Some(id), |tx, actor, now| {
+            keys::regenerate(tx, actor, now, id, grace_seconds)
+        })
+    }
+
+    fn verify_key(&self, key: &str) -> Result<Verification> {
+        let (verification, touch) = self.look(|tx, now| verification::verify(tx, key, now))?;
+        self.record_key_use(touch)?;
+        Ok(verification)
+    }
+
+    fn list_audit(&self, credential: &Credential, query: &AuditQuery) -> Result<Page<AuditEntry>> {
+        self.read(credential, |tx, actor, _| audit::list(tx, actor, query))
+    }
+
+    fn get_settings(&self, credential: &Credential) -> Result<Settings> {
+        self.read(credential, |tx, actor, _| settings::get(tx, actor))
+    }
+
+    fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings> {
+        self.mutate(credential, "settings.update", None, |tx, actor, now| {
+            settings::update(tx, actor, now, &update)
+        })
+    }
+}

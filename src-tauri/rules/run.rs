@@ -1,0 +1,134 @@
+//! [`StoredDirectory`]: the directory kept in a [`Store`], and how its operations run. Each
+//! operation is one transaction of the store on behalf of the credential's user; a refusal
+//! for lack of permission rolls the change back and is itself audited as DENIED.
+
+use super::actors;
+use super::audit::Record;
+use super::storage::{End, Store, Tx};
+use super::verification;
+use crate::core::access::Actor;
+use crate::core::clock::Clock;
+use crate::core::model::{Credential, Outcome, Time};
+use crate::core::permission::BuiltinRole;
+use crate::core::{Error, Result};
+use std::sync::Arc;
+
+/// The directory: every rule of the product, over any [`Store`].
+pub struct StoredDirectory<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: Store> StoredDirectory<S> {
+    /// The directory kept in `store`, taking time from `clock`. Writes the built-in roles as
+    /// this binary defines them.
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Result<Self> {
+        let now = clock.now();
+        store.write(End::Commit, |tx| {
+            BuiltinRole::ALL
+                .into_iter()
+                .try_for_each(|role| tx.ensure_builtin_role(role, now))
+        })?;
+        Ok(StoredDirectory { store, clock })
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The user name of the first SuperAdmin still active (by creation time), whom the
+    /// command line acts as on a local file unless told otherwise.
+    pub fn first_super_admin(&self) -> Result<Option<String>> {
+        self.store
+            .read(|tx| tx.first_active_holder(BuiltinRole::SuperAdmin.id()))
+    }
+
+    pub(super) fn now(&self) -> Time {
+        self.clock.now()
+    }
+
+    /// Runs a read on one consistent snapshot, on behalf of the credential's user.
+    pub(super) fn read<T>(
+        &self,
+        credential: &Credential,
+        mut query: impl FnMut(&dyn Tx, &Actor, Time) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        let (touch_key, value) = self.store.read(|tx| {
+            let resolved = actors::resolve(tx, credential, now, false)?;
+            Ok((resolved.touch_key, query(tx, &resolved.actor, now)))
+        })?;
+        self.record_key_use(touch_key)?;
+        value
+    }
+
+    /// Runs a read that acts for nobody (set-up state, sign-in look-ups, tokens).
+    pub(super) fn look<T>(&self, mut query: impl FnMut(&dyn Tx, Time) -> Result<T>) -> Result<T> {
+        let now = self.now();
+        self.store.read(|tx| query(tx, now))
+    }
+
+    /// Runs a change in one write transaction, on behalf of the credential's user.
+    pub(super) fn mutate<T>(
+        &self,
+        credential: &Credential,
+        action: &'static str,
+        target_id: Option<&str>,
+        change: impl FnMut(&dyn Tx, &Actor, Time) -> Result<T>,
+    ) -> Result<T> {
+        self.change(End::Commit, credential, action, target_id, change)
+    }
+
+    /// Runs a change like [`Self::mutate`] and then rolls it back whatever happened: a
+    /// rehearsal (dry run) that checks everything a real change would.
+    pub(super) fn rehearse<T>(
+        &self,
+        credential: &Credential,
+        action: &'static str,
+        change: impl FnMut(&dyn Tx, &Actor, Time) -> Result<T>,
+    ) -> Result<T> {
+        self.change(End::RollBack, credential, action, None, change)
+    }
+
+    fn change<T>(
+        &self,
+        end: End,
+        credential: &Credential,
+        action: &'static str,
+        target_id: Option<&str>,
+        mut change: impl FnMut(&dyn Tx, &Actor, Time) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        let mut acting: Option<Actor> = None;
+        let result = self.store.write(end, |tx| {
+            let actor = actors::resolve(tx, credential, now, true)?.actor;
+            let result = change(tx, &actor, now);
+            acting = Some(actor);
+            result
+        });
+        if let (Err(Error::Forbidden(reason)), Some(actor)) = (&result, &acting) {
+            self.write(|tx, _| {
+                Record::by(actor, now, action)
+                    .target_id(target_id)
+                    .outcome(Outcome::Denied)
+                    .detail(reason.clone())
+                    .append(tx)
+            })?;
+        }
+        result
+    }
+
+    /// Runs a change that acts for nobody yet (set-up, sign-in, accepting a token).
+    pub(super) fn write<T>(&self, mut change: impl FnMut(&dyn Tx, Time) -> Result<T>) -> Result<T> {
+        let now = self.now();
+        self.store.write(End::Commit, |tx| change(tx, now))
+    }
+
+    /// Records a key's use when a read found it due (reads cannot write).
+    pub(super) fn record_key_use(&self, key_id: Option<String>) -> Result<()> {
+        match key_id {
+            Some(key_id) => self.write(|tx, now| verification::record_use(tx, &key_id, now)),
+            None => Ok(()),
+        }
+    }
+}

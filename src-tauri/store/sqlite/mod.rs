@@ -1,0 +1,448 @@
+//! The SQLite store: a directory in one local file.
+//!
+//! WAL mode, foreign keys, a busy timeout; one write connection (every write transaction is
+//! an immediate one, so writers queue instead of failing) and a small pool of read
+//! connections, so reads never wait for a write. Each table's SQL lives in the module that
+//! uses it; this module holds the connections, the pragmas, the migrations, backups, and the
+//! mapping of SQLite's errors.
+
+mod audit;
+mod auth;
+mod groups;
+mod keys;
+mod roles;
+mod settings;
+mod users;
+
+use crate::core::clock::{Clock, SystemClock};
+use crate::core::model::Time;
+use crate::core::{Error, Result};
+use crate::rules::storage::{End, Store, Tx, Unique};
+use crate::rules::StoredDirectory;
+use chrono::DateTime;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/0001_initial.sql"))];
+/// Read connections at most: more callers than this wait for one to be free rather than
+/// open their own (opening a connection costs far more than most reads).
+const READERS: usize = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Address space (not memory) for memory-mapped reads of the directory file.
+const MMAP_BYTES: i64 = 1 << 30;
+
+/// The schema version this binary writes.
+pub fn schema_version() -> usize {
+    MIGRATIONS.len()
+}
+
+/// Why a directory file could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "{path} was written by a newer Keyward (schema {found}; this version knows up to {known}). \
+         Update Keyward to open it."
+    )]
+    TooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+    #[error("{path} is not a Keyward directory file")]
+    NotADirectory { path: PathBuf },
+    #[error("cannot open {path}: {reason}")]
+    Unavailable { path: PathBuf, reason: String },
+}
+
+/// Copies the directory file at `source` to the new file `out` with SQLite's online backup,
+/// safe while an app or a server writes to `source`. Reads through a read-only connection: no
+/// migration or set-up touches the live file. An existing `out` is refused; a failed copy is
+/// removed.
+pub fn backup(source: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "{} exists already; choose a new name for the backup.",
+                out.display()
+            ),
+        ));
+    }
+    let conn = connect(source, true)
+        .map_err(|e| Error::invalid("path", classify(source, e).to_string()))?;
+    copy_database(&conn, out).inspect_err(|_| {
+        let _ = std::fs::remove_file(out);
+    })
+}
+
+fn copy_database(source: &Connection, out: &Path) -> Result<()> {
+    let mut target = Connection::open(out).map_err(|e| {
+        tracing::error!(error = %e, path = %out.display(), "cannot create backup file");
+        Error::Internal(format!("cannot create {}", out.display()))
+    })?;
+    let backup = rusqlite::backup::Backup::new(source, &mut target)?;
+    backup.run_to_completion(256, Duration::from_millis(5), None)?;
+    Ok(())
+}
+
+/// Replaces the directory file `target` with a copy of `backup`: the backup is opened and its
+/// integrity checked first, copied with SQLite's backup beside the target, then moved over it
+/// in one rename (never a half-written file in place). Whoever has `target` open keeps the old
+/// file until they open it again.
+pub fn restore(target: &Path, backup: &Path) -> Result<()> {
+    if !backup.is_file() {
+        return Err(Error::invalid(
+            "path",
+            format!("{} does not exist.", backup.display()),
+        ));
+    }
+    let source = SqliteStore::open(backup).map_err(|e| Error::invalid("path", e.to_string()))?;
+    let problems = source.check_integrity()?;
+    if !problems.is_empty() {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "{} is damaged, not restored: {}",
+                backup.display(),
+                problems.join("; ")
+            ),
+        ));
+    }
+    let staging = target.with_extension("restoring");
+    let _ = std::fs::remove_file(&staging);
+    source.backup_to(&staging)?;
+    drop(source);
+    for suffix in ["-wal", "-shm"] {
+        let mut side = target.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(side);
+    }
+    std::fs::rename(&staging, target).map_err(|e| {
+        let _ = std::fs::remove_file(&staging);
+        tracing::error!(error = %e, path = %target.display(), "cannot replace the directory file");
+        Error::StateConflict(format!("Cannot replace {}: {e}", target.display()))
+    })
+}
+
+/// The directory kept in a local SQLite file: the rules over the SQLite store.
+pub type SqliteDirectory = StoredDirectory<SqliteStore>;
+
+impl StoredDirectory<SqliteStore> {
+    /// Opens (or creates) the directory file at `path` on the system clock.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        Self::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    /// Opens (or creates) the directory file, taking time from `clock`.
+    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, OpenError> {
+        let store = SqliteStore::open(path)?;
+        StoredDirectory::new(store, clock).map_err(|e| OpenError::Unavailable {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.store().path()
+    }
+
+    /// Copies the live directory to `out` with SQLite's online backup.
+    pub fn backup_to(&self, out: &Path) -> Result<()> {
+        self.store().backup_to(out)
+    }
+
+    /// Checks the file's integrity; the problems SQLite reports, empty when it is sound.
+    pub fn check_integrity(&self) -> Result<Vec<String>> {
+        self.store().check_integrity()
+    }
+}
+
+/// One local SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: ReaderPool,
+}
+
+/// The read connections: the idle ones, and how many exist in all.
+struct ReaderPool {
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the file at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        let unavailable = |reason: String| OpenError::Unavailable {
+            path: path.to_owned(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| unavailable(e.to_string()))?;
+        }
+        let mut writer = connect(path, false).map_err(|e| classify(path, e))?;
+        let found = writer
+            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+            .map_err(|e| classify(path, e))? as usize;
+        if found > schema_version() {
+            return Err(OpenError::TooNew {
+                path: path.to_owned(),
+                found,
+                known: schema_version(),
+            });
+        }
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut writer)
+            .map_err(|e| unavailable(format!("schema migration failed: {e}")))?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: ReaderPool {
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
+                freed: Condvar::new(),
+            },
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Copies the live directory to `out` with SQLite's online backup, page by page, while
+    /// other connections keep reading and writing.
+    pub fn backup_to(&self, out: &Path) -> Result<()> {
+        copy_database(&*self.reader()?, out)
+    }
+
+    /// Checks the file's integrity (`PRAGMA integrity_check` and foreign keys); the problems
+    /// SQLite reports, empty when the file is sound.
+    pub fn check_integrity(&self) -> Result<Vec<String>> {
+        let conn = self.reader()?;
+        let mut problems: Vec<String> = conn
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        problems.retain(|p| p != "ok");
+        let orphans: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} rows refer to rows that do not exist"));
+        }
+        Ok(problems)
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-done transaction behind (it rolls back
+        // on drop), so a poisoned lock is safe to take over.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A read connection: an idle one, a new one while fewer than [`READERS`] exist, or else
+    /// the next one freed. Nothing holds a reader while asking for another.
+    fn reader(&self) -> Result<Reader<'_>> {
+        let pool = &self.readers;
+        let mut state = pool.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Reader {
+                    conn: Some(conn),
+                    pool,
+                });
+            }
+            if state.open < READERS {
+                state.open += 1;
+                drop(state);
+                return match connect(&self.path, true) {
+                    Ok(conn) => Ok(Reader {
+                        conn: Some(conn),
+                        pool,
+                    }),
+                    Err(error) => {
+                        pool.forget_one();
+                        Err(error.into())
+                    }
+                };
+            }
+            state = pool.freed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn read<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        let conn = self.reader()?;
+        let tx = conn.unchecked_transaction()?;
+        // Dropping the read transaction ends it: nothing was written.
+        query(&SqliteTx(&tx))
+    }
+
+    fn write<T>(&self, end: End, mut change: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = change(&SqliteTx(&tx))?;
+        match end {
+            End::Commit => tx.commit()?,
+            End::RollBack => tx.rollback()?,
+        }
+        Ok(value)
+    }
+}
+
+/// One transaction on one connection; the table modules implement the row traits for it.
+struct SqliteTx<'a>(&'a Connection);
+
+impl Tx for SqliteTx<'_> {
+    fn savepoint(&self) -> Result<()> {
+        Ok(self.0.execute_batch("SAVEPOINT step")?)
+    }
+
+    fn release_savepoint(&self) -> Result<()> {
+        Ok(self.0.execute_batch("RELEASE step")?)
+    }
+
+    fn roll_back_savepoint(&self) -> Result<()> {
+        Ok(self.0.execute_batch("ROLLBACK TO step; RELEASE step")?)
+    }
+}
+
+impl ReaderPool {
+    /// A connection that could not be opened (or was lost) no longer counts.
+    fn forget_one(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.open -= 1;
+        self.freed.notify_one();
+    }
+}
+
+/// A pooled read connection, returned to the pool when dropped.
+struct Reader<'a> {
+    conn: Option<Connection>,
+    pool: &'a ReaderPool,
+}
+
+impl Deref for Reader<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        // Present from construction until drop.
+        self.conn
+            .as_ref()
+            .expect("reader connection present until drop")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.idle.push(conn);
+            self.pool.freed.notify_one();
+        }
+    }
+}
+
+fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Memory-mapped reads share the OS page cache across the pooled connections and spare a
+    // system call per page: key verification on a large file is mostly B-tree page reads.
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn classify(path: &Path, error: rusqlite::Error) -> OpenError {
+    match &error {
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::NotADatabase => {
+            OpenError::NotADirectory {
+                path: path.to_owned(),
+            }
+        }
+        _ => OpenError::Unavailable {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        },
+    }
+}
+
+/// The value a unique index of this schema keeps unique, from SQLite's message
+/// ("UNIQUE constraint failed: users.user_name_key").
+fn unique_violated(message: &str) -> Option<Unique> {
+    let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+    Some(match columns {
+        "users.user_name_key" => Unique::UserName,
+        "users.email_key" => Unique::Email,
+        "roles.name_key" => Unique::RoleName,
+        "directory_groups.name_key" => Unique::GroupName,
+        "api_keys.owner_id, api_keys.name_key" => Unique::KeyName,
+        _ => return None,
+    })
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(failure, Some(message)) = &error {
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE {
+                if let Some(unique) = unique_violated(message) {
+                    return unique.error();
+                }
+            }
+        }
+        // Library text stays in the log; the caller gets a generic message. SQLite's messages
+        // name tables and constraints, never bound values, so no secret reaches the log.
+        tracing::error!(error = %error, "directory database error");
+        Error::Internal("the directory database reported an error".to_owned())
+    }
+}
+
+fn to_ms(time: Time) -> i64 {
+    time.timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> Time {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn from_ms_opt(ms: Option<i64>) -> Option<Time> {
+    ms.map(from_ms)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}

@@ -1,0 +1,112 @@
+//! The `roles` table.
+
+use super::{from_ms, to_ms, SqliteTx};
+use crate::core::model::{Role, Time};
+use crate::core::names::Name;
+use crate::core::permission::{BuiltinRole, PermissionSet};
+use crate::core::Result;
+use crate::rules::storage::{RoleRow, RoleRows};
+use rusqlite::{params, OptionalExtension, Row};
+
+const COLUMNS: &str =
+    "id, name, description, permissions, builtin, created_time, last_updated_time, update_version";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Role> {
+    Ok(Role {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        permissions: PermissionSet::from_bits(r.get(3)?),
+        builtin: r.get(4)?,
+        created_time: from_ms(r.get(5)?),
+        last_updated_time: from_ms(r.get(6)?),
+        update_version: r.get(7)?,
+    })
+}
+
+impl RoleRows for SqliteTx<'_> {
+    fn ensure_builtin_role(&self, role: BuiltinRole, now: Time) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO roles (id, name, name_key, description, permissions, builtin,
+                                created_time, last_updated_time)
+             VALUES (?1, ?2, lower(?2), ?3, ?4, 1, ?5, ?5)
+             ON CONFLICT (id) DO UPDATE SET permissions = excluded.permissions
+             WHERE permissions <> excluded.permissions",
+            params![
+                role.id(),
+                role.name(),
+                role.description(),
+                role.permissions().bits(),
+                to_ms(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn list_roles(&self) -> Result<Vec<Role>> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM roles ORDER BY builtin DESC, created_time, name_key"
+            ))?
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn find_role(&self, id: &str) -> Result<Option<Role>> {
+        Ok(self
+            .0
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM roles WHERE id = ?1"))?
+            .query_row([id], from_row)
+            .optional()?)
+    }
+
+    fn role_name_in_use(&self, name: &Name, except_id: &str) -> Result<bool> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM roles WHERE name_key = ?1 AND id <> ?2)")?
+            .query_row(params![name.key(), except_id], |r| r.get(0))?)
+    }
+
+    fn insert_role(&self, role: &RoleRow<'_>) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO roles (id, name, name_key, description, permissions, builtin,
+                                created_time, last_updated_time, update_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7)",
+            params![
+                role.id,
+                role.name.as_str(),
+                role.name.key(),
+                role.description,
+                role.permissions.bits(),
+                to_ms(role.time),
+                role.update_version,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_role(&self, role: &RoleRow<'_>) -> Result<()> {
+        self.0.execute(
+            "UPDATE roles SET name = ?2, name_key = ?3, description = ?4, permissions = ?5,
+                    last_updated_time = ?6, update_version = ?7
+             WHERE id = ?1",
+            params![
+                role.id,
+                role.name.as_str(),
+                role.name.key(),
+                role.description,
+                role.permissions.bits(),
+                to_ms(role.time),
+                role.update_version,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_role(&self, id: &str) -> Result<()> {
+        // Holders and groups lose the role with it (foreign keys cascade).
+        self.0.execute("DELETE FROM roles WHERE id = ?1", [id])?;
+        Ok(())
+    }
+}
