@@ -263,6 +263,14 @@ impl Directory for RemoteDirectory {
         self.post(None, &["api", "auth", "complete-reset"], &request)
     }
 
+    fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User> {
+        let request = SetPasswordRequest {
+            token: code.clone(),
+            password: password.clone(),
+        };
+        self.post(None, &["api", "auth", "redeem"], &request)
+    }
+
     fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>> {
         let list: UserList = self.get_query(credential, &["api", "users"], query)?;
         Ok(Page {
@@ -273,6 +281,10 @@ impl Directory for RemoteDirectory {
 
     fn get_user(&self, credential: &Credential, id: &str) -> Result<User> {
         self.get(credential, &["api", "users", id])
+    }
+
+    fn find_user(&self, credential: &Credential, name_or_id: &str) -> Result<User> {
+        self.get(credential, &["api", "users", "lookup", name_or_id])
     }
 
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser> {
@@ -322,6 +334,19 @@ impl Directory for RemoteDirectory {
             &["api", "users", id, "changepassword"],
             &request,
         )
+    }
+
+    fn change_own_password(
+        &self,
+        credential: &Credential,
+        old_password: &Secret,
+        new_password: &Secret,
+    ) -> Result<ChangePasswordResult> {
+        let request = ChangePasswordRequest {
+            old_password: old_password.clone(),
+            new_password: new_password.clone(),
+        };
+        self.post(Some(credential), &["api", "me", "changepassword"], &request)
     }
 
     fn reset_password(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
@@ -401,6 +426,17 @@ impl Directory for RemoteDirectory {
 
     fn list_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
         let list: KeyList = self.get_query(credential, &["api", "keys"], query)?;
+        let page_info = list
+            .page_info
+            .ok_or_else(|| Error::Internal("the key list came without pageInfo".into()))?;
+        Ok(Page {
+            items: list.keys,
+            page_info,
+        })
+    }
+
+    fn list_visible_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
+        let list: KeyList = self.get_query(credential, &["api", "keys", "visible"], query)?;
         let page_info = list
             .page_info
             .ok_or_else(|| Error::Internal("the key list came without pageInfo".into()))?;

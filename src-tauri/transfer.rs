@@ -212,7 +212,7 @@ pub struct Prepared {
 }
 
 /// Reads `path` and resolves role and group names; `on_row` is called once per row read.
-pub fn prepare(
+fn prepare(
     dir: &dyn Directory,
     who: &Credential,
     path: &Path,
@@ -292,9 +292,68 @@ pub enum Outcome {
     Refused(Vec<String>),
 }
 
+/// An import of a file, as the CLI and the desktop app ask for it.
+pub struct ImportFile<'a> {
+    pub path: &'a Path,
+    /// By the file's extension when `None`.
+    pub format: Option<Format>,
+    pub dry_run: bool,
+    /// A new file for the invitations (links from a server, codes from a local file).
+    pub invites_out: Option<&'a Path>,
+}
+
+/// What an import reports while it runs, for a progress bar; nothing by default.
+pub trait ImportProgress {
+    /// One row read, of `total`.
+    fn row(&mut self, _total: usize) {}
+    /// Every row is read; the directory checks (and, unless a dry run, adds) them now.
+    fn handing_over(&mut self, _dry_run: bool) {}
+}
+
+impl ImportProgress for () {}
+
+/// An import and the number of users in the file.
+pub struct Imported {
+    pub count: usize,
+    pub outcome: Outcome,
+}
+
+/// Imports the users of a file, all or nothing: the one import flow of the CLI and the
+/// desktop app. A file for the invitations must be new, and is refused before anything is
+/// read (so an import never succeeds with its invitations lost); it is written once the
+/// import is done.
+pub fn import_file(
+    dir: &dyn Directory,
+    who: &Credential,
+    request: &ImportFile<'_>,
+    progress: &mut dyn ImportProgress,
+) -> Result<Imported> {
+    if let Some(out) = request.invites_out.filter(|out| out.exists()) {
+        return Err(Error::invalid(
+            "invitesOut",
+            format!(
+                "{} exists already; choose a new file for the invitations",
+                out.display()
+            ),
+        ));
+    }
+    let prepared = prepare(dir, who, request.path, request.format, |total| {
+        progress.row(total)
+    })?;
+    let count = prepared.users.len();
+    progress.handing_over(request.dry_run);
+    let outcome = import(dir, who, prepared, request.dry_run)?;
+    if let (Outcome::Done(report), Some(out)) = (&outcome, request.invites_out) {
+        if !report.dry_run {
+            write_invitations(out, report)?;
+        }
+    }
+    Ok(Imported { count, outcome })
+}
+
 /// Hands the prepared users to the directory in one call: all or nothing. With problems found
 /// while reading, the directory still checks every row (as a dry run) so that all are told.
-pub fn import(
+fn import(
     dir: &dyn Directory,
     who: &Credential,
     prepared: Prepared,
@@ -347,7 +406,7 @@ fn row_problems(fields: &FieldErrors, lines: &[usize]) -> Vec<String> {
 }
 
 /// `userName,email,invitation,expiresTime`: the link (server) or code (file) of each user.
-pub fn write_invitations(out: &Path, report: &ImportReport) -> Result<()> {
+fn write_invitations(out: &Path, report: &ImportReport) -> Result<()> {
     let failed =
         |e: &dyn std::fmt::Display| Error::Internal(format!("cannot write {}: {e}", out.display()));
     let mut file = std::fs::OpenOptions::new()

@@ -187,26 +187,6 @@ fn an_online_backup_copies_a_live_directory() {
     assert_eq!(session.user.user_name, "root");
 }
 
-#[test]
-fn the_core_and_store_depend_on_no_adapter() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri");
-    let mut offenders = Vec::new();
-    for folder in ["core", "store"] {
-        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for adapter in ["tauri::", "axum::", "reqwest::"] {
-                    if text.contains(adapter) {
-                        offenders.push(format!("{} uses {adapter}", path.display()));
-                    }
-                }
-            }
-        }
-    }
-    assert!(offenders.is_empty(), "{offenders:?}");
-}
-
 /// With STAT4 statistics SQLite re-prepares cached statements whenever a bound value changes
 /// (every key verified); `.cargo/config.toml` builds the bundled SQLite without them.
 #[test]

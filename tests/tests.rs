@@ -8,6 +8,7 @@ mod common;
 mod contract;
 #[cfg(feature = "desktop")]
 mod e2e;
+mod layers;
 #[cfg(feature = "server")]
 mod server;
 mod store;

@@ -5,6 +5,7 @@
 //! reset link).
 
 use super::output::{print_json, Table};
+pub use super::session::Session;
 use crate::core::directory::Directory;
 use crate::core::model::*;
 use crate::core::permission::Permission;
@@ -280,30 +281,14 @@ pub struct AuditArgs {
     pub page_size: u32,
 }
 
-/// A directory and the credential to act with, for one command.
-pub struct Session<'a> {
-    pub dir: &'a dyn Directory,
-    pub who: Credential,
-    pub json: bool,
-}
-
 impl Session<'_> {
+    /// The user with this id or exactly this user name.
+    fn user(&self, name_or_id: &str) -> Result<User> {
+        self.dir.find_user(&self.who, name_or_id)
+    }
+
     fn user_id(&self, name_or_id: &str) -> Result<String> {
-        if let Ok(user) = self.dir.get_user(&self.who, name_or_id) {
-            return Ok(user.id);
-        }
-        let query = UserQuery {
-            q: Some(name_or_id.to_owned()),
-            page_size: Some(500),
-            ..Default::default()
-        };
-        self.dir
-            .list_users(&self.who, &query)?
-            .items
-            .into_iter()
-            .find(|u| u.user_name.eq_ignore_ascii_case(name_or_id))
-            .map(|u| u.id)
-            .ok_or(Error::NotFound("user"))
+        Ok(self.user(name_or_id)?.id)
     }
 
     fn user_ids(&self, names: &[String]) -> Result<Vec<String>> {
@@ -487,8 +472,7 @@ pub fn users(s: &Session, command: UsersCommand) -> Result<()> {
             }
         }
         UsersCommand::Show { user } => {
-            let id = s.user_id(&user)?;
-            s.show_user(&s.dir.get_user(&s.who, &id)?);
+            s.show_user(&s.user(&user)?);
         }
         UsersCommand::Add {
             user_name,
@@ -542,8 +526,8 @@ pub fn users(s: &Session, command: UsersCommand) -> Result<()> {
             roles,
             groups,
         } => {
-            let id = s.user_id(&user)?;
-            let current = s.dir.get_user(&s.who, &id)?;
+            let current = s.user(&user)?;
+            let id = current.id.clone();
             let update = UserUpdate {
                 user_name,
                 display_name,
@@ -594,8 +578,8 @@ pub fn users(s: &Session, command: UsersCommand) -> Result<()> {
 }
 
 fn set_status(s: &Session, user: &str, status: UserStatus) -> Result<()> {
-    let id = s.user_id(user)?;
-    let current = s.dir.get_user(&s.who, &id)?;
+    let current = s.user(user)?;
+    let id = current.id.clone();
     let update = UserUpdate {
         status: Some(status),
         update_version: current.update_version,
@@ -838,19 +822,7 @@ pub fn keys(s: &Session, command: KeysCommand) -> Result<()> {
                     q,
                     ..Default::default()
                 };
-                // Without VIEW_KEYS, one's own keys are what one may list.
-                let found = match s.dir.list_keys(&s.who, &query) {
-                    Err(Error::Forbidden(_)) => {
-                        let me = s.dir.me(&s.who)?;
-                        let keys = s.dir.list_user_keys(&s.who, &me.id)?;
-                        let total = keys.len() as u64;
-                        Page {
-                            items: keys,
-                            page_info: PageRequest::parse(None, Some(MAX_PAGE_SIZE))?.info(total),
-                        }
-                    }
-                    other => other?,
-                };
+                let found = s.dir.list_visible_keys(&s.who, &query)?;
                 if s.json {
                     print_json(&KeyList {
                         keys: found.items,

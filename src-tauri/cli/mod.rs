@@ -5,6 +5,7 @@
 mod admin;
 mod data;
 mod output;
+mod session;
 mod transfer;
 
 use crate::core::directory::Directory;

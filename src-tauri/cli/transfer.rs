@@ -1,10 +1,10 @@
 //! `keyward users import` and `keyward users export`: the shared file handling of
 //! [`crate::transfer`], with a progress bar and messages for a person.
 
-use super::admin::Session;
+use super::session::Session;
 use crate::core::model::*;
 use crate::core::{Error, FieldErrors, Result};
-use crate::transfer::{Format, Outcome};
+use crate::transfer::{Format, ImportFile, ImportProgress, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,42 +16,48 @@ pub struct ImportArgs {
     pub invites_out: Option<PathBuf>,
 }
 
-pub fn import(s: &Session, args: ImportArgs) -> Result<()> {
-    if let Some(out) = &args.invites_out {
-        if out.exists() {
-            return Err(Error::invalid(
-                "invitesOut",
-                format!(
-                    "{} exists already; choose a new file for the invitations",
-                    out.display()
-                ),
-            ));
+/// The CLI's progress: a bar while the file is read, a spinner while the directory checks.
+struct Bars {
+    reading: ProgressBar,
+    checking: Option<ProgressBar>,
+}
+
+impl ImportProgress for Bars {
+    fn row(&mut self, total: usize) {
+        if self.reading.length() != Some(total as u64) {
+            self.reading.set_length(total as u64);
+            set_style(&self.reading, total as u64);
         }
+        self.reading.inc(1);
     }
-    let progress = bar(0, "reading");
-    let prepared = crate::transfer::prepare(s.dir, &s.who, &args.file, args.format, |total| {
-        if progress.length() != Some(total as u64) {
-            progress.set_length(total as u64);
-            set_style(&progress, total as u64);
-        }
-        progress.inc(1);
-    })?;
-    progress.finish_and_clear();
-    let count = prepared.users.len();
-    // The directory checks every row (on a server, in one request): all or nothing.
-    let spinner = bar(
-        0,
-        if args.dry_run {
-            "checking"
-        } else {
-            "importing"
-        },
-    );
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let outcome = crate::transfer::import(s.dir, &s.who, prepared, args.dry_run);
-    spinner.finish_and_clear();
-    match outcome? {
-        Outcome::Done(report) => finish(s, &args, report, count),
+
+    fn handing_over(&mut self, dry_run: bool) {
+        self.reading.finish_and_clear();
+        let spinner = bar(0, if dry_run { "checking" } else { "importing" });
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        self.checking = Some(spinner);
+    }
+}
+
+pub fn import(s: &Session, args: ImportArgs) -> Result<()> {
+    let mut bars = Bars {
+        reading: bar(0, "reading"),
+        checking: None,
+    };
+    let request = ImportFile {
+        path: &args.file,
+        format: args.format,
+        dry_run: args.dry_run,
+        invites_out: args.invites_out.as_deref(),
+    };
+    let imported = crate::transfer::import_file(s.dir, &s.who, &request, &mut bars);
+    bars.reading.finish_and_clear();
+    if let Some(spinner) = &bars.checking {
+        spinner.finish_and_clear();
+    }
+    let imported = imported?;
+    match imported.outcome {
+        Outcome::Done(report) => finish(s, &args, report, imported.count),
         Outcome::Refused(problems) => {
             for problem in &problems {
                 eprintln!("{problem}");
@@ -78,9 +84,6 @@ fn finish(s: &Session, args: &ImportArgs, report: ImportReport, count: usize) ->
             );
         }
         return Ok(());
-    }
-    if let Some(out) = &args.invites_out {
-        crate::transfer::write_invitations(out, &report)?;
     }
     if s.json {
         let users: Vec<&User> = report.users.iter().map(|c| &c.user).collect();

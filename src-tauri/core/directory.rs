@@ -15,18 +15,24 @@ pub trait Directory: Send + Sync {
     fn create_first_admin(&self, admin: FirstAdmin) -> Result<User>;
     /// Signs in with a password. Refusals never tell whether the user name exists.
     fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn>;
-    /// Ends the session of this credential.
+    /// Ends the session of this credential. An API key has no session to end, but must
+    /// still be a valid credential.
     fn sign_out(&self, credential: &Credential) -> Result<()>;
     fn me(&self, credential: &Credential) -> Result<Me>;
     /// Sets the password of an invited user from their invitation token and activates them.
     fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User>;
     /// Sets a new password from a reset token and ends all of the user's sessions.
     fn complete_password_reset(&self, token: &Secret, password: &Secret) -> Result<User>;
+    /// Sets a password from a one-time code that is either an invitation or a reset token,
+    /// whichever it is (the code a local directory hands out in place of a link).
+    fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User>;
 
     // --- Users ---------------------------------------------------------------------------
 
     fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>>;
     fn get_user(&self, credential: &Credential, id: &str) -> Result<User>;
+    /// The user with this id, or else the one with exactly this user name (any case).
+    fn find_user(&self, credential: &Credential, name_or_id: &str) -> Result<User>;
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser>;
     /// Adds many users at once, all or none: any refused row refuses the whole import, with
     /// each row's field errors named `rows.INDEX.FIELD` (INDEX from 0). A dry run checks every
@@ -44,6 +50,13 @@ pub trait Directory: Send + Sync {
         &self,
         credential: &Credential,
         id: &str,
+        old_password: &Secret,
+        new_password: &Secret,
+    ) -> Result<ChangePasswordResult>;
+    /// Changes the password of the credential's own user, given the old one.
+    fn change_own_password(
+        &self,
+        credential: &Credential,
         old_password: &Secret,
         new_password: &Secret,
     ) -> Result<ChangePasswordResult>;
@@ -73,6 +86,8 @@ pub trait Directory: Send + Sync {
     fn list_user_keys(&self, credential: &Credential, user_id: &str) -> Result<Vec<ApiKey>>;
     /// Every key in the directory, paged (VIEW_KEYS).
     fn list_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>>;
+    /// The keys the caller may see, paged: every key with VIEW_KEYS, else their own.
+    fn list_visible_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>>;
     fn get_key(&self, credential: &Credential, id: &str) -> Result<ApiKey>;
     /// Creates a key. For oneself it is ENABLED and its secret comes back once; for another
     /// user (MANAGE_KEYS) it is PENDING with no secret until downloaded.

@@ -598,6 +598,12 @@ pub struct FirstAdmin {
     pub password: Secret,
 }
 
+/// A new stable id for a user, role, group or key: a UUID v7 (time-ordered, so ids created
+/// together sort together).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// How a caller proves who it is: a session from sign-in, or an API key.
 #[derive(Debug, Clone)]
 pub enum Credential {

@@ -435,12 +435,7 @@ pub async fn redeem_code(state: State<'_, Desktop>, code: Secret, password: Secr
     blocking(move || {
         // A server's link carries the code after "#token="; a pasted link works as well.
         let code = crate::wire::token_from_link(code.expose());
-        match directory.accept_invitation(&code, &password) {
-            Err(Error::Invalid(fields)) if fields.fields().eq(["token"]) => {
-                directory.complete_password_reset(&code, &password)
-            }
-            other => other,
-        }
+        directory.redeem_code(&code, &password)
     })
     .await
 }
@@ -452,8 +447,7 @@ pub async fn change_password(
     new_password: Secret,
 ) -> Reply<ChangePasswordResult> {
     as_signed_in(&state, move |d, c| {
-        let me = d.me(c)?;
-        d.change_password(c, &me.id, &old_password, &new_password)
+        d.change_own_password(c, &old_password, &new_password)
     })
     .await
 }
@@ -643,27 +637,28 @@ pub async fn import_users_file(
         .filter(|p| !p.trim().is_empty())
         .map(PathBuf::from);
     as_signed_in(&state, move |d, c| {
-        let prepared = crate::transfer::prepare(d, c, std::path::Path::new(&path), None, |_| {})?;
-        let count = prepared.users.len();
-        match crate::transfer::import(d, c, prepared, dry_run)? {
-            crate::transfer::Outcome::Refused(problems) => Ok(ImportResult {
+        let request = crate::transfer::ImportFile {
+            path: std::path::Path::new(&path),
+            format: None,
+            dry_run,
+            invites_out: invites_out.as_deref(),
+        };
+        let imported = crate::transfer::import_file(d, c, &request, &mut ())?;
+        let count = imported.count;
+        Ok(match imported.outcome {
+            crate::transfer::Outcome::Refused(problems) => ImportResult {
                 dry_run,
                 count,
                 invited: 0,
                 problems,
-            }),
-            crate::transfer::Outcome::Done(report) => {
-                if let Some(out) = &invites_out {
-                    crate::transfer::write_invitations(out, &report)?;
-                }
-                Ok(ImportResult {
-                    dry_run: report.dry_run,
-                    count,
-                    invited: report.invited(),
-                    problems: Vec::new(),
-                })
-            }
-        }
+            },
+            crate::transfer::Outcome::Done(report) => ImportResult {
+                dry_run: report.dry_run,
+                count,
+                invited: report.invited(),
+                problems: Vec::new(),
+            },
+        })
     })
     .await
 }

@@ -73,7 +73,7 @@ pub(super) fn create_first_admin<S: Store>(
                 "This directory already has users: sign in instead.".to_owned(),
             ));
         }
-        let id = super::new_id();
+        let id = new_id();
         users::insert_row(
             tx,
             &NewUserRow {
@@ -192,7 +192,8 @@ pub(super) fn sign_in<S: Store>(
 
 pub(super) fn sign_out<S: Store>(dir: &StoredDirectory<S>, credential: &Credential) -> Result<()> {
     let Credential::Session(token) = credential else {
-        return Ok(());
+        // A key has no session to end; like any credential it must still be valid.
+        return dir.read(credential, |_, _, _| Ok(()));
     };
     dir.write(|tx, now| {
         let user = actors::resolve(tx, credential, now, true)?.actor;
@@ -227,21 +228,23 @@ fn invalid_token() -> Error {
     )
 }
 
-/// Sets a password from an invitation or reset token, once.
+/// Sets a password from an invitation or reset token, once. `kind`: the kind the token
+/// must be; `None` takes either.
 pub(super) fn redeem_token<S: Store>(
     dir: &StoredDirectory<S>,
-    kind: TokenKind,
+    kind: Option<TokenKind>,
     token: &Secret,
     new_password: &Secret,
 ) -> Result<User> {
     let digest = token.digest();
-    let (user, min_length) = dir.look(|tx, now| {
-        let owner = tx
+    let (user, kind, min_length) = dir.look(|tx, now| {
+        let found = tx
             .find_token(&digest)?
-            .filter(|t| t.kind == kind && t.expires_time > now)
+            .filter(|t| kind.is_none_or(|k| k == t.kind) && t.expires_time > now)
             .ok_or_else(invalid_token)?;
         Ok((
-            users::load(tx, &owner.user_id)?,
+            users::load(tx, &found.user_id)?,
+            found.kind,
             tx.settings()?.password_min_length,
         ))
     })?;
@@ -283,14 +286,17 @@ pub(super) fn redeem_token<S: Store>(
     })
 }
 
+/// Changes the password of the user `id` (the credential's own user when `None`), who must
+/// be the one acting.
 pub(super) fn change_password<S: Store>(
     dir: &StoredDirectory<S>,
     credential: &Credential,
-    id: &str,
+    id: Option<&str>,
     old_password: &Secret,
     new_password: &Secret,
 ) -> Result<ChangePasswordResult> {
     let (user, hash, min_length) = dir.read(credential, |tx, actor, _| {
+        let id = id.unwrap_or(actor.id.as_str());
         if !actor.is(id) {
             return Err(Error::forbidden(
                 "You can change only your own password; use Reset password for others.",
@@ -334,6 +340,7 @@ pub(super) fn change_password<S: Store>(
         });
     }
     let new_hash = password::hash(new_password.expose());
+    let id = user.id.as_str();
     // Other sessions end; the one that made the change goes on.
     let keep = match credential {
         Credential::Session(token) => Some(token.digest()),

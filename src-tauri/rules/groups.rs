@@ -7,6 +7,7 @@ use super::grants::{self, distinct_ids};
 use super::storage::{GroupRow, Tx, Unique};
 use crate::core::access::Actor;
 use crate::core::lifecycle::same_version;
+use crate::core::model::new_id;
 use crate::core::model::{Group, GroupUpdate, NewGroup, Time};
 use crate::core::names::{parse_description, Name};
 use crate::core::permission::Permission;
@@ -57,7 +58,7 @@ pub(super) fn create(tx: &dyn Tx, actor: &Actor, now: Time, group: &NewGroup) ->
     check_members(tx, &members)?;
     let (permissions, super_admin) = grants::of_roles(tx, &role_ids, "roles")?;
     actor.may_grant(permissions, super_admin)?;
-    let id = super::new_id();
+    let id = new_id();
     name_free(tx, &name, &id)?;
     tx.insert_group(&GroupRow {
         id: &id,

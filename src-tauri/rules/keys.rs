@@ -69,6 +69,7 @@ pub(super) fn list_for_user(
         .collect())
 }
 
+/// Every key in the directory, paged (VIEW_KEYS).
 pub(super) fn list(
     tx: &dyn Tx,
     actor: &Actor,
@@ -76,6 +77,35 @@ pub(super) fn list(
     query: &KeyQuery,
 ) -> Result<Page<ApiKey>> {
     actor.require(Permission::VIEW_KEYS)?;
+    page_of(tx, now, query, query.owner.as_deref())
+}
+
+/// The keys the actor may see, paged: every key with VIEW_KEYS, else their own.
+pub(super) fn list_visible(
+    tx: &dyn Tx,
+    actor: &Actor,
+    now: Time,
+    query: &KeyQuery,
+) -> Result<Page<ApiKey>> {
+    if actor.permissions.contains(Permission::VIEW_KEYS) {
+        return list(tx, actor, now, query);
+    }
+    match query.owner.as_deref().filter(|o| !o.is_empty()) {
+        // Someone else's keys are none of the visible ones.
+        Some(other) if !actor.is(other) => Ok(Page {
+            items: Vec::new(),
+            page_info: PageRequest::parse(query.page, query.page_size)?.info(0),
+        }),
+        _ => page_of(tx, now, query, Some(&actor.id)),
+    }
+}
+
+fn page_of(
+    tx: &dyn Tx,
+    now: Time,
+    query: &KeyQuery,
+    owner_id: Option<&str>,
+) -> Result<Page<ApiKey>> {
     let page = PageRequest::parse(query.page, query.page_size)?;
     let search = query
         .q
@@ -96,7 +126,7 @@ pub(super) fn list(
         stored,
         expired,
         at: now,
-        owner: query.owner.as_deref().filter(|o| !o.is_empty()),
+        owner: owner_id.filter(|o| !o.is_empty()),
         page,
     })?;
     Ok(Page {
@@ -152,7 +182,7 @@ pub(super) fn create(
     if tx.key_name_in_use(owner_id, &name)? {
         return Err(Unique::KeyName.error());
     }
-    let id = super::new_id();
+    let id = new_id();
     let for_self = actor.is(owner_id);
     tx.insert_key(&NewKeyRow {
         id: &id,

@@ -33,10 +33,6 @@ use crate::core::secret::Secret;
 use crate::core::Result;
 use storage::TokenKind;
 
-fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 impl<S: Store> Directory for StoredDirectory<S> {
     fn needs_setup(&self) -> Result<bool> {
         self.look(|tx, _| Ok(!tx.has_users()?))
@@ -59,11 +55,15 @@ impl<S: Store> Directory for StoredDirectory<S> {
     }
 
     fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User> {
-        auth::redeem_token(self, TokenKind::Invite, token, password)
+        auth::redeem_token(self, Some(TokenKind::Invite), token, password)
     }
 
     fn complete_password_reset(&self, token: &Secret, password: &Secret) -> Result<User> {
-        auth::redeem_token(self, TokenKind::Reset, token, password)
+        auth::redeem_token(self, Some(TokenKind::Reset), token, password)
+    }
+
+    fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User> {
+        auth::redeem_token(self, None, code, password)
     }
 
     fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>> {
@@ -72,6 +72,12 @@ impl<S: Store> Directory for StoredDirectory<S> {
 
     fn get_user(&self, credential: &Credential, id: &str) -> Result<User> {
         self.read(credential, |tx, actor, _| users::get(tx, actor, id))
+    }
+
+    fn find_user(&self, credential: &Credential, name_or_id: &str) -> Result<User> {
+        self.read(credential, |tx, actor, _| {
+            users::find(tx, actor, name_or_id)
+        })
     }
 
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser> {
@@ -106,7 +112,16 @@ impl<S: Store> Directory for StoredDirectory<S> {
         old_password: &Secret,
         new_password: &Secret,
     ) -> Result<ChangePasswordResult> {
-        auth::change_password(self, credential, id, old_password, new_password)
+        auth::change_password(self, credential, Some(id), old_password, new_password)
+    }
+
+    fn change_own_password(
+        &self,
+        credential: &Credential,
+        old_password: &Secret,
+        new_password: &Secret,
+    ) -> Result<ChangePasswordResult> {
+        auth::change_password(self, credential, None, old_password, new_password)
     }
 
     fn reset_password(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
@@ -190,6 +205,12 @@ impl<S: Store> Directory for StoredDirectory<S> {
     fn list_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
         self.read(credential, |tx, actor, now| {
             keys::list(tx, actor, now, query)
+        })
+    }
+
+    fn list_visible_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
+        self.read(credential, |tx, actor, now| {
+            keys::list_visible(tx, actor, now, query)
         })
     }
 

@@ -5,6 +5,7 @@ use super::audit::Record;
 use super::storage::{RoleRow, Tx, Unique};
 use crate::core::access::Actor;
 use crate::core::lifecycle::same_version;
+use crate::core::model::new_id;
 use crate::core::model::{NewRole, Role, RoleUpdate, Time};
 use crate::core::names::{parse_description, Name};
 use crate::core::permission::{BuiltinRole, Permission};
@@ -56,7 +57,7 @@ pub(super) fn create(tx: &dyn Tx, actor: &Actor, now: Time, role: &NewRole) -> R
         return Err(Error::invalid("name", "Enter a name."));
     };
     actor.may_grant(role.permissions, false)?;
-    let id = super::new_id();
+    let id = new_id();
     name_free(tx, &name, &id)?;
     tx.insert_role(&RoleRow {
         id: &id,

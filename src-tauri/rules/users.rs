@@ -26,6 +26,24 @@ pub(super) fn get(tx: &dyn Tx, actor: &Actor, id: &str) -> Result<User> {
     load(tx, id)
 }
 
+/// The user with this id, or else the one with exactly this user name (any case). Without
+/// VIEW_USER only oneself is found, and nobody learns whether another user exists.
+pub(super) fn find(tx: &dyn Tx, actor: &Actor, name_or_id: &str) -> Result<User> {
+    let wanted = name_or_id.trim();
+    let id = if tx.user_exists(wanted)? {
+        Some(wanted.to_owned())
+    } else {
+        tx.find_user_id_by_name(&wanted.to_lowercase())?
+    };
+    match id {
+        Some(id) if actor.is(&id) => load(tx, &id),
+        id => {
+            actor.require(Permission::VIEW_USER)?;
+            load(tx, &id.ok_or(Error::NotFound("user"))?)
+        }
+    }
+}
+
 /// Refuses a user name or e-mail that another user has, on each field that is taken.
 fn check_unique(
     tx: &dyn Tx,
@@ -223,7 +241,7 @@ fn insert(
              Only accounts that cannot sign in may be active without one.",
         ));
     }
-    let id = super::new_id();
+    let id = new_id();
     let status = user.start.status;
     insert_row(
         tx,

@@ -68,7 +68,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(accept_invitation))
         .routes(routes!(complete_reset))
+        .routes(routes!(redeem_code))
         .routes(routes!(me))
+        .routes(routes!(change_own_password))
         .routes(routes!(list_users, create_user))
         .merge(
             // Imports carry thousands of users: a larger body than any other request.
@@ -77,6 +79,7 @@ fn api() -> OpenApiRouter<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
         )
         .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(find_user))
         .routes(routes!(change_password))
         .routes(routes!(reset_password))
         .routes(routes!(send_invitation))
@@ -86,6 +89,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(get_group, update_group, delete_group))
         .routes(routes!(list_user_keys, create_key))
         .routes(routes!(list_keys))
+        .routes(routes!(list_visible_keys))
         .routes(routes!(get_key))
         .routes(routes!(download_key))
         .routes(routes!(revoke_key))
@@ -179,16 +183,7 @@ async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
     responses((status = 204), (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Reply<Response> {
-    state
-        .call(move |d| {
-            // An API key has no session to end, and the core's sign-out does not look at it;
-            // like every other endpoint, this one still refuses a key that is not valid.
-            if matches!(caller, Credential::ApiKey(_)) {
-                d.me(&caller)?;
-            }
-            d.sign_out(&caller)
-        })
-        .await?;
+    state.call(move |d| d.sign_out(&caller)).await?;
     Ok(no_content())
 }
 
@@ -224,6 +219,43 @@ async fn complete_reset(
         .call(move |d| d.complete_password_reset(&request.token, &request.password))
         .await?;
     Ok(Json(user))
+}
+
+/// Sets a password from a one-time code that is an invitation or a reset token, whichever it
+/// is: the code a local directory hands out, or the token of either kind of link.
+#[utoipa::path(post, path = "/api/auth/redeem", tag = "auth", security(()),
+    request_body = SetPasswordRequest,
+    responses((status = 200, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn redeem_code(
+    State(state): State<AppState>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    Body(request): Body<SetPasswordRequest>,
+) -> Reply<Json<User>> {
+    state.limit_sign_ins(peer)?;
+    let user = state
+        .call(move |d| d.redeem_code(&request.token, &request.password))
+        .await?;
+    Ok(Json(user))
+}
+
+/// The caller's own password, as `POST /api/users/{id}/changepassword` with their own id.
+#[utoipa::path(post, path = "/api/me/changepassword", tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = ChangePasswordResult),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn change_own_password(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Body(request): Body<ChangePasswordRequest>,
+) -> Reply<Json<ChangePasswordResult>> {
+    Ok(Json(
+        state
+            .call(move |d| {
+                d.change_own_password(&caller, &request.old_password, &request.new_password)
+            })
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "auth",
@@ -299,6 +331,23 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> Reply<Json<User>> {
     Ok(Json(state.call(move |d| d.get_user(&caller, &id)).await?))
+}
+
+/// The user with this id, or else the one with exactly this user name (any case).
+#[utoipa::path(get, path = "/api/users/lookup/{nameOrId}", tag = "users",
+    params(("nameOrId" = String, Path)),
+    responses((status = 200, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn find_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(name_or_id): Path<String>,
+) -> Reply<Json<User>> {
+    Ok(Json(
+        state
+            .call(move |d| d.find_user(&caller, &name_or_id))
+            .await?,
+    ))
 }
 
 /// Changes the fields given. `updateVersion` must be the version read, else 409 and nothing
@@ -563,6 +612,24 @@ async fn list_keys(
     Query(query): Query<KeyQuery>,
 ) -> Reply<Json<KeyList>> {
     let page = state.call(move |d| d.list_keys(&caller, &query)).await?;
+    Ok(Json(KeyList {
+        keys: page.items,
+        page_info: Some(page.page_info),
+    }))
+}
+
+/// The keys the caller may see, paged: every key with VIEW_KEYS, else their own.
+#[utoipa::path(get, path = "/api/keys/visible", tag = "keys", params(KeyQuery),
+    responses((status = 200, body = KeyList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn list_visible_keys(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<KeyQuery>,
+) -> Reply<Json<KeyList>> {
+    let page = state
+        .call(move |d| d.list_visible_keys(&caller, &query))
+        .await?;
     Ok(Json(KeyList {
         keys: page.items,
         page_info: Some(page.page_info),

@@ -5,6 +5,7 @@
 mod audit_settings;
 mod auth;
 mod keys;
+mod moved;
 mod permissions;
 mod roles_groups;
 mod secrets;
@@ -82,4 +83,9 @@ every_backend!(
     audit_settings::the_audit_log_is_filtered_and_paged,
     audit_settings::settings_are_validated_versioned_and_need_manage_settings,
     secrets::no_secret_appears_in_audit_errors_or_listings,
+    moved::signing_out_with_an_api_key_needs_a_valid_key,
+    moved::one_code_redeems_an_invitation_or_a_reset_whichever_it_is,
+    moved::one_changes_ones_own_password_without_naming_oneself,
+    moved::visible_keys_are_everyones_with_view_keys_and_else_ones_own,
+    moved::a_user_is_found_by_id_or_exact_user_name_among_many_similar_ones,
 );

@@ -13,6 +13,9 @@ pub enum Access {
     Page,
     /// Any valid credential.
     SignedIn,
+    /// Any valid credential, acting on the caller's own account, which it changes: the
+    /// permission matrix leaves it out (the contract suite covers who may do it).
+    Own,
     /// A valid credential holding one of these permissions, when the resource is someone
     /// else's (the tests aim every request at the SuperAdmin's own things). Empty: nobody may
     /// do it to another user.
@@ -47,16 +50,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("POST", "/api/auth/login", Public),
     ep("POST", "/api/auth/accept-invitation", Public),
     ep("POST", "/api/auth/complete-reset", Public),
+    ep("POST", "/api/auth/redeem", Public),
     ep("POST", "/api/keys/verify", Public),
     ep("GET", "/invite", Page),
     ep("GET", "/reset", Page),
     ep("GET", "/pages/set-password.js", Page),
     ep("GET", "/pages/page.css", Page),
     ep("GET", "/api/me", SignedIn),
+    ep("POST", "/api/me/changepassword", Own),
     ep("GET", "/api/users", Needs(&["VIEW_USER"])),
     ep("POST", "/api/users", Needs(&["CREATE_USER"])),
     ep("POST", "/api/users/import", Needs(&["CREATE_USER"])),
     ep("GET", "/api/users/{id}", Needs(&["VIEW_USER"])),
+    ep("GET", "/api/users/lookup/{nameOrId}", Needs(&["VIEW_USER"])),
     ep("PUT", "/api/users/{id}", Needs(&["EDIT_USER"])),
     ep("DELETE", "/api/users/{id}", Needs(&["DELETE_USER"])),
     ep("POST", "/api/users/{id}/changepassword", Needs(&[])),
@@ -79,6 +85,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("PUT", "/api/groups/{id}", Needs(&["MANAGE_GROUP"])),
     ep("DELETE", "/api/groups/{id}", Needs(&["MANAGE_GROUP"])),
     ep("GET", "/api/keys", Needs(&["VIEW_KEYS"])),
+    ep("GET", "/api/keys/visible", SignedIn),
     ep("GET", "/api/keys/{id}", Needs(&["VIEW_KEYS"])),
     ep(
         "POST",
@@ -126,7 +133,7 @@ impl Endpoint {
         } else {
             &targets.key
         };
-        self.path.replace("{id}", id)
+        self.path.replace("{id}", id).replace("{nameOrId}", id)
     }
 
     /// A well-formed body, so that only the credential decides the answer.
@@ -135,7 +142,10 @@ impl Endpoint {
             ("POST", "/api/setup") => json!({"userName": "second", "displayName": "Second",
                 "email": "second@example.com", "password": password}),
             ("POST", "/api/auth/login") => json!({"userName": "root", "password": password}),
-            ("POST", "/api/auth/accept-invitation" | "/api/auth/complete-reset") => {
+            (
+                "POST",
+                "/api/auth/accept-invitation" | "/api/auth/complete-reset" | "/api/auth/redeem",
+            ) => {
                 json!({"token": "no-such-token", "password": password})
             }
             ("POST", "/api/keys/verify") => json!({"key": "kw_not-a-key"}),
@@ -144,8 +154,10 @@ impl Endpoint {
             ("POST", "/api/users/import") => json!({"users": [{"userName": "imported",
                 "displayName": "Imported", "email": "imported@example.com"}]}),
             ("PUT", "/api/users/{id}") => json!({"displayName": "Renamed", "updateVersion": 1}),
-            ("POST", "/api/users/{id}/changepassword") => json!({"oldPassword": password,
-                "newPassword": "a completely different passphrase 77"}),
+            ("POST", "/api/users/{id}/changepassword" | "/api/me/changepassword") => {
+                json!({"oldPassword": password,
+                "newPassword": "a completely different passphrase 77"})
+            }
             ("POST", "/api/users/{id}/keys") => json!({"name": "probe", "description": ""}),
             ("POST", "/api/roles") => json!({"name": "Probe role", "permissions": []}),
             ("PUT", "/api/roles/{id}") => json!({"description": "changed", "updateVersion": 1}),

@@ -395,6 +395,17 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         "/api/users/{id}",
         404
     );
+    let found = expect!(
+        server.get("/api/users/lookup/ANN", &root),
+        "/api/users/lookup/{nameOrId}",
+        200
+    );
+    assert_eq!(found["id"], ann_id.as_str());
+    expect!(
+        server.get("/api/users/lookup/nobody", &root),
+        "/api/users/lookup/{nameOrId}",
+        404
+    );
     let updated = expect!(
         server.put(
             &format!("/api/users/{ann_id}"),
@@ -451,6 +462,47 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         ),
         "/api/auth/complete-reset",
         200
+    );
+    let ann_session = server.login("ann", PASSWORD);
+    expect!(
+        server.post(
+            "/api/me/changepassword",
+            &ann_session,
+            json!({"oldPassword": "not it at all", "newPassword": OTHER_PASSWORD}),
+        ),
+        "/api/me/changepassword",
+        200
+    );
+    expect!(
+        server.post("/api/me/changepassword", &ann_session, json!({})),
+        "/api/me/changepassword",
+        400
+    );
+    let reset = server
+        .post(
+            &format!("/api/users/{ann_id}/resetpassword"),
+            &root,
+            json!({}),
+        )
+        .json();
+    expect!(
+        server.post(
+            "/api/auth/redeem",
+            "",
+            json!({"token": token_from_link(reset["resetLink"].as_str().unwrap()).expose(),
+                   "password": PASSWORD}),
+        ),
+        "/api/auth/redeem",
+        200
+    );
+    expect!(
+        server.post(
+            "/api/auth/redeem",
+            "",
+            json!({"token": "used", "password": PASSWORD})
+        ),
+        "/api/auth/redeem",
+        400
     );
     let invite = expect!(
         server.post(&format!("/api/users/{ivy_id}/invite"), &root, json!({})),
@@ -604,6 +656,11 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
     expect!(
         server.get("/api/keys?status=ENABLED", &root),
         "/api/keys",
+        200
+    );
+    expect!(
+        server.get("/api/keys/visible?pageSize=5", &root),
+        "/api/keys/visible",
         200
     );
     expect!(

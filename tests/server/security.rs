@@ -54,6 +54,7 @@ fn the_public_endpoints_are_exactly_these_and_every_route_is_classified() {
             "POST /api/auth/accept-invitation",
             "POST /api/auth/complete-reset",
             "POST /api/auth/login",
+            "POST /api/auth/redeem",
             "POST /api/keys/verify",
             "POST /api/setup",
         ]
@@ -91,7 +92,10 @@ fn the_public_endpoints_answer_without_credentials() {
         let reply = server.call(method(endpoint), path, "", endpoint.body(PASSWORD));
         let expected = match (endpoint.method, path) {
             ("POST", "/api/setup") => 409,
-            ("POST", "/api/auth/accept-invitation" | "/api/auth/complete-reset") => 400,
+            (
+                "POST",
+                "/api/auth/accept-invitation" | "/api/auth/complete-reset" | "/api/auth/redeem",
+            ) => 400,
             _ => 200,
         };
         assert_eq!(
@@ -143,7 +147,7 @@ fn every_endpoint_refuses_a_request_without_credentials() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 31 * refused.len());
+    assert_eq!(checked, 34 * refused.len());
     // Nothing was changed by any of them: root is still signed in, their things unchanged.
     let me = server.get("/api/me", &root).expect(200);
     assert_eq!(me["userName"], "root");
@@ -248,7 +252,7 @@ fn every_permission_guarded_endpoint_refuses_a_user_lacking_the_permission_with_
                         "the actors hold no permission to change root's things: {what}"
                     );
                 }
-                Access::Public | Access::Page => {}
+                Access::Public | Access::Page | Access::Own => {}
             }
         }
         // The last endpoint was sign-out: a session has ended, a key goes on working.

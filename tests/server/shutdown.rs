@@ -55,12 +55,27 @@ impl Directory for Gated {
     fn complete_password_reset(&self, token: &Secret, password: &Secret) -> Result<User> {
         self.inner.complete_password_reset(token, password)
     }
+    fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User> {
+        self.inner.redeem_code(code, password)
+    }
     fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>> {
         self.hold("list_users");
         self.inner.list_users(credential, query)
     }
     fn get_user(&self, credential: &Credential, id: &str) -> Result<User> {
         self.inner.get_user(credential, id)
+    }
+    fn find_user(&self, credential: &Credential, name_or_id: &str) -> Result<User> {
+        self.inner.find_user(credential, name_or_id)
+    }
+    fn change_own_password(
+        &self,
+        credential: &Credential,
+        old_password: &Secret,
+        new_password: &Secret,
+    ) -> Result<ChangePasswordResult> {
+        self.inner
+            .change_own_password(credential, old_password, new_password)
     }
     fn create_user(&self, credential: &Credential, user: NewUser) -> Result<CreatedUser> {
         self.inner.create_user(credential, user)
@@ -135,6 +150,9 @@ impl Directory for Gated {
     }
     fn list_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
         self.inner.list_keys(credential, query)
+    }
+    fn list_visible_keys(&self, credential: &Credential, query: &KeyQuery) -> Result<Page<ApiKey>> {
+        self.inner.list_visible_keys(credential, query)
     }
     fn get_key(&self, credential: &Credential, id: &str) -> Result<ApiKey> {
         self.inner.get_key(credential, id)

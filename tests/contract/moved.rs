@@ -1,0 +1,191 @@
+//! Operations whose rule once lived in an adapter (the HTTP handler, the desktop command, the
+//! CLI) and now lives in the rule layer, so that every caller and every backend gets it.
+
+use crate::common::*;
+use keyward::core::model::*;
+use keyward::core::permission::BuiltinRole;
+use keyward::core::Error;
+
+pub fn signing_out_with_an_api_key_needs_a_valid_key(h: &Harness) {
+    let root = h.root();
+    let (_, robot) = h.api_user(&root, "robot");
+    h.dir.sign_out(&robot).expect("a valid key signs out");
+    // A key has no session: it goes on working.
+    h.dir.me(&robot).expect("the key still works");
+    let bogus = Credential::ApiKey(secret("kw_not-a-real-key"));
+    assert_eq!(h.dir.sign_out(&bogus).unwrap_err(), Error::Unauthenticated);
+    let key_id = h.dir.verify_key(match &robot {
+        Credential::ApiKey(k) => k.expose(),
+        Credential::Session(_) => unreachable!(),
+    });
+    let key_id = key_id.unwrap().key_id.unwrap();
+    h.dir.revoke_key(&root, &key_id).unwrap();
+    assert_eq!(h.dir.sign_out(&robot).unwrap_err(), Error::Unauthenticated);
+}
+
+pub fn one_code_redeems_an_invitation_or_a_reset_whichever_it_is(h: &Harness) {
+    let root = h.root();
+    let invited = h.invite(&root, "ivy", &[BuiltinRole::Viewer.id()]);
+    let code = invited.invitation.expect("invitation").token;
+    let ivy = h.dir.redeem_code(&code, &secret(PASSWORD)).unwrap();
+    assert_eq!(ivy.status, UserStatus::Active);
+    h.sign_in("ivy");
+    assert_invalid(h.dir.redeem_code(&code, &secret(PASSWORD)), &["token"]);
+
+    let ann = h.user(&root, "ann", &[BuiltinRole::Viewer.id()]);
+    let reset = h.dir.reset_password(&root, &ann.id).unwrap().token;
+    let session = h.sign_in("ann");
+    assert_invalid(h.dir.redeem_code(&reset, &secret("short")), &["password"]);
+    h.dir.redeem_code(&reset, &secret(OTHER_PASSWORD)).unwrap();
+    assert_eq!(h.dir.me(&session).unwrap_err(), Error::Unauthenticated);
+    h.dir.sign_in("ann", &secret(OTHER_PASSWORD)).unwrap();
+    assert_invalid(
+        h.dir
+            .redeem_code(&secret("not a code at all"), &secret(PASSWORD)),
+        &["token"],
+    );
+}
+
+pub fn one_changes_ones_own_password_without_naming_oneself(h: &Harness) {
+    let root = h.root();
+    h.user(&root, "ann", &[BuiltinRole::Operator.id()]);
+    let ann = h.sign_in("ann");
+    let other_session = h.sign_in("ann");
+    let wrong = h
+        .dir
+        .change_own_password(&ann, &secret("not the password"), &secret(OTHER_PASSWORD))
+        .unwrap();
+    assert!(!wrong.succeeded);
+    assert_eq!(wrong.errors[0].code, "PASSWORD_MISMATCH");
+    let done = h
+        .dir
+        .change_own_password(&ann, &secret(PASSWORD), &secret(OTHER_PASSWORD))
+        .unwrap();
+    assert!(done.succeeded, "{:?}", done.errors);
+    h.dir.me(&ann).expect("the session that changed it goes on");
+    assert_eq!(
+        h.dir.me(&other_session).unwrap_err(),
+        Error::Unauthenticated
+    );
+    assert_eq!(
+        h.dir.sign_in("ann", &secret(PASSWORD)).unwrap_err(),
+        Error::SignInFailed
+    );
+    h.dir.sign_in("ann", &secret(OTHER_PASSWORD)).unwrap();
+    // An account without a password of its own has none to change.
+    let (_, robot) = h.api_user(&root, "robot");
+    assert!(matches!(
+        h.dir
+            .change_own_password(&robot, &secret(PASSWORD), &secret(OTHER_PASSWORD)),
+        Err(Error::StateConflict(_))
+    ));
+    let nobody = Credential::Session(secret("no such session"));
+    assert_eq!(
+        h.dir
+            .change_own_password(&nobody, &secret(PASSWORD), &secret(OTHER_PASSWORD))
+            .unwrap_err(),
+        Error::Unauthenticated
+    );
+}
+
+pub fn visible_keys_are_everyones_with_view_keys_and_else_ones_own(h: &Harness) {
+    let root = h.root();
+    let (robot_user, robot) = h.api_user(&root, "robot");
+    let (_, other_robot) = h.api_user(&root, "other-robot");
+    let root_id = h.dir.me(&root).unwrap().id;
+    h.dir
+        .create_key(&root, &root_id, key_named("root's"))
+        .unwrap();
+    for name in ["second", "third"] {
+        h.dir
+            .create_key(&robot, &robot_user.id, key_named(name))
+            .unwrap();
+    }
+    let all = h
+        .dir
+        .list_visible_keys(&root, &KeyQuery::default())
+        .unwrap();
+    assert_eq!(all.page_info.total_elements, 5);
+    let mine = h
+        .dir
+        .list_visible_keys(
+            &robot,
+            &KeyQuery {
+                page_size: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(mine.page_info.total_elements, 3, "the robot's three keys");
+    assert_eq!(mine.page_info.total_pages, 2);
+    assert_eq!(mine.items.len(), 2);
+    assert!(mine.items.iter().all(|k| k.owner_id == robot_user.id));
+    let searched = h
+        .dir
+        .list_visible_keys(
+            &robot,
+            &KeyQuery {
+                q: Some("thi".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(searched.items.len(), 1);
+    let others = h
+        .dir
+        .list_visible_keys(
+            &robot,
+            &KeyQuery {
+                owner: Some(root_id),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(others.page_info.total_elements, 0);
+    assert_eq!(
+        h.dir
+            .list_visible_keys(&other_robot, &KeyQuery::default())
+            .unwrap()
+            .page_info
+            .total_elements,
+        1
+    );
+    assert_invalid(
+        h.dir.list_visible_keys(
+            &robot,
+            &KeyQuery {
+                page_size: Some(501),
+                ..Default::default()
+            },
+        ),
+        &["pageSize"],
+    );
+}
+
+pub fn a_user_is_found_by_id_or_exact_user_name_among_many_similar_ones(h: &Harness) {
+    let root = h.root();
+    // More users whose names contain "zed", and sort before it, than any page holds.
+    let similar: Vec<NewUser> = (0..520)
+        .map(|n| NewUser {
+            user_name: format!("azed{n:03}"),
+            display_name: format!("Zed look-alike {n}"),
+            email: format!("azed{n}@example.com"),
+            ..Default::default()
+        })
+        .collect();
+    h.dir.import_users(&root, similar, false).unwrap();
+    let zed = h.user(&root, "Zed", &[BuiltinRole::Viewer.id()]);
+    assert_eq!(h.dir.find_user(&root, "zed").unwrap().id, zed.id);
+    assert_eq!(h.dir.find_user(&root, " ZED ").unwrap().id, zed.id);
+    assert_eq!(h.dir.find_user(&root, &zed.id).unwrap().user_name, "Zed");
+    assert_eq!(
+        h.dir.find_user(&root, "ze").unwrap_err(),
+        Error::NotFound("user"),
+        "no substring matches"
+    );
+    // Without VIEW_USER one finds oneself, and learns nothing of others.
+    let (robot_user, robot) = h.api_user(&root, "robot");
+    assert_eq!(h.dir.find_user(&robot, "robot").unwrap().id, robot_user.id);
+    assert_forbidden(h.dir.find_user(&robot, "zed"));
+    assert_forbidden(h.dir.find_user(&robot, "nobody"));
+}
