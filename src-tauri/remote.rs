@@ -247,6 +247,22 @@ impl Directory for RemoteDirectory {
         self.get(credential, &["api", "me"])
     }
 
+    fn authorize(
+        &self,
+        credential: &Credential,
+        operation: Operation,
+        target: Option<&str>,
+    ) -> Result<()> {
+        let request = AuthorizeRequest {
+            operation,
+            target: target.map(str::to_owned),
+        };
+        self.send_empty(
+            self.request(Method::POST, &["api", "authorize"], Some(credential))
+                .json(&request),
+        )
+    }
+
     fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User> {
         let request = SetPasswordRequest {
             token: token.clone(),

@@ -174,6 +174,17 @@ pub struct ChangePasswordRequest {
     pub new_password: Secret,
 }
 
+/// Asks whether the caller may attempt an operation on a target at all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    pub operation: Operation,
+    /// The user, role, group or key the operation's path names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
 /// Completes an invitation or a password reset: the token from the link and the new password.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(ToSchema))]

@@ -205,3 +205,130 @@ fn sqlite_is_built_without_stat4_so_cached_statements_stay_prepared() {
     );
     assert!(!options.iter().any(|o| o.contains("STAT4")), "{options:?}");
 }
+
+#[test]
+fn a_unique_index_violation_is_a_duplicate_on_its_field_whatever_the_path() {
+    use keyward::core::names::{DisplayName, Email, Name, UserName};
+    use keyward::core::Error;
+    use keyward::rules::storage::{End, GroupRow, NewUserRow, RoleRow, Store, Tx};
+    use keyward::store::SqliteStore;
+    let tmp = tempfile::TempDir::new().unwrap();
+    let store = SqliteStore::open(&tmp.path().join("unique.db")).unwrap();
+    let now = chrono::Utc::now();
+    let name = |text: &str| UserName::parse(text).unwrap();
+    let email = |text: &str| Email::parse(text).unwrap();
+    let display = DisplayName::parse("Ann").unwrap();
+    let insert = |tx: &dyn Tx, id: &str, user_name: &str, mail: &str| {
+        tx.insert_user(&NewUserRow {
+            id,
+            user_name: &name(user_name),
+            display_name: &display,
+            email: &email(mail),
+            status: UserStatus::Active,
+            user_type: UserType::Native,
+            password_hash: None,
+            created_time: now,
+        })
+    };
+    // The rows go straight to the store, past every check of the rule layer: the index
+    // itself refuses them, and says which field.
+    let duplicate_on = |result: keyward::core::Result<()>| match result {
+        Err(Error::Duplicate(fields)) => fields.fields().map(str::to_owned).collect::<Vec<_>>(),
+        other => panic!("expected a duplicate, got {other:?}"),
+    };
+    store
+        .write(End::Commit, |tx| insert(tx, "u1", "ann", "ann@example.com"))
+        .unwrap();
+    assert_eq!(
+        duplicate_on(store.write(End::Commit, |tx| insert(tx, "u2", "ANN", "x@example.com"))),
+        ["userName"]
+    );
+    assert_eq!(
+        duplicate_on(store.write(End::Commit, |tx| insert(tx, "u3", "bob", "Ann@Example.com"))),
+        ["email"]
+    );
+    let role = |id: &'static str| {
+        let role_name = Name::parse("Auditors").unwrap();
+        move |tx: &dyn Tx| {
+            tx.insert_role(&RoleRow {
+                id,
+                name: &role_name,
+                description: "",
+                permissions: keyward::core::permission::PermissionSet::EMPTY,
+                update_version: 1,
+                time: now,
+            })
+        }
+    };
+    store.write(End::Commit, role("r1")).unwrap();
+    assert_eq!(duplicate_on(store.write(End::Commit, role("r2"))), ["name"]);
+    let group = |id: &'static str| {
+        let name = Name::parse("Ops").unwrap();
+        move |tx: &dyn Tx| {
+            tx.insert_group(&GroupRow {
+                id,
+                name: &name,
+                description: "",
+                update_version: 1,
+                time: now,
+            })
+        }
+    };
+    store.write(End::Commit, group("g1")).unwrap();
+    assert_eq!(
+        duplicate_on(store.write(End::Commit, group("g2"))),
+        ["name"]
+    );
+    // Nothing of the refused rows was kept.
+    let users = store
+        .read(|tx| Ok((tx.user_exists("u2")?, tx.user_exists("u3")?)))
+        .unwrap();
+    assert_eq!(users, (false, false));
+}
+
+#[test]
+fn two_writers_racing_for_one_user_name_make_one_user_and_one_duplicate() {
+    use keyward::core::directory::Directory;
+    use keyward::core::Error;
+    use std::sync::{Arc, Barrier};
+    let h = Harness::sqlite();
+    let root = h.root();
+    // A second directory on the same file: another process, as far as SQLite can tell.
+    let other =
+        Arc::new(SqliteDirectory::open_with_clock(&h.path, Arc::new(h.clock.clone())).unwrap());
+    for round in 0..10 {
+        let barrier = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = [Arc::clone(&h.dir), other.clone() as Arc<dyn Directory>]
+            .into_iter()
+            .map(|dir| {
+                let barrier = Arc::clone(&barrier);
+                let root = root.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    dir.create_user(
+                        &root,
+                        NewUser {
+                            user_name: format!("racer{round}"),
+                            display_name: "Racer".into(),
+                            email: format!("racer{round}@example.com"),
+                            ..Default::default()
+                        },
+                    )
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        let refused = results.into_iter().find_map(Result::err).unwrap();
+        match refused {
+            Error::Duplicate(fields) => {
+                assert_eq!(fields.fields().collect::<Vec<_>>(), ["email", "userName"])
+            }
+            other => panic!("expected a duplicate, got {other:?}"),
+        }
+    }
+}

@@ -19,6 +19,16 @@ pub trait Directory: Send + Sync {
     /// still be a valid credential.
     fn sign_out(&self, credential: &Credential) -> Result<()>;
     fn me(&self, credential: &Credential) -> Result<Me>;
+    /// Whether the caller may attempt `operation` on `target` (the user, role, group or key
+    /// its path names) at all, before its input is read: `Ok`, or the refusal the operation
+    /// itself would give first (Forbidden; NotFound for what the caller may not see). Says
+    /// nothing about the input.
+    fn authorize(
+        &self,
+        credential: &Credential,
+        operation: Operation,
+        target: Option<&str>,
+    ) -> Result<()>;
     /// Sets the password of an invited user from their invitation token and activates them.
     fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User>;
     /// Sets a new password from a reset token and ends all of the user's sessions.

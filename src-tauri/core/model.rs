@@ -604,6 +604,31 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// An operation that takes input, as a caller attempts it before the input is read: the
+/// server asks whether the caller may attempt it at all before it looks at the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Operation {
+    CreateUser,
+    ImportUsers,
+    /// Target: the user.
+    UpdateUser,
+    /// Target: the user (oneself), or none for one's own.
+    ChangePassword,
+    CreateRole,
+    /// Target: the role.
+    UpdateRole,
+    CreateGroup,
+    /// Target: the group.
+    UpdateGroup,
+    /// Target: the key's owner.
+    CreateKey,
+    /// Target: the key.
+    RegenerateKey,
+    UpdateSettings,
+}
+
 /// How a caller proves who it is: a session from sign-in, or an API key.
 #[derive(Debug, Clone)]
 pub enum Credential {

@@ -286,6 +286,16 @@ pub(super) fn redeem_token<S: Store>(
     })
 }
 
+/// May the actor change the password of user `id` (their own when `None`)? Only their own.
+pub(super) fn may_change_password(actor: &Actor, id: Option<&str>) -> Result<()> {
+    if id.is_some_and(|id| !actor.is(id)) {
+        return Err(Error::forbidden(
+            "You can change only your own password; use Reset password for others.",
+        ));
+    }
+    Ok(())
+}
+
 /// Changes the password of the user `id` (the credential's own user when `None`), who must
 /// be the one acting.
 pub(super) fn change_password<S: Store>(
@@ -297,11 +307,7 @@ pub(super) fn change_password<S: Store>(
 ) -> Result<ChangePasswordResult> {
     let (user, hash, min_length) = dir.read(credential, |tx, actor, _| {
         let id = id.unwrap_or(actor.id.as_str());
-        if !actor.is(id) {
-            return Err(Error::forbidden(
-                "You can change only your own password; use Reset password for others.",
-            ));
-        }
+        may_change_password(actor, Some(id))?;
         Ok((
             users::load(tx, id)?,
             tx.password_hash(id)?,

@@ -44,8 +44,23 @@ fn name_free(tx: &dyn Tx, name: &Name, except_id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn create(tx: &dyn Tx, actor: &Actor, now: Time, group: &NewGroup) -> Result<Group> {
+/// May the actor create groups?
+pub(super) fn may_create(actor: &Actor) -> Result<()> {
+    actor.require(Permission::MANAGE_GROUP)
+}
+
+/// May the actor change (or delete) this group? Only someone who holds every role it
+/// carries. The group as it is.
+pub(super) fn may_change(tx: &dyn Tx, actor: &Actor, id: &str) -> Result<Group> {
     actor.require(Permission::MANAGE_GROUP)?;
+    let current = load(tx, id)?;
+    let (held, held_super_admin) = grants::of_roles(tx, &current.roles, "roles")?;
+    actor.may_grant(held, held_super_admin)?;
+    Ok(current)
+}
+
+pub(super) fn create(tx: &dyn Tx, actor: &Actor, now: Time, group: &NewGroup) -> Result<Group> {
+    may_create(actor)?;
     let mut errors = FieldErrors::new();
     let name = errors.check("name", Name::parse(&group.name));
     let description = errors.check("description", parse_description(&group.description));
@@ -88,10 +103,7 @@ pub(super) fn update(
     id: &str,
     update: &GroupUpdate,
 ) -> Result<Group> {
-    actor.require(Permission::MANAGE_GROUP)?;
-    let current = load(tx, id)?;
-    let (held, held_super_admin) = grants::of_roles(tx, &current.roles, "roles")?;
-    actor.may_grant(held, held_super_admin)?;
+    let current = may_change(tx, actor, id)?;
     same_version(update.update_version, current.update_version, "group")?;
     let mut errors = FieldErrors::new();
     let name = update
@@ -170,10 +182,7 @@ pub(super) fn update(
 }
 
 pub(super) fn delete(tx: &dyn Tx, actor: &Actor, now: Time, id: &str) -> Result<()> {
-    actor.require(Permission::MANAGE_GROUP)?;
-    let current = load(tx, id)?;
-    let (held, held_super_admin) = grants::of_roles(tx, &current.roles, "roles")?;
-    actor.may_grant(held, held_super_admin)?;
+    let current = may_change(tx, actor, id)?;
     tx.touch_users(&current.members, now)?;
     tx.delete_group(id)?;
     grants::ensure_super_admin_remains(tx)?;

@@ -135,6 +135,21 @@ fn page_of(
     })
 }
 
+/// May the actor create keys for this owner? The owner, as a user and as the target.
+pub(super) fn may_create(tx: &dyn Tx, actor: &Actor, owner_id: &str) -> Result<(User, Subject)> {
+    let owner_user = tx.find_user(owner_id)?.ok_or(Error::NotFound("user"))?;
+    let owner = owner(tx, actor, owner_id)?;
+    actor.may_change_keys_of(&owner)?;
+    Ok((owner_user, owner))
+}
+
+/// May the actor regenerate this key? The key as it reads now.
+pub(super) fn may_regenerate(tx: &dyn Tx, actor: &Actor, now: Time, id: &str) -> Result<ApiKey> {
+    let key = visible(tx, actor, now, id)?;
+    actor.may_reveal_key_of(&owner(tx, actor, &key.owner_id)?)?;
+    Ok(key)
+}
+
 pub(super) fn create(
     tx: &dyn Tx,
     actor: &Actor,
@@ -142,9 +157,7 @@ pub(super) fn create(
     owner_id: &str,
     key: &NewKey,
 ) -> Result<IssuedKey> {
-    let owner_user = tx.find_user(owner_id)?.ok_or(Error::NotFound("user"))?;
-    let owner = owner(tx, actor, owner_id)?;
-    actor.may_change_keys_of(&owner)?;
+    let (owner_user, owner) = may_create(tx, actor, owner_id)?;
     let mut errors = FieldErrors::new();
     let name = errors.check("name", Name::parse(&key.name));
     let description = errors.check("description", parse_description(&key.description));
@@ -259,8 +272,7 @@ pub(super) fn regenerate(
     id: &str,
     grace_seconds: u32,
 ) -> Result<IssuedKey> {
-    let key = visible(tx, actor, now, id)?;
-    actor.may_reveal_key_of(&owner(tx, actor, &key.owner_id)?)?;
+    let key = may_regenerate(tx, actor, now, id)?;
     if grace_seconds > MAX_GRACE_SECONDS {
         return Err(Error::invalid(
             "graceSeconds",

@@ -54,6 +54,29 @@ impl<S: Store> Directory for StoredDirectory<S> {
         self.read(credential, |tx, actor, _| auth::me(tx, actor))
     }
 
+    fn authorize(
+        &self,
+        credential: &Credential,
+        operation: Operation,
+        target: Option<&str>,
+    ) -> Result<()> {
+        let target = target.unwrap_or_default();
+        self.read(credential, |tx, actor, now| match operation {
+            Operation::CreateUser | Operation::ImportUsers => users::may_create(actor),
+            Operation::UpdateUser => users::may_update(tx, actor, target).map(drop),
+            Operation::ChangePassword => {
+                auth::may_change_password(actor, Some(target).filter(|t| !t.is_empty()))
+            }
+            Operation::CreateRole => roles::may_create(actor),
+            Operation::UpdateRole => roles::may_change(tx, actor, target).map(drop),
+            Operation::CreateGroup => groups::may_create(actor),
+            Operation::UpdateGroup => groups::may_change(tx, actor, target).map(drop),
+            Operation::CreateKey => keys::may_create(tx, actor, target).map(drop),
+            Operation::RegenerateKey => keys::may_regenerate(tx, actor, now, target).map(drop),
+            Operation::UpdateSettings => settings::may_update(actor),
+        })
+    }
+
     fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User> {
         auth::redeem_token(self, Some(TokenKind::Invite), token, password)
     }
@@ -256,7 +279,8 @@ impl<S: Store> Directory for StoredDirectory<S> {
     }
 
     fn verify_key(&self, key: &str) -> Result<Verification> {
-        let (verification, touch) = self.look(|tx, now| verification::verify(tx, key, now))?;
+        // One statement: no snapshot needed.
+        let (verification, touch) = self.look_up(|tx, now| verification::verify(tx, key, now))?;
         self.record_key_use(touch)?;
         Ok(verification)
     }

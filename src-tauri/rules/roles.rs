@@ -50,8 +50,21 @@ fn name_free(tx: &dyn Tx, name: &Name, except_id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn create(tx: &dyn Tx, actor: &Actor, now: Time, role: &NewRole) -> Result<Role> {
+/// May the actor create roles?
+pub(super) fn may_create(actor: &Actor) -> Result<()> {
+    actor.require(Permission::MANAGE_ROLE)
+}
+
+/// May the actor change (or delete) this role? The role as it is.
+pub(super) fn may_change(tx: &dyn Tx, actor: &Actor, id: &str) -> Result<Role> {
     actor.require(Permission::MANAGE_ROLE)?;
+    let current = load(tx, id)?;
+    editable(actor, &current)?;
+    Ok(current)
+}
+
+pub(super) fn create(tx: &dyn Tx, actor: &Actor, now: Time, role: &NewRole) -> Result<Role> {
+    may_create(actor)?;
     let (name, description) = parse_fields(Some(&role.name), Some(&role.description))?;
     let (Some(name), Some(description)) = (name, description) else {
         return Err(Error::invalid("name", "Enter a name."));
@@ -99,9 +112,7 @@ pub(super) fn update(
     id: &str,
     update: &RoleUpdate,
 ) -> Result<Role> {
-    actor.require(Permission::MANAGE_ROLE)?;
-    let current = load(tx, id)?;
-    editable(actor, &current)?;
+    let current = may_change(tx, actor, id)?;
     same_version(update.update_version, current.update_version, "role")?;
     let (name, description) = parse_fields(update.name.as_deref(), update.description.as_deref())?;
     if let Some(permissions) = update.permissions {
@@ -144,9 +155,7 @@ pub(super) fn update(
 }
 
 pub(super) fn delete(tx: &dyn Tx, actor: &Actor, now: Time, id: &str) -> Result<()> {
-    actor.require(Permission::MANAGE_ROLE)?;
-    let current = load(tx, id)?;
-    editable(actor, &current)?;
+    let current = may_change(tx, actor, id)?;
     // The role disappears from its holders' role lists: that is a change to each of them.
     tx.touch_users(&tx.direct_holders(id)?, now)?;
     tx.touch_groups(&tx.groups_with_role(id)?, now)?;

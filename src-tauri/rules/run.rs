@@ -68,6 +68,15 @@ impl<S: Store> StoredDirectory<S> {
         self.store.read(|tx| query(tx, now))
     }
 
+    /// Runs a read of one statement, acting for nobody: [`Store::look_up`].
+    pub(super) fn look_up<T>(
+        &self,
+        mut query: impl FnMut(&dyn Tx, Time) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        self.store.look_up(|tx| query(tx, now))
+    }
+
     /// Runs a change in one write transaction, on behalf of the credential's user.
     pub(super) fn mutate<T>(
         &self,

@@ -18,13 +18,18 @@ pub(super) fn get(tx: &dyn Tx, actor: &Actor) -> Result<Settings> {
     tx.settings()
 }
 
+/// May the actor change the settings?
+pub(super) fn may_update(actor: &Actor) -> Result<()> {
+    actor.require(Permission::MANAGE_SETTINGS)
+}
+
 pub(super) fn update(
     tx: &dyn Tx,
     actor: &Actor,
     now: Time,
     update: &SettingsUpdate,
 ) -> Result<Settings> {
-    actor.require(Permission::MANAGE_SETTINGS)?;
+    may_update(actor)?;
     let current = tx.settings()?;
     same_version(update.update_version, current.update_version, "settings")?;
     let next = current.updated(update)?;

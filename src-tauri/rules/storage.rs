@@ -20,6 +20,10 @@ use crate::core::{Error, Result};
 pub trait Store: Send + Sync + 'static {
     /// Runs `query` on one consistent snapshot. A read transaction refuses writes.
     fn read<T>(&self, query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T>;
+    /// Runs a read of one statement, which is consistent by itself, without a transaction
+    /// around it: a transaction would cost statements (on a server, round trips) of its own.
+    /// The hot path of key verification; anything reading twice uses [`Store::read`].
+    fn look_up<T>(&self, query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T>;
     /// Runs `change` in one write transaction, serialized with every other write; `end`
     /// says whether a success is committed or rolled back (a rehearsal).
     fn write<T>(&self, end: End, change: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T>;

@@ -7,7 +7,7 @@ use super::grants::{self, distinct_ids};
 use super::run::StoredDirectory;
 use super::storage::{NewUserRow, Store, TokenKind, Tx, Unique, UserChange, UserListing};
 use super::tokens;
-use crate::core::access::Actor;
+use crate::core::access::{Actor, Subject};
 use crate::core::lifecycle::{self, same_version};
 use crate::core::model::*;
 use crate::core::names::{DisplayName, Email, UserName};
@@ -123,10 +123,24 @@ fn parse_new(user: &NewUser, min_length: u32) -> Result<Parsed> {
     }
 }
 
+/// May the actor create users (one, or by import)?
+pub(super) fn may_create(actor: &Actor) -> Result<()> {
+    actor.require(Permission::CREATE_USER)
+}
+
+/// May the actor change this user? The user as they are, and as the target of the change.
+pub(super) fn may_update(tx: &dyn Tx, actor: &Actor, id: &str) -> Result<(User, Subject)> {
+    actor.require(Permission::EDIT_USER)?;
+    let current = load(tx, id)?;
+    let target = actors::subject(tx, id)?;
+    actor.may_manage(&target)?;
+    Ok((current, target))
+}
+
 /// The password policy's minimum length, read by a caller who may create users.
 fn creation_policy<S: Store>(dir: &StoredDirectory<S>, credential: &Credential) -> Result<u32> {
     dir.read(credential, |tx, actor, _| {
-        actor.require(Permission::CREATE_USER)?;
+        may_create(actor)?;
         Ok(tx.settings()?.password_min_length)
     })
 }
@@ -229,7 +243,7 @@ fn insert(
     user: &Parsed,
     password_hash: Option<&str>,
 ) -> Result<CreatedUser> {
-    actor.require(Permission::CREATE_USER)?;
+    may_create(actor)?;
     let (role_permissions, grants_super_admin) = grants::of_roles(tx, &user.roles, "roles")?;
     let (group_permissions, group_super_admin) = grants::of_groups(tx, &user.groups, "groups")?;
     let granted = role_permissions.union(group_permissions);
@@ -290,10 +304,7 @@ pub(super) fn update(
     id: &str,
     update: &UserUpdate,
 ) -> Result<User> {
-    actor.require(Permission::EDIT_USER)?;
-    let current = load(tx, id)?;
-    let target = actors::subject(tx, id)?;
-    actor.may_manage(&target)?;
+    let (current, target) = may_update(tx, actor, id)?;
     same_version(update.update_version, current.update_version, "user")?;
     let mut errors = FieldErrors::new();
     let user_name = update

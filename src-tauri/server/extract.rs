@@ -63,6 +63,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// The JSON body of an operation that needs a permission: read, but not yet judged. A
+/// malformed one is answered only once the caller is known to be allowed the operation
+/// (`AppState::admit`), so that a caller without the permission hears 403 whatever the body.
+pub struct Input<T>(pub Result<T, Response>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Input(match Body::<T>::from_request(request, state).await {
+            Ok(Body(value)) => Ok(value),
+            Err(refusal) => Err(refusal),
+        }))
+    }
+}
+
+/// Like [`Input`], for a body that may be left out entirely (then `T::default()`).
+pub struct OptionalInput<T>(pub Result<T, Response>);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalInput<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(OptionalInput(
+            match OptionalBody::<T>::from_request(request, state).await {
+                Ok(OptionalBody(value)) => Ok(value),
+                Err(refusal) => Err(refusal),
+            },
+        ))
+    }
+}
+
 /// A JSON body that may be left out entirely (then `T::default()`).
 pub struct OptionalBody<T>(pub T);
 

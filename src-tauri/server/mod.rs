@@ -14,6 +14,7 @@ mod routes;
 mod tls;
 
 use crate::core::directory::Directory;
+use crate::core::model::{Credential, Operation};
 use axum::extract::DefaultBodyLimit;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::{IpAddr, SocketAddr};
@@ -77,6 +78,28 @@ impl AppState {
                 Quota::per_minute(per_minute).allow_burst(burst),
             )),
         }
+    }
+
+    /// The input of an operation that needs a permission. A body that could not be read is
+    /// answered (400, 413, 415) only when the caller may attempt the operation at all;
+    /// otherwise the refusal is the core's (401, 403, 404), whatever the body held. A body
+    /// that was read goes on to the operation, which checks the permission itself.
+    async fn admit<T>(
+        &self,
+        caller: &Credential,
+        operation: Operation,
+        target: Option<&str>,
+        input: Result<T, axum::response::Response>,
+    ) -> Result<T, axum::response::Response> {
+        let refusal = match input {
+            Ok(value) => return Ok(value),
+            Err(refusal) => refusal,
+        };
+        let caller = caller.clone();
+        let target = target.map(str::to_owned);
+        self.call(move |d| d.authorize(&caller, operation, target.as_deref()))
+            .await?;
+        Err(refusal)
     }
 
     /// Runs a core call on the blocking pool: the core is synchronous (SQLite, argon2).

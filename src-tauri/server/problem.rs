@@ -29,6 +29,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<ApiError> for Response {
+    fn from(error: ApiError) -> Self {
+        error.into_response()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Error::Internal(cause) = &self.0 {

@@ -3,7 +3,7 @@
 //! document comes from, and `routes!` registers the handler and its document together, so
 //! the two cannot drift.
 
-use super::extract::{Body, Caller, OptionalBody, Query};
+use super::extract::{Body, Caller, Input, OptionalInput, Query};
 use super::problem::ApiError;
 use super::tls::Peer;
 use super::AppState;
@@ -22,7 +22,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-type Reply<T> = Result<T, ApiError>;
+/// A handler's answer: a reply, or a refusal (a problem).
+type Reply<T> = Result<T, Response>;
 
 /// Largest import body: some 50 000 users.
 const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -71,6 +72,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(redeem_code))
         .routes(routes!(me))
         .routes(routes!(change_own_password))
+        .routes(routes!(authorize))
         .routes(routes!(list_users, create_user))
         .merge(
             // Imports carry thousands of users: a larger body than any other request.
@@ -247,8 +249,11 @@ async fn redeem_code(
 async fn change_own_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(request): Body<ChangePasswordRequest>,
+    Input(request): Input<ChangePasswordRequest>,
 ) -> Reply<Json<ChangePasswordResult>> {
+    let request = state
+        .admit(&caller, Operation::ChangePassword, None, request)
+        .await?;
     Ok(Json(
         state
             .call(move |d| {
@@ -256,6 +261,23 @@ async fn change_own_password(
             })
             .await?,
     ))
+}
+
+/// Whether the caller may attempt an operation on a target at all (its input aside): 204, or
+/// the problem the operation itself would answer first (403; 404 for what the caller may not
+/// see).
+#[utoipa::path(post, path = "/api/authorize", tag = "auth", request_body = AuthorizeRequest,
+    responses((status = 204),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn authorize(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Body(request): Body<AuthorizeRequest>,
+) -> Reply<Response> {
+    state
+        .call(move |d| d.authorize(&caller, request.operation, request.target.as_deref()))
+        .await?;
+    Ok(no_content())
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "auth",
@@ -290,8 +312,11 @@ async fn list_users(
 async fn create_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(user): Body<NewUser>,
+    Input(user): Input<NewUser>,
 ) -> Reply<Response> {
+    let user = state
+        .admit(&caller, Operation::CreateUser, None, user)
+        .await?;
     let new = state.call(move |d| d.create_user(&caller, user)).await?;
     Ok(created(state.created_reply(new)))
 }
@@ -306,8 +331,11 @@ async fn import_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<ImportQuery>,
-    Body(request): Body<ImportRequest>,
+    Input(request): Input<ImportRequest>,
 ) -> Reply<Json<ImportReply>> {
+    let request = state
+        .admit(&caller, Operation::ImportUsers, None, request)
+        .await?;
     let report = state
         .call(move |d| d.import_users(&caller, request.users, query.dry_run))
         .await?;
@@ -360,8 +388,11 @@ async fn update_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Body(update): Body<UserUpdate>,
+    Input(update): Input<UserUpdate>,
 ) -> Reply<Json<User>> {
+    let update = state
+        .admit(&caller, Operation::UpdateUser, Some(&id), update)
+        .await?;
     Ok(Json(
         state
             .call(move |d| d.update_user(&caller, &id, update))
@@ -391,8 +422,11 @@ async fn change_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Body(request): Body<ChangePasswordRequest>,
+    Input(request): Input<ChangePasswordRequest>,
 ) -> Reply<Json<ChangePasswordResult>> {
+    let request = state
+        .admit(&caller, Operation::ChangePassword, Some(&id), request)
+        .await?;
     Ok(Json(
         state
             .call(move |d| {
@@ -455,8 +489,11 @@ async fn list_roles(
 async fn create_role(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(role): Body<NewRole>,
+    Input(role): Input<NewRole>,
 ) -> Reply<Response> {
+    let role = state
+        .admit(&caller, Operation::CreateRole, None, role)
+        .await?;
     Ok(created(
         state.call(move |d| d.create_role(&caller, role)).await?,
     ))
@@ -481,8 +518,11 @@ async fn update_role(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Body(update): Body<RoleUpdate>,
+    Input(update): Input<RoleUpdate>,
 ) -> Reply<Json<Role>> {
+    let update = state
+        .admit(&caller, Operation::UpdateRole, Some(&id), update)
+        .await?;
     Ok(Json(
         state
             .call(move |d| d.update_role(&caller, &id, update))
@@ -520,8 +560,11 @@ async fn list_groups(
 async fn create_group(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(group): Body<NewGroup>,
+    Input(group): Input<NewGroup>,
 ) -> Reply<Response> {
+    let group = state
+        .admit(&caller, Operation::CreateGroup, None, group)
+        .await?;
     Ok(created(
         state.call(move |d| d.create_group(&caller, group)).await?,
     ))
@@ -546,8 +589,11 @@ async fn update_group(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Body(update): Body<GroupUpdate>,
+    Input(update): Input<GroupUpdate>,
 ) -> Reply<Json<Group>> {
+    let update = state
+        .admit(&caller, Operation::UpdateGroup, Some(&id), update)
+        .await?;
     Ok(Json(
         state
             .call(move |d| d.update_group(&caller, &id, update))
@@ -593,8 +639,11 @@ async fn create_key(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(owner): Path<String>,
-    Body(key): Body<NewKey>,
+    Input(key): Input<NewKey>,
 ) -> Reply<Response> {
+    let key = state
+        .admit(&caller, Operation::CreateKey, Some(&owner), key)
+        .await?;
     Ok(created(
         state
             .call(move |d| d.create_key(&caller, &owner, key))
@@ -682,8 +731,11 @@ async fn regenerate_key(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    OptionalBody(request): OptionalBody<RegenerateRequest>,
+    OptionalInput(request): OptionalInput<RegenerateRequest>,
 ) -> Reply<Json<IssuedKey>> {
+    let request = state
+        .admit(&caller, Operation::RegenerateKey, Some(&id), request)
+        .await?;
     let grace = request.grace_seconds.unwrap_or(0);
     Ok(Json(
         state
@@ -738,8 +790,11 @@ async fn get_settings(
 async fn update_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(update): Body<SettingsUpdate>,
+    Input(update): Input<SettingsUpdate>,
 ) -> Reply<Json<Settings>> {
+    let update = state
+        .admit(&caller, Operation::UpdateSettings, None, update)
+        .await?;
     Ok(Json(
         state
             .call(move |d| d.update_settings(&caller, update))

@@ -88,4 +88,5 @@ every_backend!(
     moved::one_changes_ones_own_password_without_naming_oneself,
     moved::visible_keys_are_everyones_with_view_keys_and_else_ones_own,
     moved::a_user_is_found_by_id_or_exact_user_name_among_many_similar_ones,
+    moved::authorize_answers_as_the_operation_would_before_its_input,
 );

@@ -189,3 +189,74 @@ pub fn a_user_is_found_by_id_or_exact_user_name_among_many_similar_ones(h: &Harn
     assert_forbidden(h.dir.find_user(&robot, "zed"));
     assert_forbidden(h.dir.find_user(&robot, "nobody"));
 }
+
+pub fn authorize_answers_as_the_operation_would_before_its_input(h: &Harness) {
+    let root = h.root();
+    let root_id = h.dir.me(&root).unwrap().id;
+    let (viewer_user, viewer) = h.acting_as(&root, BuiltinRole::Viewer, "vera");
+    let (operator_user, operator) = h.acting_as(&root, BuiltinRole::Operator, "otto");
+    let (robot_user, robot) = h.api_user(&root, "robot");
+    let role = h
+        .dir
+        .create_role(
+            &root,
+            NewRole {
+                name: "Auditor".into(),
+                description: String::new(),
+                permissions: BuiltinRole::Viewer.permissions(),
+            },
+        )
+        .unwrap();
+    let may = |who: &Credential, operation: Operation, target: Option<&str>| {
+        h.dir.authorize(who, operation, target)
+    };
+    for operation in [
+        Operation::CreateUser,
+        Operation::ImportUsers,
+        Operation::CreateRole,
+        Operation::CreateGroup,
+        Operation::UpdateSettings,
+    ] {
+        may(&root, operation, None).unwrap();
+        assert_forbidden(may(&viewer, operation, None));
+    }
+    may(&root, Operation::UpdateUser, Some(&viewer_user.id)).unwrap();
+    assert_forbidden(may(&operator, Operation::UpdateUser, Some(&viewer_user.id)));
+    assert_eq!(
+        may(&root, Operation::UpdateUser, Some("no-such-user")).unwrap_err(),
+        Error::NotFound("user")
+    );
+    may(&root, Operation::UpdateRole, Some(&role.id)).unwrap();
+    assert!(matches!(
+        may(&root, Operation::UpdateRole, Some(BuiltinRole::Viewer.id())),
+        Err(Error::StateConflict(_))
+    ));
+    // Passwords: one's own only.
+    may(&viewer, Operation::ChangePassword, None).unwrap();
+    may(&viewer, Operation::ChangePassword, Some(&viewer_user.id)).unwrap();
+    assert_forbidden(may(&viewer, Operation::ChangePassword, Some(&root_id)));
+    // Keys: one's own with USE_API_KEYS, others' with MANAGE_KEYS.
+    may(&operator, Operation::CreateKey, Some(&operator_user.id)).unwrap();
+    assert_forbidden(may(&viewer, Operation::CreateKey, Some(&viewer_user.id)));
+    assert_forbidden(may(&operator, Operation::CreateKey, Some(&robot_user.id)));
+    may(&root, Operation::CreateKey, Some(&robot_user.id)).unwrap();
+    let robot_key = h
+        .dir
+        .list_user_keys(&root, &robot_user.id)
+        .unwrap()
+        .remove(0)
+        .id;
+    may(&robot, Operation::RegenerateKey, Some(&robot_key)).unwrap();
+    may(&root, Operation::RegenerateKey, Some(&robot_key)).unwrap();
+    assert_forbidden(may(&operator, Operation::RegenerateKey, Some(&robot_key)));
+    assert_eq!(
+        may(&viewer, Operation::RegenerateKey, Some(&robot_key)).unwrap_err(),
+        Error::NotFound("API key"),
+        "a key one may not see does not exist for them"
+    );
+    let nobody = Credential::Session(secret("no such session"));
+    assert_eq!(
+        may(&nobody, Operation::CreateUser, None).unwrap_err(),
+        Error::Unauthenticated
+    );
+}

@@ -13,8 +13,8 @@ pub enum Access {
     Page,
     /// Any valid credential.
     SignedIn,
-    /// Any valid credential, acting on the caller's own account, which it changes: the
-    /// permission matrix leaves it out (the contract suite covers who may do it).
+    /// Any valid credential, about the caller's own account (changing it, or asking what it
+    /// may do): the permission matrix leaves it out; the contract suite covers it.
     Own,
     /// A valid credential holding one of these permissions, when the resource is someone
     /// else's (the tests aim every request at the SuperAdmin's own things). Empty: nobody may
@@ -58,6 +58,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/pages/page.css", Page),
     ep("GET", "/api/me", SignedIn),
     ep("POST", "/api/me/changepassword", Own),
+    ep("POST", "/api/authorize", Own),
     ep("GET", "/api/users", Needs(&["VIEW_USER"])),
     ep("POST", "/api/users", Needs(&["CREATE_USER"])),
     ep("POST", "/api/users/import", Needs(&["CREATE_USER"])),
@@ -149,6 +150,7 @@ impl Endpoint {
                 json!({"token": "no-such-token", "password": password})
             }
             ("POST", "/api/keys/verify") => json!({"key": "kw_not-a-key"}),
+            ("POST", "/api/authorize") => json!({"operation": "UPDATE_SETTINGS"}),
             ("POST", "/api/users") => json!({"userName": "newcomer", "displayName": "New",
                 "email": "newcomer@example.com", "roles": []}),
             ("POST", "/api/users/import") => json!({"users": [{"userName": "imported",

@@ -308,6 +308,29 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         401
     );
     expect!(server.get("/api/me", &root), "/api/me", 200);
+    expect!(
+        server.post(
+            "/api/authorize",
+            &root,
+            json!({"operation": "UPDATE_USER", "target": root_id})
+        ),
+        "/api/authorize",
+        204
+    );
+    expect!(
+        server.post(
+            "/api/authorize",
+            &root,
+            json!({"operation": "UPDATE_ROLE", "target": "no-such-role"})
+        ),
+        "/api/authorize",
+        404
+    );
+    expect!(
+        server.post("/api/authorize", &root, json!({"operation": "DANCE"})),
+        "/api/authorize",
+        400
+    );
     expect!(server.get("/api/me", ""), "/api/me", 401);
 
     // Users.

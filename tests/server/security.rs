@@ -110,6 +110,51 @@ fn the_public_endpoints_answer_without_credentials() {
 }
 
 #[test]
+fn a_caller_who_may_do_it_hears_what_is_wrong_with_the_body() {
+    let server = Server::start();
+    let root = server.root();
+    let auth = format!("Bearer {root}");
+    let reply = server.send(
+        Method::PUT,
+        "/api/settings",
+        Some(&auth),
+        Body::Json(json!({"clipboardClearSeconds": 20})),
+    );
+    let problem = reply.problem(400, "INVALID_INPUT");
+    assert!(
+        problem["errors"]["body"][0]
+            .as_str()
+            .unwrap()
+            .contains("updateVersion"),
+        "{}",
+        reply.text
+    );
+    let reply = server.send(
+        Method::POST,
+        "/api/roles",
+        Some(&auth),
+        Body::Raw("application/json", b"{\"name\": ".to_vec()),
+    );
+    let problem = reply.problem(400, "INVALID_INPUT");
+    assert_eq!(problem["errors"]["body"][0], "The body is not valid JSON.");
+    let reply = server.send(
+        Method::POST,
+        "/api/roles",
+        Some(&auth),
+        Body::Raw("text/plain", b"hello".to_vec()),
+    );
+    assert_eq!(reply.status, 415, "{}", reply.text);
+    // Without a valid credential it is 401, whatever the body.
+    let reply = server.send(
+        Method::PUT,
+        "/api/settings",
+        Some("Bearer not-a-session"),
+        Body::Raw("application/json", b"{".to_vec()),
+    );
+    reply.problem(401, "UNAUTHENTICATED");
+}
+
+#[test]
 fn every_endpoint_refuses_a_request_without_credentials() {
     let server = Server::start();
     let root = server.root();
@@ -147,7 +192,7 @@ fn every_endpoint_refuses_a_request_without_credentials() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 34 * refused.len());
+    assert_eq!(checked, 35 * refused.len());
     // Nothing was changed by any of them: root is still signed in, their things unchanged.
     let me = server.get("/api/me", &root).expect(200);
     assert_eq!(me["userName"], "root");
@@ -238,11 +283,35 @@ fn every_permission_guarded_endpoint_refuses_a_user_lacking_the_permission_with_
                 {
                     let problem = reply.problem(404, "NOT_FOUND");
                     assert_eq!(problem["resource"], "API key", "{what}");
+                    let auth = format!("Bearer {token}");
+                    for body in [Body::Empty, Body::Raw("application/json", b"{".to_vec())] {
+                        let reply = server.send(method(endpoint), &path, Some(&auth), body);
+                        reply.problem(404, "NOT_FOUND");
+                    }
                 }
                 Access::Needs(any_of) | Access::NeedsUnseen(any_of, _) if !holds_any(any_of) => {
                     let problem = reply.problem(403, "FORBIDDEN");
                     assert!(!problem["detail"].as_str().unwrap().is_empty(), "{what}");
                     forbidden.insert(format!("{} {}", endpoint.method, endpoint.path));
+                    // Whatever the body: none, not JSON, or JSON of the wrong shape, the
+                    // caller learns only that they may not.
+                    for body in [
+                        Body::Empty,
+                        Body::Raw("application/json", b"{\"updateVersion\": ".to_vec()),
+                        Body::Raw("text/plain", b"hello".to_vec()),
+                        Body::Json(json!({"unexpected": [1, 2, 3]})),
+                        Body::Json(json!([])),
+                    ] {
+                        let auth = format!("Bearer {token}");
+                        let reply = server.send(method(endpoint), &path, Some(&auth), body);
+                        let problem = reply.problem(403, "FORBIDDEN");
+                        assert!(
+                            problem["errors"].as_object().unwrap().is_empty(),
+                            "{actor}: {} {path} told of its body: {}",
+                            endpoint.method,
+                            reply.text
+                        );
+                    }
                 }
                 Access::Needs(_) | Access::NeedsUnseen(..) | Access::SignedIn => {
                     assert!((200..300).contains(&reply.status), "{what}");

@@ -55,6 +55,14 @@ impl Directory for Gated {
     fn complete_password_reset(&self, token: &Secret, password: &Secret) -> Result<User> {
         self.inner.complete_password_reset(token, password)
     }
+    fn authorize(
+        &self,
+        credential: &Credential,
+        operation: Operation,
+        target: Option<&str>,
+    ) -> Result<()> {
+        self.inner.authorize(credential, operation, target)
+    }
     fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User> {
         self.inner.redeem_code(code, password)
     }

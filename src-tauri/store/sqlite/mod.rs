@@ -290,6 +290,11 @@ impl Store for SqliteStore {
         query(&SqliteTx(&tx))
     }
 
+    fn look_up<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        let conn = self.reader()?;
+        query(&SqliteTx(&conn))
+    }
+
     fn write<T>(&self, end: End, mut change: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
