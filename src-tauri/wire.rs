@@ -170,7 +170,10 @@ pub struct LoginRequest {
 pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "server", schema(value_type = String, format = Password))]
     pub old_password: Secret,
-    #[cfg_attr(feature = "server", schema(value_type = String, format = Password))]
+    #[cfg_attr(
+        feature = "server",
+        schema(value_type = String, format = Password, min_length = 8, max_length = 256)
+    )]
     pub new_password: Secret,
 }
 
@@ -192,7 +195,7 @@ pub struct AuthorizeRequest {
 pub struct SetPasswordRequest {
     #[cfg_attr(feature = "server", schema(value_type = String))]
     pub token: Secret,
-    #[cfg_attr(feature = "server", schema(value_type = String, format = Password))]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = Password, min_length = 8, max_length = 256))]
     pub password: Secret,
 }
 

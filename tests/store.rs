@@ -66,6 +66,16 @@ fn the_file_uses_wal_foreign_keys_and_a_numbered_schema() {
 }
 
 #[test]
+fn every_commit_is_durable_before_it_is_acknowledged() {
+    let h = Harness::sqlite();
+    h.root();
+    let dir = SqliteDirectory::open(&h.path).unwrap();
+    // FULL (2): in WAL mode the WAL is synced at every commit, so a power cut cannot undo an
+    // acknowledged change; NORMAL (1) would sync only at checkpoints.
+    assert_eq!(dir.store().writer_synchronous().unwrap(), 2);
+}
+
+#[test]
 fn a_file_from_a_newer_keyward_is_refused_with_a_clear_message() {
     let tmp = tempfile::TempDir::new().unwrap();
     let path = tmp.path().join("future.db");

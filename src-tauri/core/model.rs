@@ -87,14 +87,20 @@ pub struct User {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewUser {
+    #[cfg_attr(
+        feature = "server",
+        schema(min_length = 1, max_length = 64, pattern = r"^\S+$")
+    )]
     pub user_name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 128))]
     pub display_name: String,
+    #[cfg_attr(feature = "server", schema(format = Email, max_length = 254))]
     pub email: String,
     /// Without a password the user is invited, unless `status` is ACTIVE for an account that
     /// cannot sign in (a service account that only uses API keys).
     #[serde(default)]
-    #[cfg_attr(feature = "server", schema(value_type = Option<String>, format = Password))]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256))]
     pub password: Option<Secret>,
     #[serde(default)]
     pub status: Option<UserStatus>,
@@ -112,10 +118,16 @@ pub struct NewUser {
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "server",
+        schema(min_length = 1, max_length = 64, pattern = r"^\S+$")
+    )]
     pub user_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 128))]
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<UserStatus>,
@@ -214,8 +226,10 @@ impl UserSort {
 #[serde(rename_all = "camelCase")]
 pub struct UserQuery {
     #[serde(default)]
+    #[cfg_attr(feature = "server", param(minimum = 1))]
     pub page: Option<u32>,
     #[serde(default)]
+    #[cfg_attr(feature = "server", param(minimum = 1, maximum = 500))]
     pub page_size: Option<u32>,
     /// Substring of the user name, display name or e-mail, regardless of case.
     #[serde(default)]
@@ -267,8 +281,10 @@ pub struct Role {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewRole {
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 64))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "server", schema(max_length = 1024))]
     pub description: String,
     #[serde(default)]
     pub permissions: PermissionSet,
@@ -279,8 +295,10 @@ pub struct NewRole {
 #[serde(rename_all = "camelCase")]
 pub struct RoleUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 64))]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(max_length = 1024))]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<PermissionSet>,
@@ -307,8 +325,10 @@ pub struct Group {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewGroup {
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 64))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "server", schema(max_length = 1024))]
     pub description: String,
     #[serde(default)]
     pub members: Vec<String>,
@@ -321,8 +341,10 @@ pub struct NewGroup {
 #[serde(rename_all = "camelCase")]
 pub struct GroupUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 64))]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(max_length = 1024))]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<String>>,
@@ -378,8 +400,10 @@ pub struct ApiKey {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewKey {
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 64))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "server", schema(max_length = 1024))]
     pub description: String,
     /// None: never expires (refused when settings cap key lifetimes).
     #[serde(default)]
@@ -403,8 +427,10 @@ pub struct IssuedKey {
 #[serde(rename_all = "camelCase")]
 pub struct KeyQuery {
     #[serde(default)]
+    #[cfg_attr(feature = "server", param(minimum = 1))]
     pub page: Option<u32>,
     #[serde(default)]
+    #[cfg_attr(feature = "server", param(minimum = 1, maximum = 500))]
     pub page_size: Option<u32>,
     /// Substring of the key's name or prefix, or the owner's user name.
     #[serde(default)]
@@ -490,8 +516,10 @@ pub struct AuditEntry {
 #[serde(rename_all = "camelCase")]
 pub struct AuditQuery {
     #[serde(default)]
+    #[cfg_attr(feature = "server", param(minimum = 1))]
     pub page: Option<u32>,
     #[serde(default)]
+    #[cfg_attr(feature = "server", param(minimum = 1, maximum = 500))]
     pub page_size: Option<u32>,
     /// A user name or user id.
     #[serde(default)]
@@ -590,11 +618,17 @@ pub struct ChangePasswordResult {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FirstAdmin {
+    #[cfg_attr(
+        feature = "server",
+        schema(min_length = 1, max_length = 64, pattern = r"^\S+$")
+    )]
     pub user_name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "server", schema(max_length = 128))]
     pub display_name: String,
+    #[cfg_attr(feature = "server", schema(format = Email, max_length = 254))]
     pub email: String,
-    #[cfg_attr(feature = "server", schema(value_type = String, format = Password))]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = Password, min_length = 8, max_length = 256))]
     pub password: Secret,
 }
 

@@ -68,12 +68,29 @@ fn is_current(parsed: &PasswordHash<'_>) -> bool {
         && params.p_cost() >= LANES
 }
 
+/// The hash an unknown user name's password is checked against.
+static UNKNOWN_USER_HASH: OnceLock<String> = OnceLock::new();
+
+fn unknown_user_hash() -> &'static str {
+    UNKNOWN_USER_HASH.get_or_init(|| hash("keyward-no-such-user-placeholder"))
+}
+
+/// Prepares the hash that passwords given for unknown user names are checked against (one
+/// argon2 hash), so that even the first sign-in with an unknown name costs exactly one
+/// verification, like any other. Servers and the desktop app call it as they start.
+pub fn prepare_unknown_user_check() {
+    unknown_user_hash();
+}
+
+/// Whether [`prepare_unknown_user_check`] has run (or a sign-in did it).
+pub fn unknown_user_check_is_ready() -> bool {
+    UNKNOWN_USER_HASH.get().is_some()
+}
+
 /// Spends the same time as checking a real password, for a user name that does not exist, so
 /// that timing does not tell whether a user exists.
 pub fn verify_against_nothing(password: &str) {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let phc = DUMMY.get_or_init(|| hash("keyward-no-such-user-placeholder"));
-    let _ = verify(password, phc);
+    let _ = verify(password, unknown_user_hash());
 }
 
 /// One reason a password was refused, in the `{code, description}` shape of the API.

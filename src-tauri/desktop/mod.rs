@@ -109,6 +109,9 @@ pub enum Start {
 
 /// Opens the desktop app on a directory file or a server.
 pub fn run(start: Start) {
+    // While the window opens: the first sign-in with an unknown user name on a local file
+    // then costs one argon2 verification, like any other.
+    std::thread::spawn(crate::core::password::prepare_unknown_user_check);
     let desktop = Desktop {
         connection: Mutex::new(Err(String::new())),
         clipboard: Arc::new(clipboard::SecretClipboard::default()),

@@ -152,6 +152,9 @@ pub async fn serve(
         .unwrap_or_else(|| format!("{scheme}://{address}"));
     let state = AppState::new(directory, &public_url, &options);
     let app = app(state, &options).into_make_service_with_connect_info::<tls::Peer>();
+    // Before the first request: a sign-in with an unknown name costs what every other does.
+    tokio::task::spawn_blocking(crate::core::password::prepare_unknown_user_check).await?;
+    tracing::info!("sign-in timing: the check for unknown user names is prepared");
     tracing::info!(%address, %public_url, "keyward serve is listening");
     match options.tls.clone() {
         Some(config) => {

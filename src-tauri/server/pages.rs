@@ -59,7 +59,6 @@ fn page(purpose: &str, title: &str, intro: &str) -> Response {
             (header::CONTENT_SECURITY_POLICY, CSP),
             (header::REFERRER_POLICY, "no-referrer"),
             (header::CACHE_CONTROL, "no-store"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         html,
     )
@@ -67,12 +66,5 @@ fn page(purpose: &str, title: &str, intro: &str) -> Response {
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }

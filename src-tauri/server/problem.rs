@@ -100,6 +100,7 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-trace-id", value);
     }
+    set_reply_headers(&path, &mut response);
     let status = response.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;
     if status >= 500 {
@@ -108,6 +109,21 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         tracing::info!(trace_id = %id, %method, %path, status, micros, "request");
     }
     response
+}
+
+/// The headers every reply carries: no content sniffing; and no caching of anything the API
+/// answers (sign-ins, keys, links and tokens are secrets, and the rest is personal data of an
+/// admin console), except the OpenAPI document.
+fn set_reply_headers(path: &str, response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if path.starts_with("/api/") && path != "/api/openapi.json" {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
 }
 
 fn bare_error(status: StatusCode) -> Response {

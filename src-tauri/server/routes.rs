@@ -7,7 +7,9 @@ use super::extract::{Body, Caller, Input, OptionalInput, Query};
 use super::problem::ApiError;
 use super::tls::Peer;
 use super::AppState;
+use crate::core::directory::Directory;
 use crate::core::model::*;
+use crate::core::secret::Secret;
 use crate::core::Error;
 use crate::wire::*;
 use axum::extract::{ConnectInfo, Path, State};
@@ -101,14 +103,70 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(get_settings, update_settings))
 }
 
-/// The OpenAPI 3 document of the API, generated from the handlers and the core's types.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+/// The OpenAPI 3 document of the API, generated from the handlers and the core's types, with
+/// the links between operations.
+pub fn openapi() -> serde_json::Value {
+    document(api().into_openapi())
+}
+
+fn document(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    link_created_ids(&mut doc);
+    doc
+}
+
+/// OpenAPI links from each operation that creates something to the operations that take its
+/// id, so that generated clients and fuzzers can follow them with a real id. (Written into
+/// the JSON: utoipa 5.5 serializes its `Link` with snake_case field names.)
+fn link_created_ids(doc: &mut serde_json::Value) {
+    let created: [(&str, &[&str]); 4] = [
+        (
+            "/api/users",
+            &[
+                "get_user",
+                "update_user",
+                "delete_user",
+                "list_user_keys",
+                "create_key",
+            ],
+        ),
+        (
+            "/api/users/{id}/keys",
+            &["get_key", "download_key", "revoke_key", "regenerate_key"],
+        ),
+        ("/api/roles", &["get_role", "update_role", "delete_role"]),
+        (
+            "/api/groups",
+            &["get_group", "update_group", "delete_group"],
+        ),
+    ];
+    for (path, targets) in created {
+        let Some(response) = doc
+            .pointer_mut(&format!(
+                "/paths/{}/post/responses/201",
+                path.replace('/', "~1")
+            ))
+            .and_then(serde_json::Value::as_object_mut)
+        else {
+            continue;
+        };
+        let links: serde_json::Map<String, serde_json::Value> = targets
+            .iter()
+            .map(|target| {
+                let link = serde_json::json!({
+                    "operationId": target,
+                    "parameters": {"id": "$response.body#/id"},
+                });
+                ((*target).to_owned(), link)
+            })
+            .collect();
+        response.insert("links".to_owned(), links.into());
+    }
 }
 
 pub fn router(state: AppState) -> axum::Router {
     let (router, doc) = api().split_for_parts();
-    let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
+    let doc: Arc<str> = document(doc).to_string().into();
     router
         .route(
             "/api/openapi.json",
@@ -199,9 +257,23 @@ async fn accept_invitation(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(request): Body<SetPasswordRequest>,
 ) -> Reply<Json<User>> {
+    set_password_with(state, peer, request, |d, token, password| {
+        d.accept_invitation(token, password)
+    })
+    .await
+}
+
+/// Sets a password with the one-time token of a link or code, limited per client address
+/// like signing in (a token is a secret to guess, too).
+async fn set_password_with(
+    state: AppState,
+    peer: SocketAddr,
+    request: SetPasswordRequest,
+    redeem: fn(&dyn Directory, &Secret, &Secret) -> crate::core::Result<User>,
+) -> Reply<Json<User>> {
     state.limit_sign_ins(peer)?;
     let user = state
-        .call(move |d| d.accept_invitation(&request.token, &request.password))
+        .call(move |d| redeem(d, &request.token, &request.password))
         .await?;
     Ok(Json(user))
 }
@@ -216,11 +288,10 @@ async fn complete_reset(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(request): Body<SetPasswordRequest>,
 ) -> Reply<Json<User>> {
-    state.limit_sign_ins(peer)?;
-    let user = state
-        .call(move |d| d.complete_password_reset(&request.token, &request.password))
-        .await?;
-    Ok(Json(user))
+    set_password_with(state, peer, request, |d, token, password| {
+        d.complete_password_reset(token, password)
+    })
+    .await
 }
 
 /// Sets a password from a one-time code that is an invitation or a reset token, whichever it
@@ -234,11 +305,10 @@ async fn redeem_code(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(request): Body<SetPasswordRequest>,
 ) -> Reply<Json<User>> {
-    state.limit_sign_ins(peer)?;
-    let user = state
-        .call(move |d| d.redeem_code(&request.token, &request.password))
-        .await?;
-    Ok(Json(user))
+    set_password_with(state, peer, request, |d, code, password| {
+        d.redeem_code(code, password)
+    })
+    .await
 }
 
 /// The caller's own password, as `POST /api/users/{id}/changepassword` with their own id.

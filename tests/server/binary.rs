@@ -288,4 +288,9 @@ fn serve_answers_logs_each_request_never_a_secret_and_stops_on_sigterm() {
     }
     assert!(!log.contains("$argon2"));
     assert!(log.contains("shutting down"), "{log}");
+    // The check for unknown user names was ready before the first request was taken.
+    let prepared = log
+        .find("the check for unknown user names is prepared")
+        .expect("prepared at start");
+    assert!(prepared < log.find("is listening").unwrap(), "{log}");
 }

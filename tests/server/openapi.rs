@@ -829,3 +829,130 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         .collect();
     assert_eq!(operations, documented);
 }
+
+/// A property of a component schema, through an `Option`'s `oneOf`/`anyOf` if there is one.
+fn property<'a>(doc: &'a Value, schema: &str, name: &str) -> &'a Value {
+    let property = &doc["components"]["schemas"][schema]["properties"][name];
+    assert!(
+        property.is_object(),
+        "{schema}.{name} in {}",
+        doc["components"]["schemas"][schema]
+    );
+    property
+}
+
+#[test]
+fn the_document_states_the_rules_the_server_enforces_and_links_created_ids() {
+    let server = Server::start();
+    let root = server.root();
+    let doc = Document::fetch(&server).doc;
+    // Lengths, formats and patterns of what a user is made of.
+    let user_name = property(&doc, "NewUser", "userName");
+    assert_eq!(user_name["minLength"], 1);
+    assert_eq!(user_name["maxLength"], 64);
+    assert_eq!(user_name["pattern"], "^\\S+$");
+    assert_eq!(property(&doc, "NewUser", "displayName")["maxLength"], 128);
+    assert_eq!(property(&doc, "NewUser", "email")["format"], "email");
+    let password = property(&doc, "NewUser", "password");
+    assert_eq!(
+        (&password["minLength"], &password["maxLength"]),
+        (&json!(8), &json!(256))
+    );
+    assert_eq!(
+        property(&doc, "SetPasswordRequest", "password")["maxLength"],
+        256
+    );
+    assert_eq!(property(&doc, "UserUpdate", "userName")["maxLength"], 64);
+    assert_eq!(property(&doc, "NewRole", "name")["maxLength"], 64);
+    assert_eq!(property(&doc, "NewKey", "description")["maxLength"], 1024);
+    assert_eq!(property(&doc, "User", "createdTime")["format"], "date-time");
+    let required: Vec<&str> = doc["components"]["schemas"]["NewUser"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        required.contains(&"userName") && required.contains(&"email"),
+        "{required:?}"
+    );
+    assert!(!required.contains(&"password"), "{required:?}");
+    assert_eq!(
+        doc["components"]["schemas"]["UserStatus"]["enum"],
+        json!(["ACTIVE", "INACTIVE", "INVITED"])
+    );
+    // Paging: 1 to 500 a page, on every list.
+    for path in ["/api/users", "/api/keys", "/api/audit"] {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let page_size = parameters
+            .iter()
+            .find(|p| p["name"] == "pageSize")
+            .unwrap_or_else(|| panic!("{path} has no pageSize"));
+        assert_eq!(page_size["schema"]["minimum"], 1, "{path}");
+        assert_eq!(page_size["schema"]["maximum"], 500, "{path}");
+    }
+    // Links from what creates an id to what takes it, each to an operation that exists.
+    let operations: BTreeSet<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|operation| operation["operationId"].as_str().map(str::to_owned))
+        .collect();
+    for (path, expected) in [
+        (
+            "/api/users",
+            &[
+                "get_user",
+                "update_user",
+                "delete_user",
+                "list_user_keys",
+                "create_key",
+            ][..],
+        ),
+        (
+            "/api/users/{id}/keys",
+            &["download_key", "revoke_key", "regenerate_key"][..],
+        ),
+    ] {
+        let links = &doc["paths"][path]["post"]["responses"]["201"]["links"];
+        for target in expected {
+            assert_eq!(links[target]["operationId"], *target, "{path}: {links}");
+            assert_eq!(links[target]["parameters"]["id"], "$response.body#/id");
+            assert!(operations.contains(*target), "{target} is no operation");
+        }
+    }
+    // A body breaking a stated rule is refused, on that field.
+    for (body, field) in [
+        (
+            json!({"userName": "u".repeat(65), "displayName": "U", "email": "u@example.com"}),
+            "userName",
+        ),
+        (
+            json!({"userName": "two words", "displayName": "U", "email": "u@example.com"}),
+            "userName",
+        ),
+        (
+            json!({"userName": "u", "displayName": "d".repeat(129), "email": "u@example.com"}),
+            "displayName",
+        ),
+        (
+            json!({"userName": "u", "displayName": "U", "email": "not-an-address"}),
+            "email",
+        ),
+        (
+            json!({"userName": "u", "displayName": "U", "email": "u@example.com",
+                   "password": "p".repeat(257)}),
+            "password",
+        ),
+    ] {
+        let problem = server
+            .post("/api/users", &root, body)
+            .problem(400, "INVALID_INPUT");
+        assert!(problem["errors"][field].is_array(), "{field}: {problem}");
+    }
+    let problem = server
+        .get("/api/users?pageSize=501", &root)
+        .problem(400, "INVALID_INPUT");
+    assert!(problem["errors"]["pageSize"].is_array(), "{problem}");
+}

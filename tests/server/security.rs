@@ -845,3 +845,114 @@ fn no_reply_carries_a_password_hash_or_a_secret_outside_its_one_time_reveal() {
         assert!(replies[*index].text.contains(secret.as_str()));
     }
 }
+
+#[test]
+fn replies_that_carry_a_secret_are_never_cached_and_no_reply_is_sniffed() {
+    let server = Server::start();
+    let root = server.root();
+    let never_cached = |reply: &super::support::Reply, what: &str| {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
+        assert_eq!(reply.header("pragma"), Some("no-cache"), "{what}");
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+    };
+    let login = server.post(
+        "/api/auth/login",
+        "",
+        json!({"userName": "root", "password": PASSWORD}),
+    );
+    assert_eq!(login.status, 200);
+    never_cached(&login, "sign-in");
+    let root_id = server.get("/api/me", &root).expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own = server.post(
+        &format!("/api/users/{root_id}/keys"),
+        &root,
+        json!({"name": "mine", "description": ""}),
+    );
+    assert_eq!(own.status, 201);
+    assert!(own.json()["key"].is_string());
+    never_cached(&own, "a key created with its secret");
+    let key_id = own.json()["id"].as_str().unwrap().to_owned();
+    let regenerated = server.post(
+        &format!("/api/keys/{key_id}/regenerate"),
+        &root,
+        json!({"graceSeconds": 0}),
+    );
+    assert_eq!(regenerated.status, 200);
+    never_cached(&regenerated, "regenerate");
+    let robot = server.post(
+        "/api/users",
+        &root,
+        json!({"userName": "robot", "displayName": "Robot", "email": "robot@example.com",
+               "status": "ACTIVE", "roles": [BuiltinRole::ApiUser.id()]}),
+    );
+    let robot_id = robot.json()["id"].as_str().unwrap().to_owned();
+    let pending = server.post(
+        &format!("/api/users/{robot_id}/keys"),
+        &root,
+        json!({"name": "service", "description": ""}),
+    );
+    let pending_id = pending.json()["id"].as_str().unwrap().to_owned();
+    let download = server.post(
+        &format!("/api/keys/{pending_id}/download"),
+        &root,
+        json!({}),
+    );
+    assert_eq!(download.status, 200);
+    never_cached(&download, "download");
+    let invited = server.post(
+        "/api/users",
+        &root,
+        json!({"userName": "ivy", "displayName": "Ivy", "email": "ivy@example.com"}),
+    );
+    assert!(invited.json()["inviteLink"].is_string());
+    never_cached(&invited, "a user created with an invitation link");
+    let ivy_id = invited.json()["id"].as_str().unwrap().to_owned();
+    let again = server.post(&format!("/api/users/{ivy_id}/invite"), &root, json!({}));
+    assert_eq!(again.status, 200);
+    never_cached(&again, "a new invitation");
+    server.user(&root, "ann", &[BuiltinRole::Viewer.id()]);
+    let ann_id = server.get("/api/users/lookup/ann", &root).expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reset = server.post(
+        &format!("/api/users/{ann_id}/resetpassword"),
+        &root,
+        json!({}),
+    );
+    assert_eq!(reset.status, 200);
+    never_cached(&reset, "a reset link");
+    let imported = server.post(
+        "/api/users/import",
+        &root,
+        json!({"users": [{"userName": "imp", "displayName": "Imp", "email": "imp@example.com"}]}),
+    );
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    never_cached(&imported, "an import with invitation links");
+    // Every route, answered or refused, carries nosniff; every API reply no-store.
+    for endpoint in ENDPOINTS {
+        let path = endpoint
+            .path
+            .replace("{id}", "x")
+            .replace("{nameOrId}", "x");
+        let reply = server.call(method(endpoint), &path, "", endpoint.body(PASSWORD));
+        let what = format!("{} {path}", endpoint.method);
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+        if path.starts_with("/api/") && path != "/api/openapi.json" {
+            never_cached(&reply, &what);
+        }
+    }
+    let missing = server.get("/no/such/page", "");
+    assert_eq!(missing.header("x-content-type-options"), Some("nosniff"));
+}

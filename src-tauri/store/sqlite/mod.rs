@@ -245,6 +245,14 @@ impl SqliteStore {
         Ok(problems)
     }
 
+    /// The `synchronous` setting of the connection that writes (2 = FULL: every commit
+    /// reaches the disk before it is acknowledged).
+    pub fn writer_synchronous(&self) -> Result<i64> {
+        Ok(self
+            .writer()
+            .pragma_query_value(None, "synchronous", |row| row.get(0))?)
+    }
+
     fn writer(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves no half-done transaction behind (it rolls back
         // on drop), so a poisoned lock is safe to take over.
@@ -372,7 +380,10 @@ fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: a commit is on disk before it is acknowledged, also in WAL mode, so that a
+        // power cut cannot bring back a revoked key or a deactivated user (NORMAL may lose the
+        // last commits then). It costs an fsync of the WAL per commit: BENCHMARKS.md.
+        conn.pragma_update(None, "synchronous", "FULL")?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Memory-mapped reads share the OS page cache across the pooled connections and spare a
