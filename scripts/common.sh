@@ -7,6 +7,8 @@ APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev)
 TEST_PACKAGES=(xvfb xauth webkit2gtk-driver xclip imagemagick chromium chromium-driver)
 # And wrk, the load generator of the server benchmark (benches/server.rs).
 TEST_PACKAGES+=(wrk)
+# PostgreSQL (with pg_trgm in -contrib): the tests start throwaway servers of their own.
+TEST_PACKAGES+=(postgresql postgresql-contrib)
 
 ensure_packages() {
   local missing=()

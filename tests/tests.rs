@@ -9,6 +9,7 @@ mod contract;
 #[cfg(feature = "desktop")]
 mod e2e;
 mod layers;
+mod postgres;
 #[cfg(feature = "server")]
 mod server;
 mod store;

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tempfile::TempDir;
 
+pub mod postgres;
+
 /// A password the policy accepts for any of the harness's users.
 pub const PASSWORD: &str = "tangerine orbit wallpaper 42";
 pub const OTHER_PASSWORD: &str = "violet harbour segment 1987";
@@ -47,14 +49,43 @@ impl Harness {
         }
     }
 
+    /// A directory in a new database of the run's PostgreSQL server.
+    pub fn postgres() -> Harness {
+        use keyward::store::PostgresDirectory;
+        let tmp = TempDir::new().expect("temp dir");
+        let url = postgres::server().new_database();
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap());
+        let dir = PostgresDirectory::connect_with_clock(&url, None, Arc::new(clock.clone()))
+            .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+        Harness {
+            dir: Arc::new(dir),
+            clock,
+            path: tmp.path().join("no-file-on-postgres"),
+            #[cfg(feature = "server")]
+            server: None,
+            _tmp: tmp,
+        }
+    }
+
     /// The same directory behind a real `keyward serve` on 127.0.0.1, reached by the remote
     /// backend over HTTP. The server's sign-in limit per address is lifted: every test
     /// client shares 127.0.0.1, and the core's per-user lockout is what the suite checks.
     #[cfg(feature = "server")]
     pub fn remote() -> Harness {
+        Harness::served(Harness::sqlite())
+    }
+
+    /// The remote backend against a real `keyward serve` whose directory is in PostgreSQL.
+    #[cfg(feature = "server")]
+    pub fn remote_postgres() -> Harness {
+        Harness::served(Harness::postgres())
+    }
+
+    /// `harness`'s directory behind a real `keyward serve`, reached over HTTP.
+    #[cfg(feature = "server")]
+    fn served(mut harness: Harness) -> Harness {
         use keyward::remote::{RemoteDirectory, Trust};
         use keyward::server::{RunningServer, ServerOptions};
-        let mut harness = Harness::sqlite();
         let options = ServerOptions {
             sign_ins_per_minute: 1_000_000,
             sign_in_burst: 1_000_000,

@@ -28,8 +28,11 @@ macro_rules! contract {
 macro_rules! every_backend {
     ($($module:ident :: $name:ident),+ $(,)?) => {
         contract!(sqlite => crate::common::Harness::sqlite(); $($module::$name),+);
+        contract!(postgres => crate::common::Harness::postgres(); $($module::$name),+);
         #[cfg(feature = "server")]
         contract!(remote => crate::common::Harness::remote(); $($module::$name),+);
+        #[cfg(feature = "server")]
+        contract!(remote_postgres => crate::common::Harness::remote_postgres(); $($module::$name),+);
     };
 }
 

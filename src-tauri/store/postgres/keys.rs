@@ -1,0 +1,263 @@
+//! The `api_keys` table and the SHA-256 digests of their secrets (`key_secrets`).
+
+use super::{from_ms, from_ms_opt, like_pattern, to_ms, PgTx};
+use crate::core::model::*;
+use crate::core::names::Name;
+use crate::core::Result;
+use crate::rules::storage::{KeyListing, KeyRows, NewKeyRow, VerificationRow, VerifiedKeyRow};
+use postgres::types::ToSql;
+use postgres::Row;
+
+const COLUMNS: &str = "k.id, k.owner_id, u.user_name, k.name, k.description, k.prefix, k.status,
+    k.created_time, k.created_by, k.expires_time, k.last_used_time, k.revoked_time, k.revoked_by";
+
+/// The stored status; the table's CHECK constraint admits only these three.
+fn stored_status(text: &str) -> KeyStatus {
+    match text {
+        "REVOKED" => KeyStatus::Revoked,
+        "PENDING" => KeyStatus::Pending,
+        _ => KeyStatus::Enabled,
+    }
+}
+
+fn from_row(r: &Row) -> ApiKey {
+    let stored: &str = r.get(6);
+    ApiKey {
+        id: r.get(0),
+        owner_id: r.get(1),
+        owner_user_name: r.get(2),
+        name: r.get(3),
+        description: r.get(4),
+        prefix: r.get(5),
+        status: stored_status(stored),
+        created_time: from_ms(r.get(7)),
+        created_by: r.get(8),
+        expires_time: from_ms_opt(r.get(9)),
+        last_used_time: from_ms_opt(r.get(10)),
+        revoked_time: from_ms_opt(r.get(11)),
+        revoked_by: r.get(12),
+    }
+}
+
+impl KeyRows for PgTx<'_> {
+    fn find_key(&self, id: &str) -> Result<Option<ApiKey>> {
+        Ok(self
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM api_keys k JOIN users u ON u.id = k.owner_id
+                     WHERE k.id = $1"
+                ),
+                &[&id],
+            )?
+            .map(|r| from_row(&r)))
+    }
+
+    fn keys_of(&self, owner_id: &str) -> Result<Vec<ApiKey>> {
+        Ok(self
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM api_keys k JOIN users u ON u.id = k.owner_id
+                     WHERE k.owner_id = $1 ORDER BY k.created_time DESC, k.id DESC"
+                ),
+                &[&owner_id],
+            )?
+            .iter()
+            .map(from_row)
+            .collect())
+    }
+
+    fn list_keys(&self, listing: &KeyListing<'_>) -> Result<(Vec<ApiKey>, u64)> {
+        let mut filters = Vec::new();
+        let mut values: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(to_ms(listing.at))];
+        if let Some(q) = listing.search {
+            values.push(Box::new(like_pattern(q)));
+            filters.push(format!(
+                "(k.name_key LIKE ${n} ESCAPE '\\' OR lower(k.prefix) LIKE ${n} ESCAPE '\\'
+                  OR u.user_name_key LIKE ${n} ESCAPE '\\')",
+                n = values.len()
+            ));
+        }
+        if !listing.stored.is_empty() {
+            let names: Vec<&'static str> = listing.stored.iter().map(|s| s.as_str()).collect();
+            values.push(Box::new(names));
+            filters.push(format!("k.status = ANY(${})", values.len()));
+        }
+        match listing.expired {
+            Some(true) => filters.push("k.expires_time <= $1".to_owned()),
+            Some(false) => {
+                filters.push("(k.expires_time IS NULL OR k.expires_time > $1)".to_owned())
+            }
+            None => {}
+        }
+        if let Some(owner) = listing.owner {
+            values.push(Box::new(owner.to_owned()));
+            filters.push(format!("k.owner_id = ${}", values.len()));
+        }
+        // $1 (the time) is bound even when no filter names it; keep it typed and used.
+        let condition = format!(
+            "WHERE $1::bigint IS NOT NULL {}",
+            filters
+                .iter()
+                .map(|f| format!("AND ({f})"))
+                .collect::<String>()
+        );
+        let mut params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+        let total: i64 = self
+            .query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM api_keys k JOIN users u ON u.id = k.owner_id {condition}"
+                ),
+                &params,
+            )?
+            .get(0);
+        let limit = i64::from(listing.page.page_size);
+        let offset = listing.page.offset() as i64;
+        params.push(&limit);
+        params.push(&offset);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM api_keys k JOIN users u ON u.id = k.owner_id {condition}
+             ORDER BY k.created_time DESC, k.id DESC LIMIT ${} OFFSET ${}",
+            params.len() - 1,
+            params.len()
+        );
+        let items = self.query(&sql, &params)?.iter().map(from_row).collect();
+        Ok((items, total as u64))
+    }
+
+    fn key_name_in_use(&self, owner_id: &str, name: &Name) -> Result<bool> {
+        Ok(self
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE owner_id = $1 AND name_key = $2)",
+                &[&owner_id, &name.key()],
+            )?
+            .get(0))
+    }
+
+    fn insert_key(&self, key: &NewKeyRow<'_>) -> Result<()> {
+        self.execute(
+            "INSERT INTO api_keys (id, owner_id, name, name_key, description, status,
+                                   created_time, created_by, expires_time)
+             VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8)",
+            &[
+                &key.id,
+                &key.owner_id,
+                &key.name.as_str(),
+                &key.name.key(),
+                &key.description,
+                &to_ms(key.created_time),
+                &key.created_by,
+                &key.expires_time.map(to_ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn add_key_secret(
+        &self,
+        key_id: &str,
+        digest: &[u8; 32],
+        not_after: Option<Time>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO key_secrets (hash, key_id, not_after) VALUES ($1, $2, $3)",
+            &[&&digest[..], &key_id, &not_after.map(to_ms)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_key_secrets(&self, key_id: &str, only_in_grace: bool) -> Result<()> {
+        let sql = if only_in_grace {
+            "DELETE FROM key_secrets WHERE key_id = $1 AND not_after IS NOT NULL"
+        } else {
+            "DELETE FROM key_secrets WHERE key_id = $1"
+        };
+        self.execute(sql, &[&key_id])?;
+        Ok(())
+    }
+
+    fn end_key_secrets_at(&self, key_id: &str, until: Time) -> Result<()> {
+        self.execute(
+            "UPDATE key_secrets SET not_after = $2 WHERE key_id = $1",
+            &[&key_id, &to_ms(until)],
+        )?;
+        Ok(())
+    }
+
+    fn set_key_enabled(&self, key_id: &str, prefix: &str) -> Result<()> {
+        self.execute(
+            "UPDATE api_keys SET status = 'ENABLED', prefix = $2 WHERE id = $1",
+            &[&key_id, &prefix],
+        )?;
+        Ok(())
+    }
+
+    fn set_key_revoked(&self, key_id: &str, at: Time, by: &str) -> Result<()> {
+        self.execute(
+            "UPDATE api_keys SET status = 'REVOKED', revoked_time = $2, revoked_by = $3
+             WHERE id = $1",
+            &[&key_id, &to_ms(at), &by],
+        )?;
+        Ok(())
+    }
+
+    fn verification(&self, digest: &[u8; 32]) -> Result<VerificationRow> {
+        // One statement: the setting, the secret, its key, the owner and the owner's role
+        // masks, so that a verification is one round trip.
+        let row = self.query_one(
+            "SELECT s.api_key_auth_enabled, ks.key_id, ks.not_after, k.status,
+                    k.expires_time, k.last_used_time, k.owner_id, u.user_name, u.status,
+                    ARRAY(SELECT r.permissions FROM user_roles ur
+                          JOIN roles r ON r.id = ur.role_id
+                          WHERE ur.user_id = k.owner_id
+                          UNION ALL
+                          SELECT r.permissions FROM group_members gm
+                          JOIN group_roles gr ON gr.group_id = gm.group_id
+                          JOIN roles r ON r.id = gr.role_id
+                          WHERE gm.user_id = k.owner_id)
+             FROM settings s
+             LEFT JOIN key_secrets ks ON ks.hash = $1
+             LEFT JOIN api_keys k ON k.id = ks.key_id
+             LEFT JOIN users u ON u.id = k.owner_id
+             WHERE s.id = 1",
+            &[&&digest[..]],
+        )?;
+        let auth_enabled: bool = row.get(0);
+        let key_id: Option<String> = row.get(1);
+        let stored: Option<String> = row.get(3);
+        let owner_id: Option<String> = row.get(6);
+        let (Some(key_id), Some(stored), Some(owner_id)) = (key_id, stored, owner_id) else {
+            return Ok(VerificationRow {
+                auth_enabled,
+                key: None,
+            });
+        };
+        let owner_status: Option<String> = row.get(8);
+        let masks: Vec<i64> = row.get(9);
+        Ok(VerificationRow {
+            auth_enabled,
+            key: Some(VerifiedKeyRow {
+                key_id,
+                secret_not_after: from_ms_opt(row.get(2)),
+                stored: stored_status(&stored),
+                expires_time: from_ms_opt(row.get(4)),
+                last_used_time: from_ms_opt(row.get(5)),
+                owner_id,
+                owner_user_name: row.get::<_, Option<String>>(7).unwrap_or_default(),
+                owner_status: owner_status
+                    .as_deref()
+                    .and_then(UserStatus::parse)
+                    .unwrap_or(UserStatus::Inactive),
+                owner_grants: masks.into_iter().map(super::roles::permissions).collect(),
+            }),
+        })
+    }
+
+    fn record_key_use(&self, key_id: &str, now: Time, unless_after: Time) -> Result<()> {
+        self.execute(
+            "UPDATE api_keys SET last_used_time = $2
+             WHERE id = $1 AND (last_used_time IS NULL OR last_used_time <= $3)",
+            &[&key_id, &to_ms(now), &to_ms(unless_after)],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,195 @@
+//! A throwaway PostgreSQL server for one run of the test binary, and a new database on it for
+//! each test (CREATE DATABASE takes milliseconds). `initdb` and `postgres` run as the
+//! `postgres` system user when the tests run as root (PostgreSQL refuses root, and CI runs as
+//! root), in a folder of their own, on a free port, with durability off for speed. The server
+//! dies with the test process (a parent-death signal set through `setpriv`), and a watcher
+//! removes its folder when the test process is gone: nothing is left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct PgServer {
+    pub port: u16,
+    pub folder: PathBuf,
+    bin: PathBuf,
+    next: AtomicUsize,
+}
+
+static SERVER: OnceLock<PgServer> = OnceLock::new();
+
+/// The run's server, started on first use.
+pub fn server() -> &'static PgServer {
+    SERVER.get_or_init(PgServer::start)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// The newest installed PostgreSQL's programs (Debian keeps them off the PATH).
+fn bin_folder() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed (the README's test command installs it)")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("postgres").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("a PostgreSQL with its bin folder")
+}
+
+/// A command run as the `postgres` user when we are root, as ourselves otherwise.
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("setpriv");
+        command.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--pdeathsig",
+            "INT",
+            "--",
+        ]);
+        command.arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl PgServer {
+    fn start() -> PgServer {
+        let bin = bin_folder();
+        let folder = std::env::temp_dir().join(format!("keyward-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["postgres:postgres", folder.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown of the test database folder");
+        }
+        let data = folder.join("data");
+        let init = as_postgres(&bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "keyward", "--no-sync", "-E", "UTF8"])
+            .stdout(Stdio::null())
+            .output()
+            .expect("initdb runs");
+        assert!(
+            init.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        // The folder goes when this process does, whichever way it ends.
+        let _ = Command::new("setsid")
+            .args([
+                "sh",
+                "-c",
+                &format!(
+                    "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; sleep 2; rm -rf '{dir}'",
+                    pid = std::process::id(),
+                    dir = folder.display()
+                ),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let port = free_port();
+        let log = std::fs::File::create(folder.join("server.log")).unwrap();
+        let mut command = as_postgres(&bin.join("postgres"));
+        command
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(&folder)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=400",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        // The parent-death signal follows the thread that started the server: start it from
+        // one that lives as long as the process.
+        let (started, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let child = command.spawn();
+            let failed = child.is_err();
+            started.send(child.map(|c| c.id())).unwrap();
+            if !failed {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        ready.recv().unwrap().expect("postgres starts");
+        let server = PgServer {
+            port,
+            folder,
+            bin,
+            next: AtomicUsize::new(0),
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    fn admin_url(&self) -> String {
+        format!("postgres://keyward@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn wait_until_ready(&self) {
+        let started = Instant::now();
+        loop {
+            match postgres::Client::connect(&self.admin_url(), postgres::NoTls) {
+                Ok(_) => return,
+                Err(error) if started.elapsed() > Duration::from_secs(30) => {
+                    let log =
+                        std::fs::read_to_string(self.folder.join("server.log")).unwrap_or_default();
+                    panic!("PostgreSQL did not start: {error}\n{log}");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// A new, empty database, as the URL Keyward is given.
+    pub fn new_database(&self) -> String {
+        let name = format!("t{}", self.next.fetch_add(1, Ordering::SeqCst));
+        let mut client = postgres::Client::connect(&self.admin_url(), postgres::NoTls)
+            .expect("connect to the test server");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create a database");
+        format!("postgres://keyward@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The folder of PostgreSQL's programs (`pg_dump`, `pg_ctl`).
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+}
