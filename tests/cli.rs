@@ -26,6 +26,21 @@ fn initialised(tmp: &tempfile::TempDir) -> std::path::PathBuf {
     db
 }
 
+/// A new PostgreSQL database with its first SuperAdmin `root`, made by `keyward init`; the
+/// URL stands where a file's path would.
+fn initialised_database() -> std::path::PathBuf {
+    let url = crate::common::postgres::server().new_database();
+    let out = keyward()
+        .args(["init", "--db", &url])
+        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+        .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Created postgres://"));
+    std::path::PathBuf::from(url)
+}
+
 struct Ran {
     code: Option<i32>,
     stdout: String,
@@ -214,7 +229,16 @@ fn usage_errors_exit_with_two_and_help_is_complete() {
 #[test]
 fn users_roles_and_groups_are_managed_from_scripts_with_json_and_exit_codes() {
     let tmp = tempfile::TempDir::new().unwrap();
-    let db = initialised(&tmp);
+    manage_users_roles_and_groups(&initialised(&tmp));
+}
+
+#[test]
+fn users_roles_and_groups_are_managed_from_scripts_with_json_and_exit_codes_on_postgresql() {
+    manage_users_roles_and_groups(&initialised_database());
+}
+
+fn manage_users_roles_and_groups(db: &std::path::Path) {
+    let db = db.to_owned();
     let role = as_root(
         &db,
         &[
@@ -404,7 +428,16 @@ fn users_roles_and_groups_are_managed_from_scripts_with_json_and_exit_codes() {
 #[test]
 fn a_key_is_printed_once_verified_from_stdin_and_revoked() {
     let tmp = tempfile::TempDir::new().unwrap();
-    let db = initialised(&tmp);
+    print_verify_and_revoke_a_key(&initialised(&tmp));
+}
+
+#[test]
+fn a_key_is_printed_once_verified_from_stdin_and_revoked_on_postgresql() {
+    print_verify_and_revoke_a_key(&initialised_database());
+}
+
+fn print_verify_and_revoke_a_key(db: &std::path::Path) {
+    let db = db.to_owned();
     let created = as_root(
         &db,
         &[
@@ -753,4 +786,130 @@ fn users_import_reports_every_bad_line_and_is_all_or_nothing_then_exports_withou
         "root is in both: refused, with its line"
     );
     assert!(reimport.stderr.contains("userName:"), "{}", reimport.stderr);
+}
+
+#[test]
+fn a_database_password_comes_from_the_url_pgpassword_or_a_file_and_is_never_shown() {
+    use crate::common::postgres::{server, ROLE_PASSWORD};
+    let url = server().password_database();
+    let init = |url: &str, env: &[(&str, &str)]| {
+        let mut command = keyward();
+        command
+            .args(["init", "--db", url])
+            .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+            .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD)
+            .env_remove("PGPASSWORD")
+            .env_remove("KEYWARD_DB_PASSWORD_FILE");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        run(&mut command, "")
+    };
+    // Without a password the database refuses, in one line, with exit 1.
+    let refused = init(&url, &[]);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert_eq!(
+        refused.stderr.trim().lines().count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("cannot reach the database"),
+        "{}",
+        refused.stderr
+    );
+    // A wrong one in the URL: refused, and the password is not repeated.
+    let wrong = url.replacen("keyward_pw@", "keyward_pw:Wrong-Pass-77@", 1);
+    let refused = init(&wrong, &[]);
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        !refused.stderr.contains("Wrong-Pass-77"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("keyward_pw:***@"),
+        "{}",
+        refused.stderr
+    );
+    // From a file.
+    let tmp = tempfile::TempDir::new().unwrap();
+    let file = tmp.path().join("db-password");
+    std::fs::write(&file, format!("{ROLE_PASSWORD}\n")).unwrap();
+    let created = init(
+        &url,
+        &[("KEYWARD_DB_PASSWORD_FILE", file.to_str().unwrap())],
+    )
+    .ok();
+    assert!(
+        created.stdout.contains("Created postgres://keyward_pw@"),
+        "{}",
+        created.stdout
+    );
+    // From PGPASSWORD, and from the URL, for the scripting commands.
+    let listed = run(
+        keyward()
+            .args(["users", "list", "--json", "--db", &url])
+            .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD)
+            .env("PGPASSWORD", ROLE_PASSWORD),
+        "",
+    )
+    .ok();
+    assert_eq!(listed.json()["pageInfo"]["totalElements"], 1);
+    let with_password = url.replacen("keyward_pw@", &format!("keyward_pw:{ROLE_PASSWORD}@"), 1);
+    let listed = run(
+        keyward()
+            .args(["users", "list", "--db", &with_password])
+            .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD)
+            .env_remove("PGPASSWORD"),
+        "",
+    )
+    .ok();
+    assert!(listed.stdout.contains("root"), "{}", listed.stdout);
+    for output in [
+        &listed.stdout,
+        &listed.stderr,
+        &created.stdout,
+        &created.stderr,
+    ] {
+        assert!(
+            !output.contains(ROLE_PASSWORD),
+            "the password was shown: {output}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line_and_file_commands_say_what_to_use() {
+    let nowhere = "postgres://keyward@127.0.0.1:1/keyward";
+    let refused = run(
+        keyward()
+            .args(["users", "list", "--db", nowhere])
+            .env("KEYWARD_ADMIN_PASSWORD", "x"),
+        "",
+    );
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert_eq!(
+        refused.stderr.trim().lines().count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.starts_with(
+            "error: cannot reach the database at postgres://keyward@127.0.0.1:1/keyward"
+        ),
+        "{}",
+        refused.stderr
+    );
+    for args in [
+        &["backup", "out.db"][..],
+        &["check"][..],
+        &["restore", "in.db"][..],
+    ] {
+        let usage = run(keyward().args(args).args(["--db", nowhere]), "");
+        assert_eq!(usage.code, Some(2), "{args:?}: {}", usage.stderr);
+        assert!(usage.stderr.contains("pg_dump"), "{}", usage.stderr);
+    }
 }

@@ -1001,11 +1001,14 @@ pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
 /// The credential a command acts with: `KEYWARD_TOKEN` (a session token or an API key), else a
 /// sign-in as `--as` (default on a file: its first SuperAdmin) with the password from the
 /// environment or a prompt that does not echo.
+/// `first_super_admin` is the directory's own first SuperAdmin when the command holds the
+/// directory itself (a file or a database), `None` on a server.
 pub fn credential(
     dir: &dyn Directory,
     as_user: Option<&str>,
-    on_file: Option<&crate::store::SqliteDirectory>,
+    first_super_admin: Option<Result<Option<String>>>,
 ) -> std::result::Result<(Credential, bool), String> {
+    let on_file = first_super_admin.is_some();
     if let Ok(token) = std::env::var("KEYWARD_TOKEN") {
         let token = token.trim().to_owned();
         let credential = if token.starts_with(KEY_MARKER) {
@@ -1015,12 +1018,11 @@ pub fn credential(
         };
         return Ok((credential, false));
     }
-    let user = match (as_user, on_file) {
+    let user = match (as_user, first_super_admin) {
         (Some(user), _) => user.to_owned(),
-        (None, Some(file)) => file
-            .first_super_admin()
+        (None, Some(first)) => first
             .map_err(|e| e.to_string())?
-            .ok_or("this file has no active SuperAdmin: give --as USER")?,
+            .ok_or("this directory has no active SuperAdmin: give --as USER")?,
         // A person at a terminal is asked; a script must say who it is.
         (None, None) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
             eprint!("User name: ");
@@ -1036,7 +1038,7 @@ pub fn credential(
             )
         }
     };
-    let (env, prompt) = if as_user.is_none() && on_file.is_some() {
+    let (env, prompt) = if as_user.is_none() && on_file {
         ("KEYWARD_ADMIN_PASSWORD", format!("Password of {user}: "))
     } else {
         ("KEYWARD_PASSWORD", format!("Password of {user}: "))

@@ -12,7 +12,7 @@ use crate::core::directory::Directory;
 use crate::core::model::FirstAdmin;
 use crate::core::secret::Secret;
 use crate::core::Error;
-use crate::store::SqliteDirectory;
+use crate::store::{postgres, PostgresDirectory, SqliteDirectory};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,8 +27,10 @@ use std::process::ExitCode;
         (default: keyward.db in your data directory)."
 )]
 pub struct Cli {
-    /// The directory file (SQLite). Default: keyward.db in the user's data directory.
-    #[arg(long, global = true, env = "KEYWARD_DB", value_name = "PATH")]
+    /// The directory: a file (SQLite), or a PostgreSQL database as a URL
+    /// (postgres://user@host/database; its password from the URL, PGPASSWORD or the file
+    /// named by KEYWARD_DB_PASSWORD_FILE). Default: keyward.db in the user's data directory.
+    #[arg(long, global = true, env = "KEYWARD_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// A Keyward server to work on instead of a file, e.g. https://keyward.example.com.
     #[arg(
@@ -164,8 +166,26 @@ pub fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let db = cli.db.clone().unwrap_or_else(default_db_path);
+    let file_only = |what: &str| {
+        eprintln!(
+            "error: `keyward {what}` works on directory files; a PostgreSQL database is backed \
+             up and checked with PostgreSQL's own tools (pg_dump, pg_restore)."
+        );
+        ExitCode::from(exit::USAGE)
+    };
+    let on_database = Local::is_database(&db);
     match cli.command {
+        None if on_database => {
+            eprintln!(
+                "error: the desktop app opens directory files and servers; run `keyward serve \
+                 --db URL` on the database and connect the app to that server."
+            );
+            ExitCode::from(exit::USAGE)
+        }
         None => open_app(db, cli.server),
+        Some(Command::Backup { .. }) if on_database => file_only("backup"),
+        Some(Command::Restore { .. }) if on_database => file_only("restore"),
+        Some(Command::Check) if on_database => file_only("check"),
         Some(Command::Backup { out }) => data::backup(&db, &out),
         Some(Command::Restore { input, force }) => data::restore(&db, &input, force),
         Some(Command::Check) => data::check(&db),
@@ -253,12 +273,12 @@ fn serve(
         };
         println!(
             "Keyward is serving {} on {scheme}://{}",
-            db.display(),
+            directory.place(),
             listener.local_addr()?
         );
         crate::server::serve(
             listener,
-            std::sync::Arc::new(directory),
+            directory.into_directory(),
             options,
             crate::server::shutdown_signal(),
         )
@@ -320,10 +340,9 @@ fn administer(
     server: Option<String>,
     work: impl FnOnce(&admin::Session) -> crate::core::Result<()>,
 ) -> ExitCode {
-    let (directory, file): (
-        std::sync::Arc<dyn Directory>,
-        Option<std::sync::Arc<SqliteDirectory>>,
-    ) = match server {
+    // On a directory of its own (a file or a database) the command may act as its first
+    // SuperAdmin; on a server it must say who it is.
+    let (directory, first_super_admin): (std::sync::Arc<dyn Directory>, Option<_>) = match server {
         Some(url) => match crate::remote::connect(&url, &crate::remote::Trust::System) {
             Ok(remote) => (remote, None),
             Err(error) => {
@@ -332,17 +351,18 @@ fn administer(
             }
         },
         None => {
-            let file = match open_set_up(db, false) {
-                Ok(file) => std::sync::Arc::new(file),
+            let local = match open_set_up(db, false) {
+                Ok(local) => local,
                 Err(code) => return code,
             };
-            (file.clone(), Some(file))
+            let first = local.first_super_admin();
+            (local.into_directory(), Some(first))
         }
     };
     let (who, signed_in) = match admin::credential(
         directory.as_ref(),
         global.as_user.as_deref(),
-        file.as_deref(),
+        first_super_admin,
     ) {
         Ok(credential) => credential,
         Err(message) => {
@@ -368,11 +388,84 @@ fn administer(
     }
 }
 
-/// Opens the directory file at `db` when it is in the state the command needs: still to be set
-/// up (`init`) or with its first SuperAdmin (everything else); else says what to do instead.
-fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<SqliteDirectory, ExitCode> {
+/// A directory this command holds itself: a file, or a PostgreSQL database.
+enum Local {
+    File(SqliteDirectory),
+    Database(PostgresDirectory),
+}
+
+impl Local {
+    fn is_database(db: &std::path::Path) -> bool {
+        db.to_str().is_some_and(postgres::is_url)
+    }
+
+    /// Opens the file (creating it) or connects to the database (migrating it).
+    fn open(db: &std::path::Path) -> Result<Local, String> {
+        match db.to_str().filter(|db| postgres::is_url(db)) {
+            Some(url) => PostgresDirectory::connect(url, database_password()?.as_deref())
+                .map(Local::Database)
+                .map_err(|e| e.to_string()),
+            None => SqliteDirectory::open(db)
+                .map(Local::File)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Where it is, as it may be shown: the path, or the URL without its password.
+    fn place(&self) -> String {
+        match self {
+            Local::File(file) => file.path().display().to_string(),
+            Local::Database(database) => database.store().url().to_owned(),
+        }
+    }
+
+    fn directory(&self) -> &dyn Directory {
+        match self {
+            Local::File(file) => file,
+            Local::Database(database) => database,
+        }
+    }
+
+    fn first_super_admin(&self) -> crate::core::Result<Option<String>> {
+        match self {
+            Local::File(file) => file.first_super_admin(),
+            Local::Database(database) => database.first_super_admin(),
+        }
+    }
+
+    fn into_directory(self) -> std::sync::Arc<dyn Directory> {
+        match self {
+            Local::File(file) => std::sync::Arc::new(file),
+            Local::Database(database) => std::sync::Arc::new(database),
+        }
+    }
+}
+
+/// The database's password when the URL has none: `PGPASSWORD`, else the first line of the
+/// file `KEYWARD_DB_PASSWORD_FILE` names. Never an argument (arguments show in `ps`).
+fn database_password() -> Result<Option<String>, String> {
+    if let Ok(password) = std::env::var("PGPASSWORD") {
+        return Ok(Some(password));
+    }
+    match std::env::var_os("KEYWARD_DB_PASSWORD_FILE") {
+        Some(path) => std::fs::read_to_string(&path)
+            .map(|text| Some(text.lines().next().unwrap_or_default().to_owned()))
+            .map_err(|e| {
+                format!(
+                    "cannot read the database password from {}: {e}",
+                    std::path::Path::new(&path).display()
+                )
+            }),
+        None => Ok(None),
+    }
+}
+
+/// Opens the directory at `db` (a file or a database) when it is in the state the command
+/// needs: still to be set up (`init`) or with its first SuperAdmin (everything else); else
+/// says what to do instead.
+fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<Local, ExitCode> {
     let refused = || ExitCode::from(exit::REFUSED);
-    if !needs_setup && !db.is_file() {
+    if !needs_setup && !Local::is_database(db) && !db.is_file() {
         eprintln!(
             "error: {} does not exist. Create it with `keyward init --db {}`.",
             db.display(),
@@ -380,26 +473,22 @@ fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<SqliteDirector
         );
         return Err(refused());
     }
-    let directory = SqliteDirectory::open(db).map_err(|error| {
+    let local = Local::open(db).map_err(|error| {
         eprintln!("error: {error}");
         refused()
     })?;
-    match directory.needs_setup() {
-        Ok(state) if state == needs_setup => Ok(directory),
+    let place = local.place();
+    match local.directory().needs_setup() {
+        Ok(state) if state == needs_setup => Ok(local),
         Ok(true) => {
             eprintln!(
-                "error: {} has no SuperAdmin yet. Run `keyward init --db {} --admin-user NAME \
-                 --admin-email EMAIL` first.",
-                db.display(),
-                db.display()
+                "error: {place} has no SuperAdmin yet. Run `keyward init --db {place} \
+                 --admin-user NAME --admin-email EMAIL` first."
             );
             Err(refused())
         }
         Ok(false) => {
-            eprintln!(
-                "error: {} already has users; sign in as one of them instead.",
-                db.display()
-            );
+            eprintln!("error: {place} already has users; sign in as one of them instead.");
             Err(refused())
         }
         Err(error) => {
@@ -427,11 +516,11 @@ fn init(db: PathBuf, user_name: String, email: String, display_name: String) -> 
         email,
         password,
     };
-    match directory.create_first_admin(admin) {
+    match directory.directory().create_first_admin(admin) {
         Ok(user) => {
             println!(
                 "Created {} with the SuperAdmin {} ({}).",
-                db.display(),
+                directory.place(),
                 user.user_name,
                 user.id
             );

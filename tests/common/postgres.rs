@@ -11,6 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// The role that must give a password, and its password.
+pub const PASSWORD_ROLE: &str = "keyward_pw";
+pub const ROLE_PASSWORD: &str = "db-pass-Zq81";
+
 pub struct PgServer {
     pub port: u16,
     pub folder: PathBuf,
@@ -96,6 +100,15 @@ impl PgServer {
             "initdb: {}",
             String::from_utf8_lossy(&init.stderr)
         );
+        // One role signs in with a password (SCRAM), for the tests of where Keyward takes it
+        // from; everyone else is trusted, as a throwaway server may.
+        let hba = data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(
+            &hba,
+            format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{rules}"),
+        )
+        .unwrap();
         // The folder goes when this process does, whichever way it ends.
         let _ = Command::new("setsid")
             .args([
@@ -186,6 +199,26 @@ impl PgServer {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create a database");
         format!("postgres://keyward@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// A new database owned by [`PASSWORD_ROLE`], as a URL without the password.
+    pub fn password_database(&self) -> String {
+        let name = format!("t{}", self.next.fetch_add(1, Ordering::SeqCst));
+        let mut client = postgres::Client::connect(&self.admin_url(), postgres::NoTls)
+            .expect("connect to the test server");
+        client
+            .batch_execute(&format!(
+                "DO $$ BEGIN
+                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{PASSWORD_ROLE}') THEN
+                         CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}';
+                     END IF;
+                 END $$;"
+            ))
+            .expect("create the role with a password");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {PASSWORD_ROLE}"))
+            .expect("create a database with a password");
+        format!("postgres://{PASSWORD_ROLE}@127.0.0.1:{}/{name}", self.port)
     }
 
     /// The folder of PostgreSQL's programs (`pg_dump`, `pg_ctl`).

@@ -174,6 +174,12 @@ impl PostgresStore {
             reason,
         })?);
         let manager = PostgresConnectionManager::new(config, tls);
+        // One connection first, for an answer at once and in the database's words (the pool
+        // would retry until its timeout and then say only that it timed out).
+        r2d2::ManageConnection::connect(&manager).map_err(|e| OpenError::Unavailable {
+            url: masked_url.clone(),
+            reason: database_message(&e),
+        })?;
         let pool = r2d2::Pool::builder()
             .max_size(CONNECTIONS)
             .min_idle(Some(1))
