@@ -913,3 +913,147 @@ fn an_unreachable_database_is_one_clear_line_and_file_commands_say_what_to_use()
         assert!(usage.stderr.contains("pg_dump"), "{}", usage.stderr);
     }
 }
+
+#[test]
+fn copy_moves_a_whole_directory_to_postgresql_and_back_to_a_new_file() {
+    use keyward::core::directory::Directory;
+    use keyward::core::model::*;
+    use keyward::store::{PostgresDirectory, SqliteDirectory};
+    let tmp = tempfile::TempDir::new().unwrap();
+    let file = initialised(&tmp);
+    let secret = {
+        let dir = SqliteDirectory::open(&file).unwrap();
+        let root = Credential::Session(
+            dir.sign_in("root", &crate::common::secret(crate::common::PASSWORD))
+                .unwrap()
+                .access_token,
+        );
+        let role = dir
+            .create_role(
+                &root,
+                NewRole {
+                    name: "Helpdesk".into(),
+                    description: "first line".into(),
+                    permissions: keyward::core::permission::BuiltinRole::Viewer.permissions(),
+                },
+            )
+            .unwrap();
+        let ann = dir
+            .create_user(
+                &root,
+                NewUser {
+                    user_name: "ann".into(),
+                    display_name: "Ann".into(),
+                    email: "ann@example.com".into(),
+                    password: Some(crate::common::secret(crate::common::OTHER_PASSWORD)),
+                    roles: vec![
+                        role.id.clone(),
+                        keyward::core::permission::BuiltinRole::Operator.id().into(),
+                    ],
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .user;
+        dir.create_group(
+            &root,
+            NewGroup {
+                name: "Ops".into(),
+                members: vec![ann.id.clone()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let root_id = dir.me(&root).unwrap().id;
+        dir.create_key(&root, &root_id, crate::common::key_named("deploy"))
+            .unwrap()
+            .secret
+            .unwrap()
+    };
+    let file_audit: i64 = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
+    let url = crate::common::postgres::server().new_database();
+    let copied = run(
+        keyward().args(["copy", "--from", file.to_str().unwrap(), "--to", &url]),
+        "",
+    )
+    .ok();
+    assert!(copied.stdout.contains("Copied"), "{}", copied.stdout);
+    assert!(
+        copied
+            .stdout
+            .contains(&format!("{file_audit} audit entries")),
+        "{}",
+        copied.stdout
+    );
+    assert!(copied.stdout.contains("2 users"), "{}", copied.stdout);
+    let database_audit = || -> i64 {
+        postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap()
+            .query_one("SELECT count(*) FROM audit_log", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(database_audit(), file_audit);
+    {
+        let dir = PostgresDirectory::connect(&url, None).unwrap();
+        let ann = dir
+            .sign_in("ann", &crate::common::secret(crate::common::OTHER_PASSWORD))
+            .expect("the old password signs in");
+        assert_eq!(ann.user.roles.len(), 2);
+        assert_eq!(ann.user.groups.len(), 1);
+        let verified = dir.verify_key(secret.expose()).unwrap();
+        assert_eq!(verified.code, VerifyCode::Valid, "the old key verifies");
+        let audit = dir
+            .list_audit(
+                &Credential::Session(ann.access_token),
+                &AuditQuery::default(),
+            )
+            .unwrap();
+        assert!(audit.items.iter().any(|e| e.action == "directory.setup"));
+        // New entries follow the copied ones.
+        assert!(audit.items[0].id > file_audit, "{:?}", audit.items[0]);
+    }
+    // A target with a directory in it is refused, and keeps what it had.
+    let again = run(
+        keyward().args(["copy", "--from", file.to_str().unwrap(), "--to", &url]),
+        "",
+    );
+    assert_eq!(again.code, Some(1), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("holds a directory already"),
+        "{}",
+        again.stderr
+    );
+    // And back, to a new file for an offline copy.
+    let back = tmp.path().join("offline.db");
+    let copied = run(
+        keyward().args(["copy", "--from", &url, "--to", back.to_str().unwrap()]),
+        "",
+    )
+    .ok();
+    assert!(
+        copied.stdout.contains("Copied postgres://"),
+        "{}",
+        copied.stdout
+    );
+    let dir = SqliteDirectory::open(&back).unwrap();
+    dir.sign_in("ann", &crate::common::secret(crate::common::OTHER_PASSWORD))
+        .expect("the password signs in on the offline copy");
+    assert_eq!(
+        dir.verify_key(secret.expose()).unwrap().code,
+        VerifyCode::Valid
+    );
+    let exists = run(
+        keyward().args(["copy", "--from", &url, "--to", back.to_str().unwrap()]),
+        "",
+    );
+    assert_eq!(exists.code, Some(1));
+    assert!(
+        exists.stderr.contains("exists already"),
+        "{}",
+        exists.stderr
+    );
+}

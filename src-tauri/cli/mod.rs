@@ -88,6 +88,17 @@ pub enum Command {
     },
     /// Check the directory file's integrity; exit 1 when it is damaged.
     Check,
+    /// Copy a whole directory into a new file or an empty PostgreSQL database, either way:
+    /// users with their password hashes, roles, groups, memberships, API keys (their
+    /// digests), sessions, settings and the whole audit log, in one transaction.
+    Copy {
+        /// The directory to copy: a file or a postgres:// URL.
+        #[arg(long, value_name = "PATH|URL")]
+        from: PathBuf,
+        /// Where to: a new file, or a database without a directory yet.
+        #[arg(long, value_name = "PATH|URL")]
+        to: PathBuf,
+    },
     /// Create a directory file and its first SuperAdmin.
     ///
     /// The password comes from KEYWARD_ADMIN_PASSWORD, else from a prompt that does not echo.
@@ -189,6 +200,7 @@ pub fn main() -> ExitCode {
         Some(Command::Backup { out }) => data::backup(&db, &out),
         Some(Command::Restore { input, force }) => data::restore(&db, &input, force),
         Some(Command::Check) => data::check(&db),
+        Some(Command::Copy { from, to }) => copy(&from, &to),
         Some(Command::Users(command)) => {
             administer(&cli.global, &db, cli.server, |s| admin::users(s, command))
         }
@@ -495,6 +507,79 @@ fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<Local, ExitCod
             report(&error);
             Err(refused())
         }
+    }
+}
+
+/// `keyward copy`: the whole directory at `from` into the new file or empty database `to`.
+fn copy(from: &std::path::Path, to: &std::path::Path) -> ExitCode {
+    let refused = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(exit::REFUSED)
+    };
+    if !Local::is_database(from) && !from.is_file() {
+        return refused(format!("{} does not exist", from.display()));
+    }
+    let new_file = !Local::is_database(to);
+    if new_file && to.exists() {
+        return refused(format!(
+            "{} exists already; copy into a new file (or an empty database)",
+            to.display()
+        ));
+    }
+    let source = match Local::open(from) {
+        Ok(source) => source,
+        Err(message) => return refused(message),
+    };
+    let target = match Local::open(to) {
+        Ok(target) => target,
+        Err(message) => return refused(message),
+    };
+    use crate::store::copy::copy as copy_all;
+    let copied = match (&source, &target) {
+        (Local::File(a), Local::File(b)) => copy_all(a.store(), b.store()),
+        (Local::File(a), Local::Database(b)) => copy_all(a.store(), b.store()),
+        (Local::Database(a), Local::File(b)) => copy_all(a.store(), b.store()),
+        (Local::Database(a), Local::Database(b)) => copy_all(a.store(), b.store()),
+    };
+    let (from_place, to_place) = (source.place(), target.place());
+    drop(target);
+    match copied {
+        Ok(copied) => {
+            let counts: Vec<String> = copied
+                .iter()
+                .map(|(table, rows)| format!("{rows} {}", table_words(table)))
+                .collect();
+            println!("Copied {from_place} to {to_place}: {}.", counts.join(", "));
+            ExitCode::from(exit::OK)
+        }
+        Err(error) => {
+            if new_file {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut path = to.as_os_str().to_owned();
+                    path.push(suffix);
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            report(&error);
+            ExitCode::from(exit::REFUSED)
+        }
+    }
+}
+
+/// What a table's rows are, for a person.
+fn table_words(table: &str) -> &str {
+    match table {
+        "user_roles" => "role assignments",
+        "directory_groups" => "groups",
+        "group_members" => "group memberships",
+        "group_roles" => "group roles",
+        "api_keys" => "API keys",
+        "key_secrets" => "key digests",
+        "user_tokens" => "invitation and reset tokens",
+        "sign_in_failures" => "sign-in failure counts",
+        "settings" => "settings",
+        "audit_log" => "audit entries",
+        other => other,
     }
 }
 

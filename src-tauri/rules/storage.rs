@@ -39,7 +39,7 @@ pub enum End {
 
 /// One transaction of a store: every aggregate's rows, and savepoints.
 pub trait Tx:
-    UserRows + RoleRows + GroupRows + KeyRows + AuthRows + AuditRows + SettingsRows
+    UserRows + RoleRows + GroupRows + KeyRows + AuthRows + AuditRows + SettingsRows + Tables
 {
     /// Starts a savepoint: changes after it can be undone alone.
     fn savepoint(&self) -> Result<()>;
@@ -377,4 +377,201 @@ pub trait AuditRows {
 pub trait SettingsRows {
     fn settings(&self) -> Result<Settings>;
     fn save_settings(&self, settings: &Settings) -> Result<()>;
+}
+
+// --- Whole tables, for moving a directory between stores -------------------------------------
+
+/// The kind of a column's values, as every store holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// 64 bits: times in milliseconds, versions, masks, ids of the audit log.
+    BigInt,
+    /// 32 bits: settings and counts.
+    Int,
+    Bool,
+    Bytes,
+}
+
+/// One stored value; any column may be null.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    Bytes(Vec<u8>),
+}
+
+/// A table every store has, with the columns a copy moves, in the order rows refer to each
+/// other (a row's references are copied before it).
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+    /// The order rows are read in (a stable one, for comparing copies).
+    pub order_by: &'static str,
+}
+
+use Kind::{BigInt, Bool, Bytes, Int, Text};
+
+/// Every table of a directory, referenced tables first.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "roles",
+        columns: &[
+            ("id", Text),
+            ("name", Text),
+            ("name_key", Text),
+            ("description", Text),
+            ("permissions", BigInt),
+            ("builtin", Bool),
+            ("created_time", BigInt),
+            ("last_updated_time", BigInt),
+            ("update_version", BigInt),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "users",
+        columns: &[
+            ("id", Text),
+            ("user_name", Text),
+            ("user_name_key", Text),
+            ("display_name", Text),
+            ("display_name_key", Text),
+            ("email", Text),
+            ("email_key", Text),
+            ("status", Text),
+            ("type", Text),
+            ("password_hash", Text),
+            ("created_time", BigInt),
+            ("last_updated_time", BigInt),
+            ("last_login_time", BigInt),
+            ("update_version", BigInt),
+        ],
+        order_by: "created_time, id",
+    },
+    Table {
+        name: "user_roles",
+        columns: &[("user_id", Text), ("role_id", Text)],
+        order_by: "user_id, role_id",
+    },
+    Table {
+        name: "directory_groups",
+        columns: &[
+            ("id", Text),
+            ("name", Text),
+            ("name_key", Text),
+            ("description", Text),
+            ("created_time", BigInt),
+            ("last_updated_time", BigInt),
+            ("update_version", BigInt),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "group_members",
+        columns: &[("group_id", Text), ("user_id", Text)],
+        order_by: "group_id, user_id",
+    },
+    Table {
+        name: "group_roles",
+        columns: &[("group_id", Text), ("role_id", Text)],
+        order_by: "group_id, role_id",
+    },
+    Table {
+        name: "api_keys",
+        columns: &[
+            ("id", Text),
+            ("owner_id", Text),
+            ("name", Text),
+            ("name_key", Text),
+            ("description", Text),
+            ("prefix", Text),
+            ("status", Text),
+            ("created_time", BigInt),
+            ("created_by", Text),
+            ("expires_time", BigInt),
+            ("last_used_time", BigInt),
+            ("revoked_time", BigInt),
+            ("revoked_by", Text),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "key_secrets",
+        columns: &[("hash", Bytes), ("key_id", Text), ("not_after", BigInt)],
+        order_by: "hash",
+    },
+    Table {
+        name: "sessions",
+        columns: &[
+            ("hash", Bytes),
+            ("user_id", Text),
+            ("created_time", BigInt),
+            ("expires_time", BigInt),
+        ],
+        order_by: "hash",
+    },
+    Table {
+        name: "user_tokens",
+        columns: &[
+            ("hash", Bytes),
+            ("user_id", Text),
+            ("kind", Text),
+            ("expires_time", BigInt),
+        ],
+        order_by: "hash",
+    },
+    Table {
+        name: "sign_in_failures",
+        columns: &[
+            ("user_name_key", Text),
+            ("failures", Int),
+            ("last_failure_time", BigInt),
+        ],
+        order_by: "user_name_key",
+    },
+    Table {
+        name: "settings",
+        columns: &[
+            ("id", Int),
+            ("api_key_auth_enabled", Bool),
+            ("max_key_lifetime_days", Int),
+            ("password_min_length", Int),
+            ("clipboard_clear_seconds", Int),
+            ("session_lifetime_minutes", Int),
+            ("lockout_threshold", Int),
+            ("update_version", BigInt),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            ("id", BigInt),
+            ("time", BigInt),
+            ("actor_id", Text),
+            ("actor_name", Text),
+            ("action", Text),
+            ("target_type", Text),
+            ("target_id", Text),
+            ("target_name", Text),
+            ("outcome", Text),
+            ("detail", Text),
+        ],
+        order_by: "id",
+    },
+];
+
+pub trait Tables {
+    /// Every row of the table, its cells in the order of [`Table::columns`].
+    fn rows_of(&self, table: &Table) -> Result<Vec<Vec<Cell>>>;
+    /// Adds rows to the table as they are (their ids, times, digests and hashes too).
+    fn insert_rows(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<()>;
+    /// Removes what a new directory starts with (the built-in roles, the default settings),
+    /// so that a copy brings its own.
+    fn clear_new_directory(&self) -> Result<()>;
+    /// After rows with their own ids were added: the ids the store generates next follow them.
+    fn after_copy(&self) -> Result<()>;
 }

@@ -2,6 +2,7 @@
 //! [`Store`](crate::rules::Store) with SQL and nothing else; [`sqlite`] keeps a directory in one
 //! local file, [`postgres`] in a database that many servers share.
 
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 

@@ -14,6 +14,7 @@ mod groups;
 mod keys;
 mod roles;
 mod settings;
+mod tables;
 mod users;
 
 use crate::core::clock::{Clock, SystemClock};

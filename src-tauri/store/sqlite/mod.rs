@@ -12,6 +12,7 @@ mod groups;
 mod keys;
 mod roles;
 mod settings;
+mod tables;
 mod users;
 
 use crate::core::clock::{Clock, SystemClock};
