@@ -9,6 +9,8 @@ TEST_PACKAGES=(xvfb xauth webkit2gtk-driver xclip imagemagick chromium chromium-
 TEST_PACKAGES+=(wrk)
 # PostgreSQL (with pg_trgm in -contrib): the tests start throwaway servers of their own.
 TEST_PACKAGES+=(postgresql postgresql-contrib)
+# nginx, to balance two `keyward serve` instances in a test.
+TEST_PACKAGES+=(nginx)
 
 ensure_packages() {
   local missing=()

@@ -7,6 +7,7 @@ mod binary;
 mod browser;
 mod endpoints;
 mod https;
+mod instances;
 mod openapi;
 mod pages;
 mod problems;

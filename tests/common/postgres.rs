@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The role that must give a password, and its password.
@@ -20,6 +20,8 @@ pub struct PgServer {
     pub folder: PathBuf,
     bin: PathBuf,
     next: AtomicUsize,
+    /// The running postgres.
+    pid: Mutex<u32>,
 }
 
 static SERVER: OnceLock<PgServer> = OnceLock::new();
@@ -77,7 +79,12 @@ fn free_port() -> u16 {
 impl PgServer {
     fn start() -> PgServer {
         let bin = bin_folder();
-        let folder = std::env::temp_dir().join(format!("keyward-pg-{}", std::process::id()));
+        static SERVERS: AtomicUsize = AtomicUsize::new(0);
+        let folder = std::env::temp_dir().join(format!(
+            "keyward-pg-{}-{}",
+            std::process::id(),
+            SERVERS.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&folder);
         std::fs::create_dir_all(&folder).unwrap();
         if is_root() {
@@ -124,14 +131,31 @@ impl PgServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        let port = free_port();
-        let log = std::fs::File::create(folder.join("server.log")).unwrap();
-        let mut command = as_postgres(&bin.join("postgres"));
+        let server = PgServer {
+            port: free_port(),
+            folder,
+            bin,
+            next: AtomicUsize::new(0),
+            pid: Mutex::new(0),
+        };
+        server.spawn();
+        server.wait_until_ready();
+        server
+    }
+
+    /// Starts `postgres` on the server's folder and port.
+    fn spawn(&self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.folder.join("server.log"))
+            .unwrap();
+        let mut command = as_postgres(&self.bin.join("postgres"));
         command
             .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string(), "-k"])
-            .arg(&folder)
+            .arg(self.folder.join("data"))
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.folder)
             .args([
                 "-c",
                 "listen_addresses=127.0.0.1",
@@ -160,15 +184,39 @@ impl PgServer {
                 }
             }
         });
-        ready.recv().unwrap().expect("postgres starts");
-        let server = PgServer {
-            port,
-            folder,
-            bin,
-            next: AtomicUsize::new(0),
-        };
-        server.wait_until_ready();
-        server
+        *self.pid.lock().unwrap() = ready.recv().unwrap().expect("postgres starts");
+    }
+
+    /// A server of the caller's own (for tests that stop and start it), with its own folder
+    /// and port.
+    pub fn start_own() -> PgServer {
+        PgServer::start()
+    }
+
+    /// Stops the server (a fast shutdown: clients are cut off), and waits until it is gone.
+    pub fn stop(&self) {
+        let pid = *self.pid.lock().unwrap();
+        let _ = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+        let started = Instant::now();
+        while std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "postgres did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the stopped server again, on the same data, folder and port.
+    pub fn start_again(&self) {
+        self.spawn();
+        self.wait_until_ready();
     }
 
     fn admin_url(&self) -> String {
@@ -224,5 +272,12 @@ impl PgServer {
     /// The folder of PostgreSQL's programs (`pg_dump`, `pg_ctl`).
     pub fn bin(&self) -> &Path {
         &self.bin
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        // Only servers of a test's own are ever dropped (the run's lives in a static).
+        self.stop();
     }
 }

@@ -458,6 +458,14 @@ fn database_message(error: &postgres::Error) -> String {
 }
 
 fn map_error(error: postgres::Error) -> Error {
+    if is_retryable(&error) {
+        // Expected when instances write at once: the transaction runs again. Only when it
+        // kept failing does the caller hear of it, as "try again".
+        tracing::debug!(error = %database_message(&error), "transaction to run again");
+        return Error::Unavailable(
+            "The directory is busy with other changes; try again.".to_owned(),
+        );
+    }
     if let Some(db) = error.as_db_error() {
         if *db.code() == SqlState::UNIQUE_VIOLATION {
             if let Some(unique) = db.constraint().and_then(unique_violated) {
