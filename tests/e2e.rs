@@ -531,6 +531,43 @@ fn the_main_scenario_runs_against_a_local_keyward_serve() {
     drop(server);
 }
 
+#[test]
+fn the_main_scenario_runs_against_a_keyward_serve_on_postgresql() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::TempDir::new().unwrap();
+    let database = crate::common::postgres::server().new_database();
+    let init = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["init", "--db", &database])
+        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+        .args(["--admin-display-name", "Rita Root"])
+        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Serve::start(std::path::Path::new(&database), port);
+    let app = App::open(&tmp.path().join("laptop.db"));
+    app.wait_for_element("#setup-form");
+    app.click("#connections-link");
+    app.click("#new-profile");
+    app.fill(
+        "#profile-form",
+        json!({"name": "Team database", "url": &server.url}),
+    );
+    app.wait_for_element("#profiles-table tr[data-profile='Team database']");
+    app.click("#profiles-table tr[data-profile='Team database'] .connect");
+    app.wait_for_element("#sign-in-form");
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.screenshot("postgres-01-signed-in");
+    main_scenario(&app, Some(&server.url));
+    drop(server);
+}
+
 #[cfg(feature = "server")]
 #[test]
 fn a_self_signed_server_is_trusted_only_once_its_fingerprint_is_pinned() {
