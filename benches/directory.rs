@@ -3,6 +3,10 @@
 //!
 //! Run: `cargo bench --no-default-features --bench directory` (release build). Sizes can be
 //! lowered for a quick look: `KEYWARD_BENCH_USERS=10000 KEYWARD_BENCH_KEYS=100000`.
+//! `KEYWARD_BENCH_POSTGRES=1` also copies the fixture into a new PostgreSQL database (a
+//! throwaway server this binary starts, with durable commits, as the tests do) with
+//! `keyward copy`'s code, times the copy, and measures the same reads and writes there, side
+//! by side with SQLite in the same run.
 //!
 //! The large fixture is written with plain SQL in one transaction (the API would spend minutes
 //! on a million audited transactions); what is measured goes through the `Directory` API.
@@ -10,12 +14,15 @@
 use keyward::core::directory::Directory;
 use keyward::core::model::*;
 use keyward::core::secret::{generate_key, Secret};
-use keyward::store::SqliteDirectory;
+use keyward::store::{PostgresDirectory, SqliteDirectory};
 use rusqlite::Connection;
 use std::time::{Duration, Instant};
 
 #[path = "support/fixture.rs"]
 mod fixture;
+#[allow(dead_code)]
+#[path = "../tests/common/postgres.rs"]
+mod pg;
 use fixture::{env_size, fresh_directory, seed, stats, Stats, PASSWORD};
 
 fn time<T>(mut run: impl FnMut() -> T) -> Duration {
@@ -78,8 +85,113 @@ fn main() {
         "\nDirectory: {users} users, {keys} keys, file {:.0} MB\n",
         size as f64 / 1e6
     );
+    let sqlite_reads = reads(&dir, &root, &sample, |digests| {
+        let bare_conn = Connection::open(&path).unwrap();
+        let mut bare = bare_conn
+            .prepare("SELECT key_id FROM key_secrets WHERE hash = ?1")
+            .unwrap();
+        digests
+            .iter()
+            .map(|d| time(|| bare.query_row([&d[..]], |r| r.get::<_, String>(0)).unwrap()))
+            .collect()
+    });
     println!("| operation | p50 | p99 | mean |\n|---|---|---|---|");
+    for (name, s) in &sqlite_reads {
+        report(name, s);
+    }
+    ratio(&sqlite_reads);
 
+    let postgres = std::env::var_os("KEYWARD_BENCH_POSTGRES").is_some();
+    let on_postgres = postgres.then(|| {
+        let server = pg::PgServer::start_durable();
+        let url = server.new_database();
+        let target = PostgresDirectory::connect(&url, None).unwrap();
+        let copy_started = Instant::now();
+        let copied = keyward::store::copy::copy(dir.store(), target.store()).unwrap();
+        let copy_time = copy_started.elapsed();
+        let rows: usize = copied.iter().map(|(_, n)| n).sum();
+        let root = Credential::Session(
+            target
+                .sign_in("root", &Secret::new(PASSWORD.into()))
+                .unwrap()
+                .access_token,
+        );
+        let mut bare_client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let statement = bare_client
+            .prepare("SELECT key_id FROM key_secrets WHERE hash = $1")
+            .unwrap();
+        let reads = reads(&target, &root, &sample, |digests| {
+            digests
+                .iter()
+                .map(|d| {
+                    time(|| {
+                        let row = bare_client.query_one(&statement, &[&&d[..]]).unwrap();
+                        row.get::<_, String>(0)
+                    })
+                })
+                .collect()
+        });
+        (server, target, root, reads, copy_time, rows)
+    });
+    if let Some((_, _, _, pg_reads, copy_time, rows)) = &on_postgres {
+        println!(
+            "\n`keyward copy` of the directory into PostgreSQL: {rows} rows in {:.1} s\n",
+            copy_time.as_secs_f64()
+        );
+        println!(
+            "| operation | SQLite p50 | SQLite p99 | PostgreSQL p50 | PostgreSQL p99 |\n|---|---|---|---|---|"
+        );
+        for ((name, a), (_, b)) in sqlite_reads.iter().zip(pg_reads) {
+            println!(
+                "| {name} | {} | {} | {} | {} |",
+                micros(a.p50),
+                micros(a.p99),
+                micros(b.p50),
+                micros(b.p99)
+            );
+        }
+        ratio(pg_reads);
+    }
+
+    if reuse {
+        return;
+    }
+    println!("\n| creation through the API | items | total | per item |\n|---|---|---|---|");
+    creation(&dir, &root);
+    if let Some((_server, target, root, ..)) = &on_postgres {
+        println!("\nOn PostgreSQL:\n\n| creation through the API | items | total | per item |\n|---|---|---|---|");
+        creation(target, root);
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ratio(reads: &[(String, Stats)]) {
+    let find = |prefix: &str| {
+        reads
+            .iter()
+            .find(|(n, _)| n.starts_with(prefix))
+            .map(|(_, s)| s.p50)
+    };
+    if let (Some(verify), Some(bare)) = (find("verify key, steady"), find("bare indexed")) {
+        println!(
+            "| verify p50 ÷ bare SELECT p50 | {:.2}× | | |",
+            verify.as_secs_f64() / bare.as_secs_f64()
+        );
+    }
+}
+
+/// Key verification, pages and searches through the `Directory` API; `bare` times the plain
+/// indexed look-up of each digest on the same store.
+fn reads(
+    dir: &dyn Directory,
+    root: &Credential,
+    sample: &[Secret],
+    bare: impl FnOnce(&[[u8; 32]]) -> Vec<Duration>,
+) -> Vec<(String, Stats)> {
+    let mut out = Vec::new();
     // Key verification. The first pass records lastUsedTime (a write per key); the second
     // finds it fresh and stays a read, which is the steady state of a busy key.
     let first: Vec<Duration> = sample
@@ -94,108 +206,73 @@ fn main() {
         .iter()
         .take(10)
         .all(|k| dir.verify_key(k.expose()).unwrap().valid));
-    let bare_conn = Connection::open(&path).unwrap();
-    let mut bare = bare_conn
-        .prepare("SELECT key_id FROM key_secrets WHERE hash = ?1")
-        .unwrap();
     let digests: Vec<[u8; 32]> = sample.iter().map(Secret::digest).collect();
-    let bare_times: Vec<Duration> = digests
-        .iter()
-        .map(|d| time(|| bare.query_row([&d[..]], |r| r.get::<_, String>(0)).unwrap()))
-        .collect();
+    let bare_times = bare(&digests);
     let unknown: Vec<Secret> = (0..sample.len()).map(|_| generate_key()).collect();
     let not_found: Vec<Duration> = unknown
         .iter()
         .map(|k| time(|| dir.verify_key(k.expose()).unwrap()))
         .collect();
-    let steady_stats = stats(steady);
-    let bare_stats = stats(bare_times);
-    report("verify key, steady state (read only)", &steady_stats);
-    report(
-        "verify key, first use in a minute (records lastUsedTime)",
-        &stats(first),
-    );
-    report("verify key, unknown key", &stats(not_found));
-    report("bare indexed SELECT on key_secrets.hash", &bare_stats);
-    println!(
-        "| verify p50 ÷ bare SELECT p50 | {:.2}× | | |",
-        steady_stats.p50.as_secs_f64() / bare_stats.p50.as_secs_f64()
-    );
+    out.push((
+        "verify key, steady state (read only)".to_owned(),
+        stats(steady),
+    ));
+    out.push((
+        "verify key, first use in a minute (records lastUsedTime)".to_owned(),
+        stats(first),
+    ));
+    out.push(("verify key, unknown key".to_owned(), stats(not_found)));
+    out.push((
+        "bare indexed SELECT on key_secrets.hash".to_owned(),
+        stats(bare_times),
+    ));
 
     // User pages and search, through the API with a signed-in SuperAdmin.
     let page = |query: UserQuery| {
         let runs: Vec<Duration> = (0..200)
-            .map(|_| time(|| dir.list_users(&root, &query).unwrap()))
+            .map(|_| time(|| dir.list_users(root, &query).unwrap()))
             .collect();
         stats(runs)
     };
-    report(
-        "users page 1 of 50 sorted by name",
-        &page(UserQuery::default()),
-    );
-    report(
-        "users page 1000 of 50 sorted by name",
-        &page(UserQuery {
+    let search = |q: &str| UserQuery {
+        q: Some(q.into()),
+        ..Default::default()
+    };
+    out.push((
+        "users page 1 of 50 sorted by name".to_owned(),
+        page(UserQuery::default()),
+    ));
+    out.push((
+        "users page 1000 of 50 sorted by name".to_owned(),
+        page(UserQuery {
             page: Some(1000),
             ..Default::default()
         }),
-    );
-    report(
-        "users page 1 sorted by -createdTime",
-        &page(UserQuery {
+    ));
+    out.push((
+        "users page 1 sorted by -createdTime".to_owned(),
+        page(UserQuery {
             sort: Some("-createdTime".into()),
             ..Default::default()
         }),
-    );
-    let found = dir
-        .list_users(
-            &root,
-            &UserQuery {
-                q: Some("nadia.berg".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .page_info
-        .total_elements;
-    report(
-        &format!("search q=nadia.berg ({found} matches)"),
-        &page(UserQuery {
-            q: Some("nadia.berg".into()),
-            ..Default::default()
-        }),
-    );
-    let found = dir
-        .list_users(
-            &root,
-            &UserQuery {
-                q: Some("kowalski".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .page_info
-        .total_elements;
-    report(
-        &format!("search q=kowalski ({found} matches)"),
-        &page(UserQuery {
-            q: Some("kowalski".into()),
-            ..Default::default()
-        }),
-    );
-    report(
-        "search q=zo (2 characters: scan)",
-        &page(UserQuery {
-            q: Some("zo".into()),
-            ..Default::default()
-        }),
-    );
-
-    if reuse {
-        return;
+    ));
+    for q in ["nadia.berg", "kowalski"] {
+        let found = dir
+            .list_users(root, &search(q))
+            .unwrap()
+            .page_info
+            .total_elements;
+        out.push((format!("search q={q} ({found} matches)"), page(search(q))));
     }
-    // Creation through the API, each its own audited transaction.
-    println!("\n| creation through the API | items | total | per item |\n|---|---|---|---|");
+    out.push((
+        "search q=zo (2 characters: scan)".to_owned(),
+        page(search("zo")),
+    ));
+    out
+}
+
+/// Creation through the API, each its own audited transaction.
+fn creation(dir: &dyn Directory, root: &Credential) {
     let per_item = |name: &str, n: usize, total: Duration| {
         println!(
             "| {name} | {n} | {:.2} s | {:.0} µs |",
@@ -209,7 +286,7 @@ fn main() {
         for i in 0..n {
             let user = dir
                 .create_user(
-                    &root,
+                    root,
                     NewUser {
                         user_name: format!("invitee{i}"),
                         display_name: format!("Invitee {i}"),
@@ -227,7 +304,7 @@ fn main() {
     let total = time(|| {
         for (i, owner) in created.iter().enumerate() {
             dir.create_key(
-                &root,
+                root,
                 owner,
                 NewKey {
                     name: format!("k{i}"),
@@ -238,11 +315,11 @@ fn main() {
         }
     });
     per_item("create key for another user (PENDING)", n, total);
-    let me = dir.me(&root).unwrap();
+    let me = dir.me(root).unwrap();
     let total = time(|| {
         for i in 0..n {
             dir.create_key(
-                &root,
+                root,
                 &me.id,
                 NewKey {
                     name: format!("own{i}"),
@@ -257,7 +334,7 @@ fn main() {
     let total = time(|| {
         for i in 0..m {
             dir.create_user(
-                &root,
+                root,
                 NewUser {
                     user_name: format!("pw{i}"),
                     display_name: format!("With Password {i}"),

@@ -22,6 +22,8 @@ pub struct PgServer {
     next: AtomicUsize,
     /// The running postgres.
     pid: Mutex<u32>,
+    /// Commits reach the disk (for benchmarks); tests run without fsync.
+    durable: bool,
 }
 
 static SERVER: OnceLock<PgServer> = OnceLock::new();
@@ -78,6 +80,17 @@ fn free_port() -> u16 {
 
 impl PgServer {
     fn start() -> PgServer {
+        PgServer::start_with(false)
+    }
+
+    /// A server of the caller's own that commits durably (`fsync` on), for the benchmarks
+    /// (which include this file).
+    #[allow(dead_code)]
+    pub fn start_durable() -> PgServer {
+        PgServer::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> PgServer {
         let bin = bin_folder();
         static SERVERS: AtomicUsize = AtomicUsize::new(0);
         let folder = std::env::temp_dir().join(format!(
@@ -137,6 +150,7 @@ impl PgServer {
             bin,
             next: AtomicUsize::new(0),
             pid: Mutex::new(0),
+            durable,
         };
         server.spawn();
         server.wait_until_ready();
@@ -160,14 +174,20 @@ impl PgServer {
                 "-c",
                 "listen_addresses=127.0.0.1",
                 "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
                 "max_connections=400",
             ])
+            .args(if self.durable {
+                &["-c", "shared_buffers=1GB"][..]
+            } else {
+                &[
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ][..]
+            })
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

@@ -25,9 +25,10 @@ use crate::rules::StoredDirectory;
 use chrono::DateTime;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
+use postgres::Statement;
 use postgres::{Client, IsolationLevel, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -106,7 +107,38 @@ pub enum OpenError {
     Migration { url: String, reason: String },
 }
 
-type Manager = PostgresConnectionManager<MakeRustlsConnect>;
+/// A connection with the statements it has prepared, by their SQL: each is parsed and planned
+/// once per connection, and then costs one round trip a call instead of two.
+pub struct Connection {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Opens connections for the pool.
+struct Manager {
+    config: postgres::Config,
+    tls: MakeRustlsConnect,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.config.connect(self.tls.clone())?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> std::result::Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.client.is_closed()
+    }
+}
 
 /// A Keyward directory in a PostgreSQL database.
 pub struct PostgresStore {
@@ -174,7 +206,7 @@ impl PostgresStore {
             url: masked_url.clone(),
             reason,
         })?);
-        let manager = PostgresConnectionManager::new(config, tls);
+        let manager = Manager { config, tls };
         // One connection first, for an answer at once and in the database's words (the pool
         // would retry until its timeout and then say only that it timed out).
         r2d2::ManageConnection::connect(&manager).map_err(|e| OpenError::Unavailable {
@@ -185,6 +217,9 @@ impl PostgresStore {
             .max_size(CONNECTIONS)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
+            // A connection is not tried before each use (a round trip every time): one that
+            // broke fails its statement (503), is dropped, and the next use gets a new one.
+            .test_on_check_out(false)
             .error_handler(Box::new(QuietErrors))
             .build(manager)
             .map_err(|e| OpenError::Unavailable {
@@ -211,11 +246,11 @@ impl PostgresStore {
             url: self.url.clone(),
             reason: database_message(&e),
         };
-        let mut client = self.pool().get().map_err(|e| OpenError::Unavailable {
+        let mut conn = self.pool().get().map_err(|e| OpenError::Unavailable {
             url: self.url.clone(),
             reason: e.to_string(),
         })?;
-        let mut tx = client.transaction().map_err(failed)?;
+        let mut tx = conn.client.transaction().map_err(failed)?;
         tx.batch_execute(
             "SELECT pg_advisory_xact_lock(7243501);
              CREATE TABLE IF NOT EXISTS keyward_schema (version integer NOT NULL);",
@@ -269,9 +304,10 @@ impl PostgresStore {
         mut change: impl FnMut(&dyn Tx) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.connection()?;
+        let Connection { client, statements } = &mut *conn;
         let mut attempt = 0;
         loop {
-            let tx = conn
+            let tx = client
                 .build_transaction()
                 .isolation_level(isolation)
                 .read_only(read_only)
@@ -279,6 +315,7 @@ impl PostgresStore {
                 .map_err(map_error)?;
             let pg = PgTx {
                 target: RefCell::new(Target::Tx(tx)),
+                statements: RefCell::new(&mut *statements),
                 retry: Cell::new(false),
             };
             let result = change(&pg);
@@ -326,8 +363,10 @@ impl Store for PostgresStore {
 
     fn look_up<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.connection()?;
+        let Connection { client, statements } = &mut *conn;
         let pg = PgTx {
-            target: RefCell::new(Target::Plain(&mut conn)),
+            target: RefCell::new(Target::Plain(client)),
+            statements: RefCell::new(statements),
             retry: Cell::new(false),
         };
         query(&pg)
@@ -351,6 +390,8 @@ type Params<'p> = [&'p (dyn ToSql + Sync)];
 /// traits for it.
 struct PgTx<'a> {
     target: RefCell<Target<'a>>,
+    /// The connection's prepared statements.
+    statements: RefCell<&'a mut HashMap<String, Statement>>,
     /// Set when a statement failed in a way that running the transaction again may cure.
     retry: Cell<bool>,
 }
@@ -363,38 +404,54 @@ impl PgTx<'_> {
         map_error(error)
     }
 
+    /// The connection's statement for `sql`, prepared on first use.
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let prepared = match &mut *self.target.borrow_mut() {
+            Target::Tx(tx) => tx.prepare(sql),
+            Target::Plain(client) => client.prepare(sql),
+        }
+        .map_err(|e| self.failed(e))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
     fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        let mut target = self.target.borrow_mut();
-        match &mut *target {
-            Target::Tx(tx) => tx.query(sql, params),
-            Target::Plain(client) => client.query(sql, params),
+        let statement = self.statement(sql)?;
+        match &mut *self.target.borrow_mut() {
+            Target::Tx(tx) => tx.query(&statement, params),
+            Target::Plain(client) => client.query(&statement, params),
         }
         .map_err(|e| self.failed(e))
     }
 
     fn query_opt(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
-        let mut target = self.target.borrow_mut();
-        match &mut *target {
-            Target::Tx(tx) => tx.query_opt(sql, params),
-            Target::Plain(client) => client.query_opt(sql, params),
+        let statement = self.statement(sql)?;
+        match &mut *self.target.borrow_mut() {
+            Target::Tx(tx) => tx.query_opt(&statement, params),
+            Target::Plain(client) => client.query_opt(&statement, params),
         }
         .map_err(|e| self.failed(e))
     }
 
     fn query_one(&self, sql: &str, params: &Params<'_>) -> Result<Row> {
-        let mut target = self.target.borrow_mut();
-        match &mut *target {
-            Target::Tx(tx) => tx.query_one(sql, params),
-            Target::Plain(client) => client.query_one(sql, params),
+        let statement = self.statement(sql)?;
+        match &mut *self.target.borrow_mut() {
+            Target::Tx(tx) => tx.query_one(&statement, params),
+            Target::Plain(client) => client.query_one(&statement, params),
         }
         .map_err(|e| self.failed(e))
     }
 
     fn execute(&self, sql: &str, params: &Params<'_>) -> Result<u64> {
-        let mut target = self.target.borrow_mut();
-        match &mut *target {
-            Target::Tx(tx) => tx.execute(sql, params),
-            Target::Plain(client) => client.execute(sql, params),
+        let statement = self.statement(sql)?;
+        match &mut *self.target.borrow_mut() {
+            Target::Tx(tx) => tx.execute(&statement, params),
+            Target::Plain(client) => client.execute(&statement, params),
         }
         .map_err(|e| self.failed(e))
     }
@@ -473,7 +530,12 @@ fn map_error(error: postgres::Error) -> Error {
             }
         }
     }
-    if error.is_closed() || error.as_db_error().is_none() {
+    // The server shutting down or restarting (class 57P) or a lost connection (class 08)
+    // reaches a client as an error of its own.
+    let lost = error
+        .code()
+        .is_some_and(|code| code.code().starts_with("57P") || code.code().starts_with("08"));
+    if lost || error.is_closed() || error.as_db_error().is_none() {
         // The connection is gone (the server stopped, the network failed): nothing was
         // committed, and the pool replaces the connection.
         tracing::warn!(error = %error, "the database connection failed");

@@ -156,9 +156,12 @@ impl Tables for PgTx<'_> {
     }
 
     fn after_copy(&self) -> Result<()> {
+        // New audit ids follow the copied ones; and the planner learns what was just loaded
+        // (autovacuum would, later).
         self.batch(
             "SELECT setval(pg_get_serial_sequence('audit_log', 'id'),
-                           COALESCE((SELECT MAX(id) FROM audit_log), 0) + 1, false)",
+                           COALESCE((SELECT MAX(id) FROM audit_log), 0) + 1, false);
+             ANALYZE",
         )
     }
 }

@@ -337,11 +337,19 @@ impl UserRows for PgTx<'_> {
             UserSort::CreatedTime => "u.created_time",
             UserSort::LastLoginTime => "u.last_login_time",
         };
-        // SQLite puts NULLs first in ascending order and last in descending; so does this.
-        let (direction, nulls) = if listing.descending {
-            ("DESC", "NULLS LAST")
+        let direction = if listing.descending { "DESC" } else { "ASC" };
+        // SQLite puts NULLs first in ascending order and last in descending; so does this, for
+        // the one column that has them (said only there: it keeps the others on their index).
+        let nulls = match (listing.sort, listing.descending) {
+            (UserSort::LastLoginTime, false) => "NULLS FIRST",
+            (UserSort::LastLoginTime, true) => "NULLS LAST",
+            _ => "",
+        };
+        // A unique column orders by itself; the others end with the id, as their indexes do.
+        let then_id = if matches!(listing.sort, UserSort::UserName | UserSort::Email) {
+            String::new()
         } else {
-            ("ASC", "NULLS FIRST")
+            format!(", u.id {direction}")
         };
         let limit = i64::from(listing.page.page_size);
         let offset = listing.page.offset() as i64;
@@ -350,7 +358,7 @@ impl UserRows for PgTx<'_> {
         params.push(&offset);
         let sql = format!(
             "SELECT {COLUMNS} FROM users u {condition}
-             ORDER BY {column} {direction} {nulls}, u.id {direction} LIMIT ${} OFFSET ${}",
+             ORDER BY {column} {direction} {nulls}{then_id} LIMIT ${} OFFSET ${}",
             params.len() - 1,
             params.len()
         );
