@@ -4,6 +4,8 @@
 //! Run: `cargo bench --no-default-features --features server --bench server` (release build;
 //! needs `wrk` on the PATH: `apt-get install wrk`). Sizes can be lowered for a quick look:
 //! `KEYWARD_BENCH_USERS=10000 KEYWARD_BENCH_KEYS=100000 KEYWARD_BENCH_EDIT_SECONDS=10`.
+//! `KEYWARD_BENCH_POSTGRES=1` adds PostgreSQL: the fixture moved into a durable throwaway
+//! server with `keyward copy`, served by one instance and by two at once.
 //! `KEYWARD_BENCH_DB` keeps the fixture (and its sample of keys) and `KEYWARD_BENCH_REUSE=1`
 //! reuses a kept one, as in `benches/directory.rs`. Load settings: `KEYWARD_BENCH_CONNECTIONS`
 //! (64), `KEYWARD_BENCH_WRK_THREADS` (2), `KEYWARD_BENCH_SECONDS` (10), `KEYWARD_BENCH_WARMUP`
@@ -39,6 +41,9 @@ use std::time::{Duration, Instant};
 
 #[path = "support/fixture.rs"]
 mod fixture;
+#[allow(dead_code)]
+#[path = "../tests/common/postgres.rs"]
+mod pg;
 use fixture::{env_size, fresh_directory, seed, stats, Stats, PASSWORD};
 
 /// Which part this process plays: the benchmark itself, or a child it starts.
@@ -269,7 +274,51 @@ fn run() -> Vec<String> {
         }
     }
 
-    // 7. The core alone: verify_key in this many threads, no HTTP, on the re-opened files.
+    // 7. With KEYWARD_BENCH_POSTGRES: the same directory moved into PostgreSQL (a durable
+    // throwaway server on this machine) with `keyward copy`, served by one instance and by
+    // two instances at once (a wrk for each, half the connections each).
+    let postgres = std::env::var_os("KEYWARD_BENCH_POSTGRES").map(|_| {
+        let database = pg::PgServer::start_durable();
+        let url = database.new_database();
+        let copy_started = Instant::now();
+        let copied = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["copy", "--from"])
+            .arg(&path)
+            .args(["--to", &url])
+            .output()
+            .unwrap();
+        assert!(copied.status.success(), "{copied:?}");
+        let copy_seconds = copy_started.elapsed().as_secs_f64();
+        let db = PathBuf::from(&url);
+        let one = Server::keyward(&db, &log, None);
+        let one_many = measure(&one, "/api/keys/verify", &script, &sample_file, &load);
+        let one_few = measure(&one, "/api/keys/verify", &script, &sample_file, &few);
+        let mut http = Http::connect(&one.address);
+        let token = sign_in(&mut http);
+        let lists = list_latencies(&mut http, &token);
+        drop(http);
+        let other = Server::keyward(&db, &tmp.path().join("serve-2.log"), None);
+        let half = |settings: &LoadSettings| LoadSettings {
+            connections: settings.connections / 2,
+            threads: (settings.threads / 2).max(1),
+            ..*settings
+        };
+        let two_many = measure_pair(&one, &other, &script, &sample_file, &half(&load));
+        let two_few = measure_pair(&one, &other, &script, &sample_file, &half(&few));
+        let errors = one.stop() + other.stop();
+        (
+            database,
+            copy_seconds,
+            one_many,
+            one_few,
+            two_many,
+            two_few,
+            lists,
+            errors,
+        )
+    });
+
+    // 8. The core alone: verify_key in this many threads, no HTTP, on the re-opened files.
     let core = core_child(&path, &sample_file, cores, load.seconds);
     let core_plain = core_child(&copy, &sample_file, cores, load.seconds);
 
@@ -288,7 +337,25 @@ fn run() -> Vec<String> {
             &verify_plain_few,
         ),
     ];
-    for (name, result) in rows {
+    let mut rows: Vec<(&str, &Measured)> = rows.to_vec();
+    if let Some((_, _, one_many, one_few, two_many, two_few, _, errors)) = &postgres {
+        rows.push(("**keyward serve on PostgreSQL**, one instance", one_many));
+        rows.push((
+            "keyward serve on PostgreSQL, one instance, 8 connections",
+            one_few,
+        ));
+        rows.push(("**keyward serve on PostgreSQL, two instances**", two_many));
+        rows.push((
+            "keyward serve on PostgreSQL, two instances, 8 connections",
+            two_few,
+        ));
+        if *errors > 0 {
+            failures.push(format!(
+                "the PostgreSQL instances logged {errors} failed request(s)"
+            ));
+        }
+    }
+    for &(name, result) in &rows {
         if result.wrk.non_2xx > 0 || result.wrk.socket_errors > 0 {
             failures.push(format!(
                 "{name}: {} non-2xx replies, {} socket errors under load",
@@ -307,7 +374,7 @@ fn run() -> Vec<String> {
         "| server | connections | requests/s | p50 | p90 | p99 | p99.9 | max | server CPU per request | machine busy | non-2xx | socket errors |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for (name, result) in rows {
+    for &(name, result) in &rows {
         println!(
             "| {name} | {} | {:.0} | {} | {} | {} | {} | {} | {:.1} µs | {:.0} % | {} | {} |",
             result.connections,
@@ -364,6 +431,23 @@ fn run() -> Vec<String> {
             ms(plain.2.p50),
             ms(plain.2.p99)
         );
+    }
+    if let Some((_, copy_seconds, _, _, _, _, pg_lists, _)) = &postgres {
+        println!(
+            "\n`keyward copy` of the fixture into PostgreSQL: {copy_seconds:.1} s. `GET /api/users` on PostgreSQL, through one instance:\n"
+        );
+        println!("| request | matches | p50 | p99 | mean |");
+        println!("|---|---|---|---|---|");
+        for list in pg_lists {
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                list.0,
+                list.1,
+                ms(list.2.p50),
+                ms(list.2.p99),
+                ms(list.2.mean)
+            );
+        }
     }
     println!(
         "\n### 32 clients editing 4 users for {edit_seconds} s (GET, then PUT displayName with the updateVersion read)\n"
@@ -466,6 +550,55 @@ fn measure(
         server_cpu_us_per_request: cpu * 1e6 / requests,
         machine_busy: busy,
         wrk: result,
+    }
+}
+
+/// Two servers loaded at once, a wrk for each: requests per second summed, latencies the worse
+/// of the two, the servers' CPU summed.
+fn measure_pair(
+    a: &Server,
+    b: &Server,
+    script: &Path,
+    keys: &Path,
+    load: &LoadSettings,
+) -> Measured {
+    let urls = [a, b].map(|s| format!("http://{}/api/keys/verify", s.address));
+    let run_both = |seconds: u64| {
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = urls
+                .iter()
+                .map(|url| scope.spawn(move || wrk(url, script, keys, load, seconds)))
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().unwrap())
+                .collect::<Vec<_>>()
+        })
+    };
+    if load.warmup > 0 {
+        run_both(load.warmup);
+    }
+    let cpu_before = process_cpu(a.pid()) + process_cpu(b.pid());
+    let machine_before = machine_cpu();
+    let results = run_both(load.seconds);
+    let cpu = process_cpu(a.pid()) + process_cpu(b.pid()) - cpu_before;
+    let machine_after = machine_cpu();
+    let worse = |f: fn(&WrkResult) -> f64| results.iter().map(f).fold(0.0, f64::max);
+    let wrk = WrkResult {
+        rps: results.iter().map(|r| r.rps).sum(),
+        p50_us: worse(|r| r.p50_us),
+        p90_us: worse(|r| r.p90_us),
+        p99_us: worse(|r| r.p99_us),
+        p999_us: worse(|r| r.p999_us),
+        max_us: worse(|r| r.max_us),
+        non_2xx: results.iter().map(|r| r.non_2xx).sum(),
+        socket_errors: results.iter().map(|r| r.socket_errors).sum(),
+    };
+    let requests = wrk.rps * load.seconds as f64;
+    Measured {
+        connections: load.connections * 2,
+        server_cpu_us_per_request: cpu * 1e6 / requests,
+        machine_busy: (machine_after.0 - machine_before.0) / (machine_after.1 - machine_before.1),
+        wrk,
     }
 }
 
