@@ -105,7 +105,7 @@ fn main() {
     let on_postgres = postgres.then(|| {
         let server = pg::PgServer::start_durable();
         let url = server.new_database();
-        let target = PostgresDirectory::connect(&url, None).unwrap();
+        let target = PostgresDirectory::connect(&url, &Default::default()).unwrap();
         let copy_started = Instant::now();
         let copied = keyward::store::copy::copy(dir.store(), target.store()).unwrap();
         let copy_time = copy_started.elapsed();

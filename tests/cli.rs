@@ -998,7 +998,7 @@ fn copy_moves_a_whole_directory_to_postgresql_and_back_to_a_new_file() {
     };
     assert_eq!(database_audit(), file_audit);
     {
-        let dir = PostgresDirectory::connect(&url, None).unwrap();
+        let dir = PostgresDirectory::connect(&url, &Default::default()).unwrap();
         let ann = dir
             .sign_in("ann", &crate::common::secret(crate::common::OTHER_PASSWORD))
             .expect("the old password signs in");

@@ -21,7 +21,12 @@ fn instances(count: usize) -> (String, ManualClock, Vec<Arc<dyn Directory>>) {
     let dirs = (0..count)
         .map(|_| {
             Arc::new(
-                PostgresDirectory::connect_with_clock(&url, None, Arc::new(clock.clone())).unwrap(),
+                PostgresDirectory::connect_with_clock(
+                    &url,
+                    &Default::default(),
+                    Arc::new(clock.clone()),
+                )
+                .unwrap(),
             ) as Arc<dyn Directory>
         })
         .collect();
@@ -145,7 +150,7 @@ fn a_database_from_a_newer_keyward_is_refused_with_a_clear_message() {
     assert!(psql(&url, "UPDATE keyward_schema SET version = 99")
         .status
         .success());
-    let error = PostgresDirectory::connect(&url, None)
+    let error = PostgresDirectory::connect(&url, &Default::default())
         .err()
         .expect("refused");
     assert!(
@@ -154,7 +159,7 @@ fn a_database_from_a_newer_keyward_is_refused_with_a_clear_message() {
     );
     assert!(error.to_string().contains("newer Keyward"), "{error}");
     let nowhere = format!("postgres://keyward@127.0.0.1:{}/nowhere", server().port);
-    let error = PostgresDirectory::connect(&nowhere, None)
+    let error = PostgresDirectory::connect(&nowhere, &Default::default())
         .err()
         .expect("refused");
     assert!(matches!(error, OpenError::Unavailable { .. }), "{error}");
@@ -166,7 +171,7 @@ fn a_logged_url_never_shows_the_password_it_was_given() {
         "postgres://keyward:not-the-password@127.0.0.1:{}/nowhere",
         server().port
     );
-    let error = PostgresDirectory::connect(&url, None)
+    let error = PostgresDirectory::connect(&url, &Default::default())
         .err()
         .expect("refused");
     let text = error.to_string();
@@ -309,4 +314,62 @@ fn two_super_admins_demoting_each_other_at_once_never_leave_none() {
             }
         }
     }
+}
+
+#[test]
+fn the_database_is_reached_over_tls_and_only_with_a_certificate_it_trusts() {
+    use keyward::store::Access;
+    // A private CA and the database server's certificate signed by it.
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Keyward test database CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let pg = crate::common::postgres::PgServer::start_with_tls(
+        &server_cert.pem(),
+        &server_key.serialize_pem(),
+    );
+    let url = format!("{}?sslmode=require", pg.new_database());
+    // The system's roots do not know the private CA: refused, and said so.
+    let refused = PostgresDirectory::connect(&url, &Access::default())
+        .err()
+        .expect("an untrusted certificate is refused");
+    assert!(
+        matches!(refused, OpenError::Unavailable { .. }),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().to_lowercase().contains("certificate"),
+        "{refused}"
+    );
+    let tmp = tempfile::TempDir::new().unwrap();
+    let ca_file = tmp.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let access = Access {
+        ca_file: Some(ca_file),
+        ..Default::default()
+    };
+    let dir = PostgresDirectory::connect(&url, &access).expect("trusted through the CA file");
+    first_admin(&dir);
+    // The server sees Keyward's connections encrypted.
+    let admin = url.replace("?sslmode=require", "");
+    let out = psql(
+        &admin,
+        "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+         WHERE s.ssl AND a.application_name = 'keyward'",
+    );
+    let count: i64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .next()
+        .unwrap_or(0);
+    assert!(count >= 1, "{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -28,8 +28,9 @@ use std::process::ExitCode;
 )]
 pub struct Cli {
     /// The directory: a file (SQLite), or a PostgreSQL database as a URL
-    /// (postgres://user@host/database; its password from the URL, PGPASSWORD or the file
-    /// named by KEYWARD_DB_PASSWORD_FILE). Default: keyward.db in the user's data directory.
+    /// (postgres://user@host/database?sslmode=require; its password from the URL, PGPASSWORD
+    /// or the file named by KEYWARD_DB_PASSWORD_FILE; a private CA for its TLS in
+    /// KEYWARD_DB_CA_FILE). Default: keyward.db in the user's data directory.
     #[arg(long, global = true, env = "KEYWARD_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// A Keyward server to work on instead of a file, e.g. https://keyward.example.com.
@@ -414,7 +415,7 @@ impl Local {
     /// Opens the file (creating it) or connects to the database (migrating it).
     fn open(db: &std::path::Path) -> Result<Local, String> {
         match db.to_str().filter(|db| postgres::is_url(db)) {
-            Some(url) => PostgresDirectory::connect(url, database_password()?.as_deref())
+            Some(url) => PostgresDirectory::connect(url, &database_access()?)
                 .map(Local::Database)
                 .map_err(|e| e.to_string()),
             None => SqliteDirectory::open(db)
@@ -451,6 +452,15 @@ impl Local {
             Local::Database(database) => std::sync::Arc::new(database),
         }
     }
+}
+
+/// How to reach a database beyond its URL: its password ([`database_password`]) and the
+/// certificates to trust for its TLS (`KEYWARD_DB_CA_FILE`, PEM; else the system's roots).
+fn database_access() -> Result<crate::store::Access, String> {
+    Ok(crate::store::Access {
+        password: database_password()?,
+        ca_file: std::env::var_os("KEYWARD_DB_CA_FILE").map(PathBuf::from),
+    })
 }
 
 /// The database's password when the URL has none: `PGPASSWORD`, else the first line of the

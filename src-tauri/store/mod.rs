@@ -6,5 +6,5 @@ pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 
-pub use postgres::{PostgresDirectory, PostgresStore};
+pub use postgres::{Access, PostgresDirectory, PostgresStore};
 pub use sqlite::{backup, restore, schema_version, OpenError, SqliteDirectory, SqliteStore};

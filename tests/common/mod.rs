@@ -55,8 +55,12 @@ impl Harness {
         let tmp = TempDir::new().expect("temp dir");
         let url = postgres::server().new_database();
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap());
-        let dir = PostgresDirectory::connect_with_clock(&url, None, Arc::new(clock.clone()))
-            .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+        let dir = PostgresDirectory::connect_with_clock(
+            &url,
+            &Default::default(),
+            Arc::new(clock.clone()),
+        )
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
         Harness {
             dir: Arc::new(dir),
             clock,

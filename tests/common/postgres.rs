@@ -24,6 +24,8 @@ pub struct PgServer {
     pid: Mutex<u32>,
     /// Commits reach the disk (for benchmarks); tests run without fsync.
     durable: bool,
+    /// Serves TLS with the certificate written into its data folder.
+    tls: bool,
 }
 
 static SERVER: OnceLock<PgServer> = OnceLock::new();
@@ -80,17 +82,23 @@ fn free_port() -> u16 {
 
 impl PgServer {
     fn start() -> PgServer {
-        PgServer::start_with(false)
+        PgServer::start_with(false, None)
+    }
+
+    /// A server of the caller's own that also speaks TLS, with this PEM certificate and key.
+    #[allow(dead_code)]
+    pub fn start_with_tls(certificate: &str, key: &str) -> PgServer {
+        PgServer::start_with(false, Some((certificate, key)))
     }
 
     /// A server of the caller's own that commits durably (`fsync` on), for the benchmarks
     /// (which include this file).
     #[allow(dead_code)]
     pub fn start_durable() -> PgServer {
-        PgServer::start_with(true)
+        PgServer::start_with(true, None)
     }
 
-    fn start_with(durable: bool) -> PgServer {
+    fn start_with(durable: bool, tls: Option<(&str, &str)>) -> PgServer {
         let bin = bin_folder();
         static SERVERS: AtomicUsize = AtomicUsize::new(0);
         let folder = std::env::temp_dir().join(format!(
@@ -120,6 +128,19 @@ impl PgServer {
             "initdb: {}",
             String::from_utf8_lossy(&init.stderr)
         );
+        if let Some((certificate, key)) = tls {
+            for (name, pem) in [("server.crt", certificate), ("server.key", key)] {
+                let file = data.join(name);
+                std::fs::write(&file, pem).unwrap();
+                let _ = Command::new("chmod").arg("600").arg(&file).status();
+                if is_root() {
+                    let _ = Command::new("chown")
+                        .arg("postgres:postgres")
+                        .arg(&file)
+                        .status();
+                }
+            }
+        }
         // One role signs in with a password (SCRAM), for the tests of where Keyward takes it
         // from; everyone else is trusted, as a throwaway server may.
         let hba = data.join("pg_hba.conf");
@@ -151,6 +172,7 @@ impl PgServer {
             next: AtomicUsize::new(0),
             pid: Mutex::new(0),
             durable,
+            tls: tls.is_some(),
         };
         server.spawn();
         server.wait_until_ready();
@@ -176,6 +198,11 @@ impl PgServer {
                 "-c",
                 "max_connections=400",
             ])
+            .args(if self.tls {
+                &["-c", "ssl=on"][..]
+            } else {
+                &[][..]
+            })
             .args(if self.durable {
                 &["-c", "shared_buffers=1GB"][..]
             } else {

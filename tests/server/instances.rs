@@ -440,10 +440,11 @@ fn a_database_that_goes_away_is_503_and_the_server_recovers_when_it_is_back() {
     for answer in [
         a.get("/api/users", &root),
         a.post("/api/users", &root, new_user.clone()),
+        // A well-formed key: a malformed one is refused without the database.
         a.post(
             "/api/keys/verify",
             "",
-            json!({"key": format!("kw_{}", "A".repeat(46))}),
+            json!({"key": keyward::core::secret::generate_key().expose()}),
         ),
     ] {
         assert_eq!(answer.status, 503, "{}", answer.body);

@@ -107,6 +107,16 @@ pub enum OpenError {
     Migration { url: String, reason: String },
 }
 
+/// How to reach the database beyond what its URL says.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The password, when the URL has none.
+    pub password: Option<String>,
+    /// PEM certificates to trust for the database's TLS instead of the system's roots (a
+    /// private CA, as databases often have).
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
 /// A connection with the statements it has prepared, by their SQL: each is parsed and planned
 /// once per connection, and then costs one round trip a call instead of two.
 pub struct Connection {
@@ -164,17 +174,17 @@ pub type PostgresDirectory = StoredDirectory<PostgresStore>;
 
 impl StoredDirectory<PostgresStore> {
     /// Connects to the database at `url` (migrating it to this binary's schema) on the system
-    /// clock. The password comes from the URL, else from `password`.
-    pub fn connect(url: &str, password: Option<&str>) -> Result<Self, OpenError> {
-        Self::connect_with_clock(url, password, Arc::new(SystemClock))
+    /// clock. The password comes from the URL, else from `access`.
+    pub fn connect(url: &str, access: &Access) -> Result<Self, OpenError> {
+        Self::connect_with_clock(url, access, Arc::new(SystemClock))
     }
 
     pub fn connect_with_clock(
         url: &str,
-        password: Option<&str>,
+        access: &Access,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OpenError> {
-        let store = PostgresStore::connect(url, password)?;
+        let store = PostgresStore::connect(url, access)?;
         let masked = store.url.clone();
         StoredDirectory::new(store, clock).map_err(|e| OpenError::Unavailable {
             url: masked,
@@ -185,7 +195,7 @@ impl StoredDirectory<PostgresStore> {
 
 impl PostgresStore {
     /// Connects to the database at `url` and brings its schema up to date.
-    pub fn connect(url: &str, password: Option<&str>) -> Result<Self, OpenError> {
+    pub fn connect(url: &str, access: &Access) -> Result<Self, OpenError> {
         let masked_url = masked(url);
         let mut config: postgres::Config =
             url.parse()
@@ -194,7 +204,7 @@ impl PostgresStore {
                     reason: e.to_string(),
                 })?;
         if config.get_password().is_none() {
-            if let Some(password) = password {
+            if let Some(password) = &access.password {
                 config.password(password);
             }
         }
@@ -202,10 +212,13 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("keyward");
         }
-        let tls = MakeRustlsConnect::new(tls_config().map_err(|reason| OpenError::BadUrl {
-            url: masked_url.clone(),
-            reason,
-        })?);
+        let tls =
+            MakeRustlsConnect::new(tls_config(access.ca_file.as_deref()).map_err(|reason| {
+                OpenError::BadUrl {
+                    url: masked_url.clone(),
+                    reason,
+                }
+            })?);
         let manager = Manager { config, tls };
         // One connection first, for an answer at once and in the database's words (the pool
         // would retry until its timeout and then say only that it timed out).
@@ -510,7 +523,17 @@ fn unavailable() -> Error {
 fn database_message(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
+        None => {
+            // The causes too ("error performing TLS handshake: invalid peer certificate: …").
+            let mut message = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(inner) = cause {
+                message.push_str(": ");
+                message.push_str(&inner.to_string());
+                cause = inner.source();
+            }
+            message
+        }
     }
 }
 
@@ -558,16 +581,37 @@ impl r2d2::HandleError<postgres::Error> for QuietErrors {
     }
 }
 
-/// rustls for the database (ring, the platform's roots, as for the servers the app reaches).
-fn tls_config() -> std::result::Result<rustls::ClientConfig, String> {
+/// rustls for the database (ring): the certificates of `ca_file` when given, else the
+/// platform's roots (as for the servers the app reaches).
+fn tls_config(
+    ca_file: Option<&std::path::Path>,
+) -> std::result::Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_platform_verifier()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth())
+        .map_err(|e| e.to_string())?;
+    let Some(ca_file) = ca_file else {
+        return Ok(builder
+            .with_platform_verifier()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth());
+    };
+    let unreadable = |e: &dyn std::fmt::Display| {
+        format!("cannot read the certificates of {}: {e}", ca_file.display())
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_file_iter(ca_file).map_err(|e| unreadable(&e))? {
+        roots
+            .add(certificate.map_err(|e| unreadable(&e))?)
+            .map_err(|e| unreadable(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(unreadable(&"no certificate in it"));
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
 fn to_ms(time: Time) -> i64 {
