@@ -1,9 +1,10 @@
 //! The append-only `audit_log` table: it refuses UPDATE, DELETE and TRUNCATE by trigger.
 
-use super::{from_ms, to_ms, PgTx};
+use super::PgTx;
 use crate::core::model::{AuditEntry, Outcome};
 use crate::core::Result;
 use crate::rules::storage::{AuditListing, AuditRecord, AuditRows};
+use crate::store::{from_ms, to_ms};
 use postgres::types::ToSql;
 
 impl AuditRows for PgTx<'_> {

@@ -1,18 +1,12 @@
 //! Sessions, one-time tokens (`user_tokens`) and counted sign-in failures, all keyed by the
 //! SHA-256 digest of their secret or by the case-folded user name.
 
-use super::{from_ms, to_ms, PgTx};
+use super::PgTx;
 use crate::core::lockout::Failures;
 use crate::core::model::{Time, UserStatus};
 use crate::core::Result;
 use crate::rules::storage::{AuthRows, SessionRow, TokenKind, TokenRow};
-
-fn kind_name(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::Invite => "INVITE",
-        TokenKind::Reset => "RESET",
-    }
-}
+use crate::store::{from_ms, to_ms};
 
 impl AuthRows for PgTx<'_> {
     fn find_session(&self, digest: &[u8; 32]) -> Result<Option<SessionRow>> {
@@ -80,11 +74,7 @@ impl AuthRows for PgTx<'_> {
                 let kind: &str = r.get(1);
                 TokenRow {
                     user_id: r.get(0),
-                    kind: if kind == "RESET" {
-                        TokenKind::Reset
-                    } else {
-                        TokenKind::Invite
-                    },
+                    kind: crate::store::token_kind(kind),
                     expires_time: from_ms(r.get(2)),
                 }
             }))
@@ -96,7 +86,7 @@ impl AuthRows for PgTx<'_> {
             &[
                 &&digest[..],
                 &token.user_id,
-                &kind_name(token.kind),
+                &crate::store::token_kind_name(token.kind),
                 &to_ms(token.expires_time),
             ],
         )?;
@@ -111,7 +101,7 @@ impl AuthRows for PgTx<'_> {
         match kind {
             Some(kind) => self.execute(
                 "DELETE FROM user_tokens WHERE user_id = $1 AND kind = $2",
-                &[&user_id, &kind_name(kind)],
+                &[&user_id, &crate::store::token_kind_name(kind)],
             )?,
             None => self.execute("DELETE FROM user_tokens WHERE user_id = $1", &[&user_id])?,
         };

@@ -1,10 +1,11 @@
 //! The `directory_groups` table with its members (`group_members`) and roles (`group_roles`).
 
-use super::{from_ms, to_ms, PgTx};
+use super::PgTx;
 use crate::core::model::{Group, Time};
 use crate::core::names::Name;
 use crate::core::Result;
 use crate::rules::storage::{GroupRow, GroupRows};
+use crate::store::{from_ms, to_ms};
 use postgres::Row;
 
 const COLUMNS: &str = "id, name, description, created_time, last_updated_time, update_version";

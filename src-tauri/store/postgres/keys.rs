@@ -1,24 +1,16 @@
 //! The `api_keys` table and the SHA-256 digests of their secrets (`key_secrets`).
 
-use super::{from_ms, from_ms_opt, like_pattern, to_ms, PgTx};
+use super::PgTx;
 use crate::core::model::*;
 use crate::core::names::Name;
 use crate::core::Result;
 use crate::rules::storage::{KeyListing, KeyRows, NewKeyRow, VerificationRow, VerifiedKeyRow};
+use crate::store::{from_ms, from_ms_opt, like_pattern, to_ms};
 use postgres::types::ToSql;
 use postgres::Row;
 
 const COLUMNS: &str = "k.id, k.owner_id, u.user_name, k.name, k.description, k.prefix, k.status,
     k.created_time, k.created_by, k.expires_time, k.last_used_time, k.revoked_time, k.revoked_by";
-
-/// The stored status; the table's CHECK constraint admits only these three.
-fn stored_status(text: &str) -> KeyStatus {
-    match text {
-        "REVOKED" => KeyStatus::Revoked,
-        "PENDING" => KeyStatus::Pending,
-        _ => KeyStatus::Enabled,
-    }
-}
 
 fn from_row(r: &Row) -> ApiKey {
     let stored: &str = r.get(6);
@@ -29,7 +21,7 @@ fn from_row(r: &Row) -> ApiKey {
         name: r.get(3),
         description: r.get(4),
         prefix: r.get(5),
-        status: stored_status(stored),
+        status: crate::store::stored_key_status(stored),
         created_time: from_ms(r.get(7)),
         created_by: r.get(8),
         expires_time: from_ms_opt(r.get(9)),
@@ -238,7 +230,7 @@ impl KeyRows for PgTx<'_> {
             key: Some(VerifiedKeyRow {
                 key_id,
                 secret_not_after: from_ms_opt(row.get(2)),
-                stored: stored_status(&stored),
+                stored: crate::store::stored_key_status(&stored),
                 expires_time: from_ms_opt(row.get(4)),
                 last_used_time: from_ms_opt(row.get(5)),
                 owner_id,

@@ -18,11 +18,9 @@ mod tables;
 mod users;
 
 use crate::core::clock::{Clock, SystemClock};
-use crate::core::model::Time;
 use crate::core::{Error, Result};
 use crate::rules::storage::{End, Store, Tx, Unique};
 use crate::rules::StoredDirectory;
-use chrono::DateTime;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::Statement;
@@ -612,32 +610,6 @@ fn tls_config(
         return Err(unreadable(&"no certificate in it"));
     }
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
-}
-
-fn to_ms(time: Time) -> i64 {
-    time.timestamp_millis()
-}
-
-fn from_ms(ms: i64) -> Time {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-fn from_ms_opt(ms: Option<i64>) -> Option<Time> {
-    ms.map(from_ms)
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern matching anywhere.
-fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! The `roles` table.
 
-use super::{from_ms, to_ms, PgTx};
+use super::PgTx;
 use crate::core::model::{Role, Time};
 use crate::core::names::Name;
 use crate::core::permission::{BuiltinRole, PermissionSet};
 use crate::core::Result;
 use crate::rules::storage::{RoleRow, RoleRows};
+use crate::store::{from_ms, to_ms};
 use postgres::Row;
 
 const COLUMNS: &str =

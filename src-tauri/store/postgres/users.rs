@@ -1,11 +1,12 @@
 //! The `users` table and its memberships (`user_roles`, `group_members`).
 
-use super::{from_ms, from_ms_opt, like_pattern, to_ms, Params, PgTx};
+use super::{Params, PgTx};
 use crate::core::model::*;
 use crate::core::names::{Email, UserName};
 use crate::core::permission::PermissionSet;
 use crate::core::Result;
 use crate::rules::storage::{NewUserRow, SignInRow, UserChange, UserListing, UserRows};
+use crate::store::{from_ms, from_ms_opt, like_pattern, to_ms};
 use postgres::types::ToSql;
 use postgres::Row;
 

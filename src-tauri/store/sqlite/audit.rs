@@ -1,9 +1,10 @@
 //! The append-only `audit_log` table: it refuses UPDATE and DELETE by trigger.
 
-use super::{from_ms, to_ms, SqliteTx};
+use super::SqliteTx;
 use crate::core::model::{AuditEntry, Outcome};
 use crate::core::Result;
 use crate::rules::storage::{AuditListing, AuditRecord, AuditRows};
+use crate::store::{from_ms, to_ms};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 

@@ -1,19 +1,13 @@
 //! Sessions, one-time tokens (`user_tokens`) and counted sign-in failures, all keyed by the
 //! SHA-256 digest of their secret or by the case-folded user name.
 
-use super::{from_ms, to_ms, SqliteTx};
+use super::SqliteTx;
 use crate::core::lockout::Failures;
 use crate::core::model::{Time, UserStatus};
 use crate::core::Result;
 use crate::rules::storage::{AuthRows, SessionRow, TokenKind, TokenRow};
+use crate::store::{from_ms, to_ms};
 use rusqlite::{params, OptionalExtension};
-
-fn kind_name(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::Invite => "INVITE",
-        TokenKind::Reset => "RESET",
-    }
-}
 
 impl AuthRows for SqliteTx<'_> {
     fn find_session(&self, digest: &[u8; 32]) -> Result<Option<SessionRow>> {
@@ -81,11 +75,7 @@ impl AuthRows for SqliteTx<'_> {
                 let kind: String = r.get(1)?;
                 Ok(TokenRow {
                     user_id: r.get(0)?,
-                    kind: if kind == "RESET" {
-                        TokenKind::Reset
-                    } else {
-                        TokenKind::Invite
-                    },
+                    kind: crate::store::token_kind(&kind),
                     expires_time: from_ms(r.get(2)?),
                 })
             })
@@ -98,7 +88,7 @@ impl AuthRows for SqliteTx<'_> {
             params![
                 &digest[..],
                 token.user_id,
-                kind_name(token.kind),
+                crate::store::token_kind_name(token.kind),
                 to_ms(token.expires_time)
             ],
         )?;
@@ -116,7 +106,7 @@ impl AuthRows for SqliteTx<'_> {
         match kind {
             Some(kind) => self.0.execute(
                 "DELETE FROM user_tokens WHERE user_id = ?1 AND kind = ?2",
-                params![user_id, kind_name(kind)],
+                params![user_id, crate::store::token_kind_name(kind)],
             )?,
             None => self
                 .0

@@ -16,11 +16,9 @@ mod tables;
 mod users;
 
 use crate::core::clock::{Clock, SystemClock};
-use crate::core::model::Time;
 use crate::core::{Error, Result};
 use crate::rules::storage::{End, Store, Tx, Unique};
 use crate::rules::StoredDirectory;
-use chrono::DateTime;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use std::ops::Deref;
@@ -436,30 +434,4 @@ impl From<rusqlite::Error> for Error {
         tracing::error!(error = %error, "directory database error");
         Error::Internal("the directory database reported an error".to_owned())
     }
-}
-
-fn to_ms(time: Time) -> i64 {
-    time.timestamp_millis()
-}
-
-fn from_ms(ms: i64) -> Time {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-fn from_ms_opt(ms: Option<i64>) -> Option<Time> {
-    ms.map(from_ms)
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }

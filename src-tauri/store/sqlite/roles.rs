@@ -1,11 +1,12 @@
 //! The `roles` table.
 
-use super::{from_ms, to_ms, SqliteTx};
+use super::SqliteTx;
 use crate::core::model::{Role, Time};
 use crate::core::names::Name;
 use crate::core::permission::{BuiltinRole, PermissionSet};
 use crate::core::Result;
 use crate::rules::storage::{RoleRow, RoleRows};
+use crate::store::{from_ms, to_ms};
 use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str =

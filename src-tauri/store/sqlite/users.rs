@@ -1,11 +1,12 @@
 //! The `users` table, its memberships (`user_roles`, `group_members`) and its search tables.
 
-use super::{from_ms, from_ms_opt, to_ms, SqliteTx};
+use super::SqliteTx;
 use crate::core::model::*;
 use crate::core::names::{Email, UserName};
 use crate::core::permission::PermissionSet;
 use crate::core::Result;
 use crate::rules::storage::{SignInRow, UserChange, UserListing, UserRows};
+use crate::store::{from_ms, from_ms_opt, to_ms};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
