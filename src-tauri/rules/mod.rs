@@ -60,21 +60,40 @@ impl<S: Store> Directory for StoredDirectory<S> {
         operation: Operation,
         target: Option<&str>,
     ) -> Result<()> {
+        let action = match operation {
+            Operation::CreateUser => "user.create",
+            Operation::ImportUsers => "user.import",
+            Operation::UpdateUser => "user.update",
+            Operation::ChangePassword => "user.change_password",
+            Operation::CreateRole => "role.create",
+            Operation::UpdateRole => "role.update",
+            Operation::CreateGroup => "group.create",
+            Operation::UpdateGroup => "group.update",
+            Operation::CreateKey => "key.create",
+            Operation::RegenerateKey => "key.regenerate",
+            Operation::UpdateSettings => "settings.update",
+        };
+        let target_id = target;
         let target = target.unwrap_or_default();
-        self.read(credential, |tx, actor, now| match operation {
-            Operation::CreateUser | Operation::ImportUsers => users::may_create(actor),
-            Operation::UpdateUser => users::may_update(tx, actor, target).map(drop),
-            Operation::ChangePassword => {
-                auth::may_change_password(actor, Some(target).filter(|t| !t.is_empty()))
-            }
-            Operation::CreateRole => roles::may_create(actor),
-            Operation::UpdateRole => roles::may_change(tx, actor, target).map(drop),
-            Operation::CreateGroup => groups::may_create(actor),
-            Operation::UpdateGroup => groups::may_change(tx, actor, target).map(drop),
-            Operation::CreateKey => keys::may_create(tx, actor, target).map(drop),
-            Operation::RegenerateKey => keys::may_regenerate(tx, actor, now, target).map(drop),
-            Operation::UpdateSettings => settings::may_update(actor),
-        })
+        self.check(
+            credential,
+            action,
+            target_id,
+            |tx, actor, now| match operation {
+                Operation::CreateUser | Operation::ImportUsers => users::may_create(actor),
+                Operation::UpdateUser => users::may_update(tx, actor, target).map(drop),
+                Operation::ChangePassword => {
+                    auth::may_change_password(actor, Some(target).filter(|t| !t.is_empty()))
+                }
+                Operation::CreateRole => roles::may_create(actor),
+                Operation::UpdateRole => roles::may_change(tx, actor, target).map(drop),
+                Operation::CreateGroup => groups::may_create(actor),
+                Operation::UpdateGroup => groups::may_change(tx, actor, target).map(drop),
+                Operation::CreateKey => keys::may_create(tx, actor, target).map(drop),
+                Operation::RegenerateKey => keys::may_regenerate(tx, actor, now, target).map(drop),
+                Operation::UpdateSettings => settings::may_update(actor),
+            },
+        )
     }
 
     fn accept_invitation(&self, token: &Secret, password: &Secret) -> Result<User> {

@@ -54,6 +54,8 @@ impl<S: Store> StoredDirectory<S> {
         mut query: impl FnMut(&dyn Tx, &Actor, Time) -> Result<T>,
     ) -> Result<T> {
         let now = self.now();
+        // A read snapshot is never refused for serialization (only SERIALIZABLE writes are),
+        // so the query's own result can ride along in the closure's success.
         let (touch_key, value) = self.store.read(|tx| {
             let resolved = actors::resolve(tx, credential, now, false)?;
             Ok((resolved.touch_key, query(tx, &resolved.actor, now)))
@@ -107,30 +109,60 @@ impl<S: Store> StoredDirectory<S> {
         target_id: Option<&str>,
         mut change: impl FnMut(&dyn Tx, &Actor, Time) -> Result<T>,
     ) -> Result<T> {
-        let now = self.now();
         let mut acting: Option<Actor> = None;
         let result = self.store.write(end, |tx| {
+            // Read the clock in the transaction: a store may run it again, later.
+            let now = self.now();
             let actor = actors::resolve(tx, credential, now, true)?.actor;
             let result = change(tx, &actor, now);
             acting = Some(actor);
             result
         });
-        if let (Err(Error::Forbidden(reason)), Some(actor)) = (&result, &acting) {
-            self.write(|tx, _| {
+        self.audit_denial(&result, acting.as_ref(), action, target_id)?;
+        result
+    }
+
+    /// Records a refusal for lack of permission as DENIED, after the refused transaction.
+    fn audit_denial<T>(
+        &self,
+        result: &Result<T>,
+        actor: Option<&Actor>,
+        action: &'static str,
+        target_id: Option<&str>,
+    ) -> Result<()> {
+        match (result, actor) {
+            (Err(Error::Forbidden(reason)), Some(actor)) => self.write(|tx, now| {
                 Record::by(actor, now, action)
                     .target_id(target_id)
                     .outcome(Outcome::Denied)
                     .detail(reason.clone())
                     .append(tx)
-            })?;
+            }),
+            _ => Ok(()),
         }
+    }
+
+    /// Runs a check on one snapshot on behalf of the credential's user; a refusal for lack
+    /// of permission is audited as DENIED, as the operation checked would have been.
+    pub(super) fn check(
+        &self,
+        credential: &Credential,
+        action: &'static str,
+        target_id: Option<&str>,
+        mut check: impl FnMut(&dyn Tx, &Actor, Time) -> Result<()>,
+    ) -> Result<()> {
+        let mut acting: Option<Actor> = None;
+        let result = self.read(credential, |tx, actor, now| {
+            acting = Some(actor.clone());
+            check(tx, actor, now)
+        });
+        self.audit_denial(&result, acting.as_ref(), action, target_id)?;
         result
     }
 
     /// Runs a change that acts for nobody yet (set-up, sign-in, accepting a token).
     pub(super) fn write<T>(&self, mut change: impl FnMut(&dyn Tx, Time) -> Result<T>) -> Result<T> {
-        let now = self.now();
-        self.store.write(End::Commit, |tx| change(tx, now))
+        self.store.write(End::Commit, |tx| change(tx, self.now()))
     }
 
     /// Records a key's use when a read found it due (reads cannot write).

@@ -145,6 +145,7 @@ pub trait UserRows {
     fn insert_user(&self, user: &NewUserRow<'_>) -> Result<()>;
     fn change_user(&self, id: &str, change: &UserChange<'_>) -> Result<()>;
     /// Records a change to each of these users: updateVersion + 1, lastUpdatedTime = `now`.
+    /// The ids are distinct.
     fn touch_users(&self, ids: &[String], now: Time) -> Result<()>;
     fn set_last_login(&self, id: &str, now: Time) -> Result<()>;
     /// Deletes the user with everything that is theirs: keys and their secrets, sessions,
@@ -213,6 +214,7 @@ pub trait GroupRows {
     fn set_group_members(&self, id: &str, user_ids: &[String]) -> Result<()>;
     fn set_group_roles(&self, id: &str, role_ids: &[String]) -> Result<()>;
     /// Records a change to each of these groups: updateVersion + 1, lastUpdatedTime = `now`.
+    /// The ids are distinct.
     fn touch_groups(&self, ids: &[String], now: Time) -> Result<()>;
     /// The groups carrying the role.
     fn groups_with_role(&self, role_id: &str) -> Result<Vec<String>>;

@@ -220,6 +220,25 @@ pub fn authorize_answers_as_the_operation_would_before_its_input(h: &Harness) {
         may(&root, operation, None).unwrap();
         assert_forbidden(may(&viewer, operation, None));
     }
+    // A refusal is audited as the operation's would be.
+    let denied = h
+        .dir
+        .list_audit(
+            &root,
+            &AuditQuery {
+                action: Some("settings.update".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        denied
+            .items
+            .iter()
+            .any(|e| e.outcome == Outcome::Denied && e.actor_name.as_deref() == Some("vera")),
+        "{:?}",
+        denied.items
+    );
     may(&root, Operation::UpdateUser, Some(&viewer_user.id)).unwrap();
     assert_forbidden(may(&operator, Operation::UpdateUser, Some(&viewer_user.id)));
     assert_eq!(
@@ -259,4 +278,50 @@ pub fn authorize_answers_as_the_operation_would_before_its_input(h: &Harness) {
         may(&nobody, Operation::CreateUser, None).unwrap_err(),
         Error::Unauthenticated
     );
+}
+
+pub fn a_membership_change_is_one_change_to_each_group_it_touches(h: &Harness) {
+    let root = h.root();
+    let ann = h.user(&root, "ann", &[BuiltinRole::Viewer.id()]);
+    let group = |name: &str, members: Vec<String>| {
+        h.dir
+            .create_group(
+                &root,
+                NewGroup {
+                    name: name.into(),
+                    members,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    let (kept, left, joined) = (
+        group("Kept", vec![ann.id.clone()]),
+        group("Left", vec![ann.id.clone()]),
+        group("Joined", Vec::new()),
+    );
+    let version = h.fresh_version(&root, &ann.id);
+    h.dir
+        .update_user(
+            &root,
+            &ann.id,
+            UserUpdate {
+                groups: Some(vec![kept.id.clone(), joined.id.clone()]),
+                update_version: version,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    for (before, what) in [
+        (&kept, "a group kept"),
+        (&left, "a group left"),
+        (&joined, "a group joined"),
+    ] {
+        let after = h.dir.get_group(&root, &before.id).unwrap();
+        assert_eq!(
+            after.update_version,
+            before.update_version + 1,
+            "{what}: one change, one version"
+        );
+    }
 }

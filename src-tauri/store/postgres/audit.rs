@@ -39,7 +39,8 @@ impl AuditRows for PgTx<'_> {
         if let Some(who) = listing.actor {
             values.push(Box::new(who.to_owned()));
             filters.push(format!(
-                "(lower(actor_name) = lower(${n}) OR actor_id = ${n})",
+                // ASCII case only, as SQLite's NOCASE: both stores find the same entries.
+                "(lower(actor_name COLLATE \"C\") = lower(${n} COLLATE \"C\") OR actor_id = ${n})",
                 n = values.len()
             ));
         }

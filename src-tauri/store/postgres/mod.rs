@@ -334,6 +334,9 @@ impl PostgresStore {
             let Target::Tx(tx) = pg.target.into_inner() else {
                 unreachable!("a transaction's target stays a transaction")
             };
+            // A refusal ends the transaction without a commit, so PostgreSQL does not vouch
+            // for the reads it rested on; a refusal changes nothing, so at worst a caller is
+            // refused in a race that would have let them through (and asks again).
             let finished = match result {
                 Ok(value) => match end {
                     End::Commit => tx.commit().map(|()| value),

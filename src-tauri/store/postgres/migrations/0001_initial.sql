@@ -148,7 +148,7 @@ CREATE TABLE audit_log (
     outcome text NOT NULL CHECK (outcome IN ('SUCCESS', 'DENIED', 'FAILURE')),
     detail text
 );
-CREATE INDEX audit_by_actor ON audit_log (lower(actor_name), id);
+CREATE INDEX audit_by_actor ON audit_log (lower(actor_name COLLATE "C"), id);
 CREATE INDEX audit_by_action ON audit_log (action, id);
 CREATE INDEX audit_by_time ON audit_log (time);
 CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
