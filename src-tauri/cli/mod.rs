@@ -141,6 +141,18 @@ pub enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Send e-mail through this SMTP server: smtps://host[:465] (TLS),
+        /// smtp://[user@]host[:587] (STARTTLS, required) or smtp+plain://host:port (no TLS,
+        /// loopback only). The password comes from KEYWARD_SMTP_PASSWORD or the file
+        /// KEYWARD_SMTP_PASSWORD_FILE names.
+        #[arg(long, value_name = "URL", requires = "mail_from")]
+        smtp_url: Option<String>,
+        /// The sender of Keyward's e-mail, e.g. "Keyward <keyward@example.com>".
+        #[arg(long, value_name = "ADDRESS", requires = "smtp_url")]
+        mail_from: Option<String>,
+        /// Trust this PEM certificate (a CA) for the SMTP server's TLS, besides the system's.
+        #[arg(long, value_name = "PEM", requires = "smtp_url")]
+        smtp_ca_file: Option<PathBuf>,
     },
 }
 
@@ -233,7 +245,31 @@ pub fn main() -> ExitCode {
             threads,
             tls_cert,
             tls_key,
+            smtp_url,
+            mail_from,
+            smtp_ca_file,
         }) => {
+            let mail = match (smtp_url, mail_from) {
+                (Some(url), Some(from)) => {
+                    let parsed =
+                        crate::server::mail::password_from_environment().and_then(|password| {
+                            crate::server::mail::MailConfig::parse(
+                                &url,
+                                &from,
+                                password,
+                                smtp_ca_file.as_deref(),
+                            )
+                        });
+                    match parsed {
+                        Ok(config) => Some(std::sync::Arc::new(config)),
+                        Err(message) => {
+                            eprintln!("error: {message}");
+                            return ExitCode::from(exit::USAGE);
+                        }
+                    }
+                }
+                _ => None,
+            };
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => match crate::server::load_tls(&cert, &key) {
                     Ok(config) => Some(config),
@@ -248,6 +284,7 @@ pub fn main() -> ExitCode {
                 public_url,
                 sign_ins_per_minute,
                 tls,
+                mail,
                 ..Default::default()
             };
             serve(db, bind, options, threads)

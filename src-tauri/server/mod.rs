@@ -8,6 +8,7 @@
 //! the OpenAPI document and graceful shutdown.
 
 mod extract;
+pub mod mail;
 mod pages;
 mod problem;
 mod routes;
@@ -43,6 +44,8 @@ pub struct ServerOptions {
     pub request_timeout: Duration,
     /// Serve HTTPS with this certificate (see [`load_tls`]); plain HTTP without.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Where e-mail goes out; none without `--smtp-url`.
+    pub mail: Option<Arc<mail::MailConfig>>,
 }
 
 impl Default for ServerOptions {
@@ -54,6 +57,7 @@ impl Default for ServerOptions {
             body_limit: 256 * 1024,
             request_timeout: Duration::from_secs(30),
             tls: None,
+            mail: None,
         }
     }
 }
@@ -155,6 +159,10 @@ pub async fn serve(
     // Before the first request: a sign-in with an unknown name costs what every other does.
     tokio::task::spawn_blocking(crate::core::password::prepare_unknown_user_check).await?;
     tracing::info!("sign-in timing: the check for unknown user names is prepared");
+    match &options.mail {
+        Some(mail) => tracing::info!(mail = %mail.describe(), "e-mail goes out through"),
+        None => tracing::info!("e-mail is not configured (--smtp-url): links are handed out"),
+    }
     tracing::info!(%address, %public_url, "keyward serve is listening");
     match options.tls.clone() {
         Some(config) => {

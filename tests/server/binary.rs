@@ -294,3 +294,135 @@ fn serve_answers_logs_each_request_never_a_secret_and_stops_on_sigterm() {
         .expect("prepared at start");
     assert!(prepared < log.find("is listening").unwrap(), "{log}");
 }
+
+#[test]
+fn a_bad_e_mail_configuration_is_one_line_and_exit_two_and_a_good_one_is_logged_without_its_password(
+) {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = tmp.path().join("mail.db");
+    init(&db);
+    let serve = |args: &[&str], password: Option<&str>| {
+        let mut command = keyward();
+        command
+            .args(["serve", "--db", db.to_str().unwrap()])
+            .args(args)
+            .env_remove("KEYWARD_SMTP_PASSWORD")
+            .env_remove("KEYWARD_SMTP_PASSWORD_FILE");
+        if let Some(password) = password {
+            command.env("KEYWARD_SMTP_PASSWORD", password);
+        }
+        command
+    };
+    for (args, password, says) in [
+        (
+            &[
+                "--smtp-url",
+                "http://mail.example.com",
+                "--mail-from",
+                "kw@example.com",
+            ][..],
+            None,
+            "smtps://",
+        ),
+        (
+            &[
+                "--smtp-url",
+                "smtp+plain://mail.example.com:25",
+                "--mail-from",
+                "kw@example.com",
+            ][..],
+            None,
+            "loopback",
+        ),
+        (
+            &[
+                "--smtp-url",
+                "smtp://ann:Smtp-Secret-9@mail.example.com",
+                "--mail-from",
+                "kw@example.com",
+            ][..],
+            None,
+            "KEYWARD_SMTP_PASSWORD",
+        ),
+        (
+            &[
+                "--smtp-url",
+                "smtp://ann@mail.example.com",
+                "--mail-from",
+                "kw@example.com",
+            ][..],
+            None,
+            "needs a password",
+        ),
+        (
+            &[
+                "--smtp-url",
+                "smtp://mail.example.com",
+                "--mail-from",
+                "nobody",
+            ][..],
+            None,
+            "--mail-from",
+        ),
+    ] {
+        let out = serve(args, password).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Smtp-Secret-9"), "{stderr}");
+    }
+    // Without --mail-from, clap says what is missing.
+    let out = serve(&["--smtp-url", "smtp://mail.example.com"], None)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let port = free_port();
+    let mut served = Served(
+        serve(
+            &[
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--smtp-url",
+                "smtp://keyward@mail.example.com",
+                "--mail-from",
+                "Keyward <keyward@example.com>",
+            ],
+            Some("Smtp-Secret-9"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let http = client();
+    wait_for("keyward serve to answer", Duration::from_secs(20), || {
+        http.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .is_ok()
+    });
+    let child = &mut served.0;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    wait_exit(child, Duration::from_secs(15));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let log = strip_ansi(&stderr);
+    assert!(
+        log.contains("e-mail goes out through")
+            && log.contains("mail.example.com:587 (STARTTLS, user keyward)")
+            && log.contains("keyward@example.com"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Smtp-Secret-9"),
+        "the SMTP password was logged: {log}"
+    );
+}
