@@ -11,6 +11,8 @@ TEST_PACKAGES+=(wrk)
 TEST_PACKAGES+=(postgresql postgresql-contrib)
 # nginx, to balance two `keyward serve` instances in a test.
 TEST_PACKAGES+=(nginx)
+# A real SMTP server for the e-mail tests (run with /usr/bin/python3).
+TEST_PACKAGES+=(python3-aiosmtpd)
 
 ensure_packages() {
   local missing=()

@@ -522,6 +522,17 @@ impl Directory for RemoteDirectory {
         self.get(credential, &["api", "settings"])
     }
 
+    fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest> {
+        let request = TestMailRequest {
+            to: to.map(str::to_owned),
+        };
+        self.post(
+            Some(credential),
+            &["api", "settings", "test-mail"],
+            &request,
+        )
+    }
+
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings> {
         self.put(credential, &["api", "settings"], &update)
     }

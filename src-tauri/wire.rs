@@ -177,6 +177,16 @@ pub struct ChangePasswordRequest {
     pub new_password: Secret,
 }
 
+/// Sends a test message; to the caller's own address when `to` is left out.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TestMailRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(format = Email))]
+    pub to: Option<String>,
+}
+
 /// Asks whether the caller may attempt an operation on a target at all.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(ToSchema))]

@@ -326,6 +326,10 @@ fn serve(
             directory.place(),
             listener.local_addr()?
         );
+        let directory = match options.mail.clone() {
+            Some(mail) => directory.with_mailer(mail),
+            None => directory,
+        };
         crate::server::serve(
             listener,
             directory.into_directory(),
@@ -480,6 +484,15 @@ impl Local {
         match self {
             Local::File(file) => file.first_super_admin(),
             Local::Database(database) => database.first_super_admin(),
+        }
+    }
+
+    /// The directory sending its e-mail through `mailer`.
+    #[cfg(feature = "server")]
+    fn with_mailer(self, mailer: std::sync::Arc<dyn crate::core::mail::Mailer>) -> Local {
+        match self {
+            Local::File(file) => Local::File(file.with_mailer(mailer)),
+            Local::Database(database) => Local::Database(database.with_mailer(mailer)),
         }
     }
 

@@ -124,4 +124,7 @@ pub trait Directory: Send + Sync {
     /// clipboard delay. Accounts that only use API keys cannot read them.
     fn get_settings(&self, credential: &Credential) -> Result<Settings>;
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings>;
+    /// Sends a test message (MANAGE_SETTINGS) to `to`, or to the caller's own address, and
+    /// reports what the SMTP server answered. Refused where no e-mail is configured.
+    fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest>;
 }

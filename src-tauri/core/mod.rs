@@ -7,6 +7,7 @@ pub mod directory;
 pub mod error;
 pub mod lifecycle;
 pub mod lockout;
+pub mod mail;
 pub mod model;
 pub mod names;
 pub mod password;

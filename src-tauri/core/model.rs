@@ -638,6 +638,19 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// What a test message came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MailTest {
+    /// The address it was sent to.
+    pub to: String,
+    /// Whether the SMTP server accepted it.
+    pub delivered: bool,
+    /// The SMTP server's answer, or why it could not be delivered.
+    pub answer: String,
+}
+
 /// An operation that takes input, as a caller attempts it before the input is read: the
 /// server asks whether the caller may attempt it at all before it looks at the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -312,6 +312,10 @@ impl<S: Store> Directory for StoredDirectory<S> {
         self.read(credential, |tx, actor, _| settings::get(tx, actor))
     }
 
+    fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest> {
+        settings::send_test_mail(self, credential, to)
+    }
+
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings> {
         self.mutate(credential, "settings.update", None, |tx, actor, now| {
             settings::update(tx, actor, now, &update)

@@ -8,6 +8,7 @@ use super::storage::{End, Store, Tx};
 use super::verification;
 use crate::core::access::Actor;
 use crate::core::clock::Clock;
+use crate::core::mail::Mailer;
 use crate::core::model::{Credential, Outcome, Time};
 use crate::core::permission::BuiltinRole;
 use crate::core::{Error, Result};
@@ -17,6 +18,8 @@ use std::sync::Arc;
 pub struct StoredDirectory<S> {
     store: S,
     clock: Arc<dyn Clock>,
+    /// Where e-mail goes, when the directory's server has it configured.
+    mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl<S: Store> StoredDirectory<S> {
@@ -29,7 +32,21 @@ impl<S: Store> StoredDirectory<S> {
                 .into_iter()
                 .try_for_each(|role| tx.ensure_builtin_role(role, now))
         })?;
-        Ok(StoredDirectory { store, clock })
+        Ok(StoredDirectory {
+            store,
+            clock,
+            mailer: None,
+        })
+    }
+
+    /// The directory sending its e-mail through `mailer`.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    pub(super) fn mailer(&self) -> Option<&dyn Mailer> {
+        self.mailer.as_deref()
     }
 
     pub fn store(&self) -> &S {

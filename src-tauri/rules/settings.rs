@@ -5,8 +5,11 @@ use super::audit::Record;
 use super::storage::Tx;
 use crate::core::access::Actor;
 use crate::core::lifecycle::same_version;
-use crate::core::model::{Settings, SettingsUpdate, Time};
+use crate::core::mail::Outgoing;
+use crate::core::model::{Credential, MailTest, Outcome, Settings, SettingsUpdate, Time};
+use crate::core::names::Email;
 use crate::core::permission::Permission;
+use crate::core::Error;
 use crate::core::Result;
 
 pub(super) fn get(tx: &dyn Tx, actor: &Actor) -> Result<Settings> {
@@ -41,4 +44,61 @@ pub(super) fn update(
         ))
         .append(tx)?;
     Ok(next)
+}
+
+/// A test message to `to` (else the actor's own address), sent outside any transaction; the
+/// attempt is audited with its recipient and outcome, never its text.
+pub(super) fn send_test_mail<S: crate::rules::Store>(
+    dir: &super::StoredDirectory<S>,
+    credential: &Credential,
+    to: Option<&str>,
+) -> Result<MailTest> {
+    let (actor, to) = dir.read(credential, |tx, actor, _| {
+        may_update(actor)?;
+        let to = match to.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(to) => Email::parse(to)
+                .map_err(|m| Error::invalid("to", m))?
+                .into_string(),
+            None => super::users::load(tx, &actor.id)?.email,
+        };
+        Ok((actor.clone(), to))
+    })?;
+    let mailer = dir.mailer().ok_or_else(|| {
+        Error::StateConflict(
+            "E-mail is not configured on this server: start keyward serve with --smtp-url and \
+             --mail-from."
+                .to_owned(),
+        )
+    })?;
+    let sent = mailer.send(&Outgoing {
+        to: to.clone(),
+        subject: "Keyward test message".to_owned(),
+        text: format!(
+            "This is a test message from Keyward, sent by {} to check that e-mail works.\n",
+            actor.user_name
+        ),
+        html: format!(
+            "<p>This is a test message from Keyward, sent by {} to check that e-mail works.</p>",
+            actor.user_name
+        ),
+    });
+    let (delivered, answer) = match sent {
+        Ok(answer) => (true, answer),
+        Err(undelivered) => (false, undelivered.reason),
+    };
+    dir.write(|tx, now| {
+        Record::by(&actor, now, "mail.test")
+            .outcome(if delivered {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            })
+            .detail(format!("to: {to}, via {}", mailer.describe()))
+            .append(tx)
+    })?;
+    Ok(MailTest {
+        to,
+        delivered,
+        answer,
+    })
 }

@@ -6,6 +6,7 @@
 //! `KEYWARD_SMTP_PASSWORD` or the file `KEYWARD_SMTP_PASSWORD_FILE` names, never from an
 //! argument, and is never shown.
 
+use crate::core::mail::{Outgoing, Undelivered};
 use crate::core::secret::Secret;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
@@ -182,6 +183,50 @@ impl MailConfig {
     /// The transport, for sending.
     pub fn transport(&self) -> &SmtpTransport {
         &self.transport
+    }
+}
+
+impl crate::core::mail::Mailer for MailConfig {
+    fn describe(&self) -> String {
+        MailConfig::describe(self)
+    }
+
+    fn send(&self, message: &Outgoing) -> Result<String, Undelivered> {
+        use lettre::message::MultiPart;
+        use lettre::Transport;
+        let refused = |reason: String| Undelivered {
+            permanent: true,
+            reason,
+        };
+        let to: Mailbox = message
+            .to
+            .parse()
+            .map_err(|_| refused(format!("{} is not an e-mail address", message.to)))?;
+        let email = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(message.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                message.text.clone(),
+                message.html.clone(),
+            ))
+            .map_err(|e| refused(format!("cannot build the message: {e}")))?;
+        match self.transport.send(&email) {
+            Ok(response) => Ok(format!(
+                "{} {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )),
+            Err(error) => {
+                let permanent = error.is_permanent();
+                // lettre's text names the step and the server's reply, never the password.
+                tracing::warn!(error = %error, permanent, "an e-mail was not accepted");
+                Err(Undelivered {
+                    permanent,
+                    reason: error.to_string(),
+                })
+            }
+        }
     }
 }
 

@@ -101,6 +101,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(verify_key))
         .routes(routes!(list_audit))
         .routes(routes!(get_settings, update_settings))
+        .routes(routes!(send_test_mail))
 }
 
 /// The OpenAPI 3 document of the API, generated from the handlers and the core's types, with
@@ -904,4 +905,26 @@ impl AppState {
             }
         }
     }
+}
+
+/// Sends a test message through the server's SMTP server (MANAGE_SETTINGS), to `to` or to the
+/// caller's own address, and reports the SMTP server's answer; 409 where e-mail is not
+/// configured.
+#[utoipa::path(post, path = "/api/settings/test-mail", tag = "settings",
+    request_body = TestMailRequest,
+    responses((status = 200, body = MailTest),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn send_test_mail(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Input(request): Input<TestMailRequest>,
+) -> Reply<Json<MailTest>> {
+    let request = state
+        .admit(&caller, Operation::UpdateSettings, None, request)
+        .await?;
+    Ok(Json(
+        state
+            .call(move |d| d.send_test_mail(&caller, request.to.as_deref()))
+            .await?,
+    ))
 }

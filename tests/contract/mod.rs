@@ -93,4 +93,5 @@ every_backend!(
     moved::a_user_is_found_by_id_or_exact_user_name_among_many_similar_ones,
     moved::authorize_answers_as_the_operation_would_before_its_input,
     moved::a_membership_change_is_one_change_to_each_group_it_touches,
+    moved::a_test_message_needs_manage_settings_and_e_mail_configured,
 );

@@ -325,3 +325,14 @@ pub fn a_membership_change_is_one_change_to_each_group_it_touches(h: &Harness) {
         );
     }
 }
+
+pub fn a_test_message_needs_manage_settings_and_e_mail_configured(h: &Harness) {
+    let root = h.root();
+    let (_, viewer) = h.acting_as(&root, BuiltinRole::Viewer, "vera");
+    assert_forbidden(h.dir.send_test_mail(&viewer, None));
+    assert!(matches!(
+        h.dir.send_test_mail(&root, None),
+        Err(Error::StateConflict(m)) if m.contains("--smtp-url")
+    ));
+    assert_invalid(h.dir.send_test_mail(&root, Some("not an address")), &["to"]);
+}

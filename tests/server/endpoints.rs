@@ -110,6 +110,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Needs(&["SIGN_IN", "MANAGE_SETTINGS"]),
     ),
     ep("PUT", "/api/settings", Needs(&["MANAGE_SETTINGS"])),
+    ep(
+        "POST",
+        "/api/settings/test-mail",
+        Needs(&["MANAGE_SETTINGS"]),
+    ),
     // Last: it ends the session it is called with.
     ep("POST", "/api/auth/logout", SignedIn),
 ];

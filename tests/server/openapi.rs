@@ -785,6 +785,13 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         400
     );
 
+    // E-mail is not configured on this server: the test message says so.
+    expect!(
+        server.post("/api/settings/test-mail", &root, json!({})),
+        "/api/settings/test-mail",
+        409
+    );
+
     // Deletions and sign-out.
     expect!(
         server.delete(&format!("/api/groups/{group_id}"), &root),

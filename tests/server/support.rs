@@ -169,8 +169,22 @@ impl Server {
         Server::with_options(test_options())
     }
 
-    pub fn with_options(options: ServerOptions) -> Server {
+    /// A server whose directory sends e-mail through `mailer`.
+    pub fn with_mailer(mailer: Arc<dyn keyward::core::mail::Mailer>) -> Server {
         let mut h = Harness::sqlite();
+        let dir =
+            keyward::store::SqliteDirectory::open_with_clock(&h.path, Arc::new(h.clock.clone()))
+                .expect("open")
+                .with_mailer(mailer);
+        h.dir = Arc::new(dir);
+        Server::around(h, test_options())
+    }
+
+    pub fn with_options(options: ServerOptions) -> Server {
+        Server::around(Harness::sqlite(), options)
+    }
+
+    fn around(mut h: Harness, options: ServerOptions) -> Server {
         let server = RunningServer::start(
             Arc::clone(&h.dir),
             "127.0.0.1:0".parse().expect("address"),
