@@ -320,23 +320,8 @@ fn two_super_admins_demoting_each_other_at_once_never_leave_none() {
 fn the_database_is_reached_over_tls_and_only_with_a_certificate_it_trusts() {
     use keyward::store::Access;
     // A private CA and the database server's certificate signed by it.
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Keyward test database CA");
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let server_key = rcgen::KeyPair::generate().unwrap();
-    let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
-    let pg = crate::common::postgres::PgServer::start_with_tls(
-        &server_cert.pem(),
-        &server_key.serialize_pem(),
-    );
+    let (ca_pem, server_cert, server_key) = crate::common::private_ca();
+    let pg = crate::common::postgres::PgServer::start_with_tls(&server_cert, &server_key);
     let url = format!("{}?sslmode=require", pg.new_database());
     // The system's roots do not know the private CA: refused, and said so.
     let refused = PostgresDirectory::connect(&url, &Access::default())
@@ -352,7 +337,7 @@ fn the_database_is_reached_over_tls_and_only_with_a_certificate_it_trusts() {
     );
     let tmp = tempfile::TempDir::new().unwrap();
     let ca_file = tmp.path().join("ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(&ca_file, ca_pem).unwrap();
     let access = Access {
         ca_file: Some(ca_file),
         ..Default::default()

@@ -262,3 +262,22 @@ pub fn assert_forbidden<T: std::fmt::Debug>(result: keyward::core::Result<T>) {
         other => panic!("expected forbidden, got {other:?}"),
     }
 }
+
+/// A private CA and a server certificate for 127.0.0.1 signed by it, as PEM: (CA
+/// certificate, server certificate, server key).
+pub fn private_ca() -> (String, String, String) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Keyward test CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    (ca.pem(), server_cert.pem(), server_key.serialize_pem())
+}

@@ -25,14 +25,38 @@ impl Drop for Smtp {
 
 impl Smtp {
     pub fn start() -> Smtp {
+        Smtp::start_with(None)
+    }
+
+    /// An SMTP server offering STARTTLS with this PEM certificate and key.
+    pub fn start_with_starttls(certificate: &str, key: &str) -> Smtp {
+        Smtp::start_with(Some((certificate, key)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Smtp {
         let port = free_port();
         let maildir = tempfile::TempDir::new().unwrap();
         let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
         // Debian's python3 sees Debian's python3-aiosmtpd; another python3 first on the PATH
         // may not (SERVICES-NOTES).
-        let child = Command::new("/usr/bin/python3")
+        let mut command = Command::new("/usr/bin/python3");
+        command
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "smtp_keep.Keep"])
+            .args(["-c", "smtp_keep.Keep"]);
+        if let Some((certificate, key)) = tls {
+            let (cert_file, key_file) = (
+                maildir.path().join("cert.pem.tls"),
+                maildir.path().join("key.pem.tls"),
+            );
+            std::fs::write(&cert_file, certificate).unwrap();
+            std::fs::write(&key_file, key).unwrap();
+            command
+                .arg("--tlscert")
+                .arg(&cert_file)
+                .arg("--tlskey")
+                .arg(&key_file);
+        }
+        let child = command
             .env("PYTHONPATH", &support)
             .env("KEYWARD_TEST_MAILDIR", maildir.path())
             .stdout(Stdio::null())
@@ -176,4 +200,48 @@ fn without_e_mail_configured_a_test_message_is_refused_and_says_how() {
         server.h.dir.send_test_mail(&session, None),
         Err(keyward::core::Error::StateConflict(_))
     ));
+}
+
+#[test]
+fn starttls_is_required_and_the_servers_certificate_checked_through_a_ca_file() {
+    let (ca_pem, certificate, key) = crate::common::private_ca();
+    let smtp = Smtp::start_with_starttls(&certificate, &key);
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let folder = tempfile::TempDir::new().unwrap();
+    let ca_file = folder.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let test_message = |ca: Option<&Path>| {
+        let mail = MailConfig::parse(&url, "keyward@example.com", None, ca).unwrap();
+        let server = Server::with_mailer(Arc::new(mail));
+        let root = server.root();
+        server
+            .post("/api/settings/test-mail", &root, json!({}))
+            .expect(200)
+    };
+    // The system's roots do not know the private CA: refused, and said why.
+    let untrusted = test_message(None);
+    assert_eq!(untrusted["delivered"], false, "{untrusted}");
+    assert!(smtp.messages().is_empty());
+    // Trusted through the CA file: the message goes out over TLS.
+    let trusted = test_message(Some(&ca_file));
+    assert_eq!(trusted["delivered"], true, "{trusted}");
+    wait_for("the message to arrive", Duration::from_secs(10), || {
+        smtp.messages().len() == 1
+    });
+    // smtp:// to a server without STARTTLS is refused, never sent in plain text.
+    let plain = Smtp::start();
+    let mail = MailConfig::parse(
+        &format!("smtp://127.0.0.1:{}", plain.port),
+        "keyward@example.com",
+        None,
+        None,
+    )
+    .unwrap();
+    let server = Server::with_mailer(Arc::new(mail));
+    let root = server.root();
+    let refused = server
+        .post("/api/settings/test-mail", &root, json!({}))
+        .expect(200);
+    assert_eq!(refused["delivered"], false, "{refused}");
+    assert!(plain.messages().is_empty());
 }
