@@ -522,6 +522,10 @@ impl Directory for RemoteDirectory {
         self.get(credential, &["api", "settings"])
     }
 
+    fn mail_setup(&self, credential: &Credential) -> Result<MailSetup> {
+        self.get(credential, &["api", "settings", "mail"])
+    }
+
     fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest> {
         let request = TestMailRequest {
             to: to.map(str::to_owned),

@@ -421,9 +421,14 @@ struct Serve {
 
 impl Serve {
     fn start(db: &std::path::Path, port: u16) -> Serve {
+        Serve::start_with(db, port, &[])
+    }
+
+    fn start_with(db: &std::path::Path, port: u16, extra: &[&str]) -> Serve {
         let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args(["serve", "--db", db.to_str().unwrap(), "--bind"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
             .env("KEYWARD_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -528,6 +533,67 @@ fn the_main_scenario_runs_against_a_local_keyward_serve() {
     app.wait_for("return document.getElementById('connection-banner').hidden");
     app.script("document.querySelector('#new-user-form').requestSubmit(); return true");
     app.wait_for_element("#users-table tr[data-user=lena]");
+    drop(server);
+}
+
+#[test]
+fn settings_show_the_servers_e_mail_and_send_a_test_message() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let smtp = crate::server::mail::Smtp::start();
+    let tmp = tempfile::TempDir::new().unwrap();
+    let served = tmp.path().join("team.db");
+    let init = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["init", "--db", served.to_str().unwrap()])
+        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let smtp_url = format!("smtp+plain://127.0.0.1:{}", smtp.port);
+    let server = Serve::start_with(
+        &served,
+        port,
+        &[
+            "--smtp-url",
+            &smtp_url,
+            "--mail-from",
+            "Keyward <keyward@example.com>",
+        ],
+    );
+    let app = App::open(&tmp.path().join("laptop.db"));
+    app.wait_for_element("#setup-form");
+    app.click("#connections-link");
+    app.click("#new-profile");
+    app.fill(
+        "#profile-form",
+        json!({"name": "Mail server", "url": &server.url}),
+    );
+    app.wait_for_element("#profiles-table tr[data-profile='Mail server']");
+    app.click("#profiles-table tr[data-profile='Mail server'] .connect");
+    app.wait_for_element("#sign-in-form");
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.go("#/settings");
+    let status = app.wait_text("#mail-status");
+    assert!(
+        status.contains(&format!("127.0.0.1:{}", smtp.port)),
+        "{status}"
+    );
+    assert!(status.contains("keyward@example.com"), "{status}");
+    app.click("#send-test-mail");
+    app.wait_for(
+        "return document.getElementById('mail-test-result')?.textContent.startsWith('Delivered')",
+    );
+    assert!(app.text("#mail-test-result").contains("250"));
+    app.script("document.getElementById('mail-setup').scrollIntoView(); return true");
+    app.screenshot("settings-mail");
+    assert_eq!(smtp.messages().len(), 1);
+    assert!(smtp.messages()[0].contains("To: root@example.com"));
     drop(server);
 }
 

@@ -8,7 +8,7 @@ mod browser;
 mod endpoints;
 mod https;
 mod instances;
-mod mail;
+pub(crate) mod mail;
 mod openapi;
 mod pages;
 mod problems;

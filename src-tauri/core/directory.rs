@@ -124,6 +124,8 @@ pub trait Directory: Send + Sync {
     /// clipboard delay. Accounts that only use API keys cannot read them.
     fn get_settings(&self, credential: &Credential) -> Result<Settings>;
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings>;
+    /// Whether e-mail is configured, and where it goes; readable as the settings are.
+    fn mail_setup(&self, credential: &Credential) -> Result<MailSetup>;
     /// Sends a test message (MANAGE_SETTINGS) to `to`, or to the caller's own address, and
     /// reports what the SMTP server answered. Refused where no e-mail is configured.
     fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest>;

@@ -61,6 +61,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         list_audit,
         get_settings,
         update_settings,
+        mail_setup,
+        send_test_mail,
         copy_secret,
     ]
 }
@@ -580,6 +582,18 @@ pub async fn regenerate_key(
 #[tauri::command]
 pub async fn list_audit(state: State<'_, Desktop>, query: AuditQuery) -> Reply<Page<AuditEntry>> {
     as_signed_in(&state, move |d, c| d.list_audit(c, &query)).await
+}
+
+/// Whether the open directory's server sends e-mail.
+#[tauri::command]
+pub async fn mail_setup(state: State<'_, Desktop>) -> Reply<MailSetup> {
+    as_signed_in(&state, |d, c| d.mail_setup(c)).await
+}
+
+/// Sends a test message through the server's SMTP server (to the signed-in user).
+#[tauri::command]
+pub async fn send_test_mail(state: State<'_, Desktop>, to: Option<String>) -> Reply<MailTest> {
+    as_signed_in(&state, move |d, c| d.send_test_mail(c, to.as_deref())).await
 }
 
 #[tauri::command]

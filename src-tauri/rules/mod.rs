@@ -312,6 +312,10 @@ impl<S: Store> Directory for StoredDirectory<S> {
         self.read(credential, |tx, actor, _| settings::get(tx, actor))
     }
 
+    fn mail_setup(&self, credential: &Credential) -> Result<MailSetup> {
+        settings::mail_setup(self, credential)
+    }
+
     fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest> {
         settings::send_test_mail(self, credential, to)
     }

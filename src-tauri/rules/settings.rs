@@ -6,7 +6,9 @@ use super::storage::Tx;
 use crate::core::access::Actor;
 use crate::core::lifecycle::same_version;
 use crate::core::mail::Outgoing;
-use crate::core::model::{Credential, MailTest, Outcome, Settings, SettingsUpdate, Time};
+use crate::core::model::{
+    Credential, MailSetup, MailTest, Outcome, Settings, SettingsUpdate, Time,
+};
 use crate::core::names::Email;
 use crate::core::permission::Permission;
 use crate::core::Error;
@@ -44,6 +46,18 @@ pub(super) fn update(
         ))
         .append(tx)?;
     Ok(next)
+}
+
+/// Whether e-mail is configured, for those who may read the settings.
+pub(super) fn mail_setup<S: crate::rules::Store>(
+    dir: &super::StoredDirectory<S>,
+    credential: &Credential,
+) -> Result<MailSetup> {
+    dir.read(credential, |tx, actor, _| get(tx, actor).map(drop))?;
+    Ok(MailSetup {
+        configured: dir.mailer().is_some(),
+        description: dir.mailer().map(|m| m.describe()),
+    })
 }
 
 /// A test message to `to` (else the actor's own address), sent outside any transaction; the

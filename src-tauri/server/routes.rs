@@ -102,6 +102,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(list_audit))
         .routes(routes!(get_settings, update_settings))
         .routes(routes!(send_test_mail))
+        .routes(routes!(mail_setup))
 }
 
 /// The OpenAPI 3 document of the API, generated from the handlers and the core's types, with
@@ -905,6 +906,17 @@ impl AppState {
             }
         }
     }
+}
+
+/// Whether this server sends e-mail, and through which SMTP server (never its password).
+#[utoipa::path(get, path = "/api/settings/mail", tag = "settings",
+    responses((status = 200, body = MailSetup),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn mail_setup(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Reply<Json<MailSetup>> {
+    Ok(Json(state.call(move |d| d.mail_setup(&caller)).await?))
 }
 
 /// Sends a test message through the server's SMTP server (MANAGE_SETTINGS), to `to` or to the

@@ -115,6 +115,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/settings/test-mail",
         Needs(&["MANAGE_SETTINGS"]),
     ),
+    ep(
+        "GET",
+        "/api/settings/mail",
+        Needs(&["SIGN_IN", "MANAGE_SETTINGS"]),
+    ),
     // Last: it ends the session it is called with.
     ep("POST", "/api/auth/logout", SignedIn),
 ];

@@ -786,6 +786,12 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
     );
 
     // E-mail is not configured on this server: the test message says so.
+    let mail = expect!(
+        server.get("/api/settings/mail", &root),
+        "/api/settings/mail",
+        200
+    );
+    assert_eq!(mail["configured"], false);
     expect!(
         server.post("/api/settings/test-mail", &root, json!({})),
         "/api/settings/test-mail",

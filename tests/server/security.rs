@@ -192,7 +192,7 @@ fn every_endpoint_refuses_a_request_without_credentials() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 36 * refused.len());
+    assert_eq!(checked, 37 * refused.len());
     // Nothing was changed by any of them: root is still signed in, their things unchanged.
     let me = server.get("/api/me", &root).expect(200);
     assert_eq!(me["userName"], "root");

@@ -199,6 +199,9 @@ impl Directory for Gated {
     fn update_settings(&self, credential: &Credential, update: SettingsUpdate) -> Result<Settings> {
         self.inner.update_settings(credential, update)
     }
+    fn mail_setup(&self, credential: &Credential) -> Result<MailSetup> {
+        self.inner.mail_setup(credential)
+    }
     fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest> {
         self.inner.send_test_mail(credential, to)
     }

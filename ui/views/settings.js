@@ -1,5 +1,6 @@
 // Settings of the directory: key authentication, key lifetime cap, password length, clipboard
-// delay, session lifetime, lock-out threshold. Read-only without MANAGE_SETTINGS.
+// delay, session lifetime, lock-out threshold. Read-only without MANAGE_SETTINGS. Below them,
+// whether the server sends e-mail, with a test message for those who may change settings.
 
 import { call, session } from "../api.js";
 import { h, replace, field, formError, showErrors, showSaveError, clearErrors, notify } from "../dom.js";
@@ -70,7 +71,52 @@ export function render(view) {
         showSaveError(form, error, "the settings");
       }
     });
-    replace(view, h("div", { class: "page-head" }, h("h1", {}, "Settings")), form);
+    // A card like the settings above (a form that never submits: its button only sends a test).
+    const mail = h("form", { id: "mail-setup", class: "narrow", novalidate: true },
+      h("fieldset", { class: "group" }, h("legend", {}, "E-mail"), h("p", { class: "hint" }, "Checking…")));
+    mail.addEventListener("submit", (event) => event.preventDefault());
+    replace(view, h("div", { class: "page-head" }, h("h1", {}, "Settings")), form, mail);
+    showMail(mail);
+  }
+
+  async function showMail(card) {
+    const section = (...parts) => replace(card, h("fieldset", { class: "group" }, h("legend", {}, "E-mail"), ...parts));
+    let setup;
+    try {
+      setup = await call("mail_setup");
+    } catch (error) {
+      section(h("p", { class: "form-error" }, error.message));
+      return;
+    }
+    if (!setup.configured) {
+      section(
+        h("p", { id: "mail-status" }, "Not configured: invitation and reset links are handed to you to pass on."),
+        h("p", { class: "hint" }, "A server sends e-mail when it is started with --smtp-url and --mail-from."));
+      return;
+    }
+    const result = h("p", { id: "mail-test-result", role: "status" });
+    const parts = [h("p", { id: "mail-status" }, `Sent through ${setup.description}.`)];
+    if (session.can("MANAGE_SETTINGS")) {
+      const button = h("button", { type: "button", id: "send-test-mail" }, "Send a test message");
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        result.textContent = "Sending…";
+        try {
+          const sent = await call("send_test_mail", { to: null });
+          result.textContent = sent.delivered
+            ? `Delivered to ${sent.to}: ${sent.answer}`
+            : `Could not be delivered to ${sent.to}: ${sent.answer}`;
+          result.className = sent.delivered ? "" : "form-error";
+        } catch (error) {
+          result.textContent = error.message;
+          result.className = "form-error";
+        } finally {
+          button.disabled = false;
+        }
+      });
+      parts.push(h("div", { class: "actions" }, button), result);
+    }
+    section(...parts);
   }
 
   load();
