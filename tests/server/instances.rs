@@ -471,6 +471,17 @@ struct Balancer {
 
 impl Drop for Balancer {
     fn drop(&mut self) {
+        // SIGTERM: nginx's master stops its workers before it exits (a SIGKILL would leave
+        // them running).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -648,5 +659,23 @@ fn the_scripting_scenario_runs_through_nginx_balancing_two_instances() {
     for instance in [&a, &b] {
         let address = instance.url.trim_start_matches("http://");
         assert!(used.contains(address), "{address} never answered: {used:?}");
+    }
+    // And nginx leaves nothing behind: its workers stop with it.
+    let workers = Command::new("pgrep")
+        .args(["-P", &balancer.child.id().to_string()])
+        .output()
+        .unwrap();
+    let workers: Vec<String> = String::from_utf8_lossy(&workers.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert!(!workers.is_empty(), "nginx has workers");
+    drop(balancer);
+    for pid in workers {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            state.is_empty() || state.contains(") Z "),
+            "an nginx worker still runs: {state}"
+        );
     }
 }
