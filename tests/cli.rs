@@ -16,13 +16,7 @@ fn keyward() -> Command {
 /// A directory file with its first SuperAdmin `root`, made by `keyward init`.
 fn initialised(tmp: &tempfile::TempDir) -> std::path::PathBuf {
     let db = tmp.path().join("team.db");
-    let out = keyward()
-        .args(["init", "--db", db.to_str().unwrap()])
-        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
-        .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    crate::common::keyward_init(db.to_str().unwrap(), None);
     db
 }
 
@@ -30,14 +24,8 @@ fn initialised(tmp: &tempfile::TempDir) -> std::path::PathBuf {
 /// URL stands where a file's path would.
 fn initialised_database() -> std::path::PathBuf {
     let url = crate::common::postgres::server().new_database();
-    let out = keyward()
-        .args(["init", "--db", &url])
-        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
-        .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Created postgres://"));
+    let created = crate::common::keyward_init(&url, None);
+    assert!(created.contains("Created postgres://"), "{created}");
     std::path::PathBuf::from(url)
 }
 

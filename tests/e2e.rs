@@ -459,19 +459,8 @@ fn the_main_scenario_runs_against_a_local_keyward_serve() {
     let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::TempDir::new().unwrap();
     let served = tmp.path().join("team.db");
-    let init = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["init", "--db", served.to_str().unwrap()])
-        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
-        .args(["--admin-display-name", "Rita Root"])
-        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{init:?}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    crate::common::keyward_init(served.to_str().unwrap(), Some("Rita Root"));
+    let port = crate::server::support::free_port();
     let server = Serve::start(&served, port);
 
     // The app starts on a local file as usual; the team's server is added as a connection.
@@ -536,24 +525,29 @@ fn the_main_scenario_runs_against_a_local_keyward_serve() {
     drop(server);
 }
 
+/// From a new app on a local file: a saved connection to the server at `url`, connected,
+/// and root signed in.
+fn signed_in_through_a_connection(app: &App, name: &str, url: &str) {
+    app.wait_for_element("#setup-form");
+    app.click("#connections-link");
+    app.click("#new-profile");
+    app.fill("#profile-form", json!({"name": name, "url": url}));
+    let row = format!("#profiles-table tr[data-profile='{name}']");
+    app.wait_for_element(&row);
+    app.click(&format!("{row} .connect"));
+    app.wait_for_element("#sign-in-form");
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+}
+
 #[test]
 fn settings_show_the_servers_e_mail_and_send_a_test_message() {
     let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let smtp = crate::server::mail::Smtp::start();
     let tmp = tempfile::TempDir::new().unwrap();
     let served = tmp.path().join("team.db");
-    let init = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["init", "--db", served.to_str().unwrap()])
-        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
-        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{init:?}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    crate::common::keyward_init(served.to_str().unwrap(), None);
+    let port = crate::server::support::free_port();
     let smtp_url = format!("smtp+plain://127.0.0.1:{}", smtp.port);
     let server = Serve::start_with(
         &served,
@@ -566,18 +560,7 @@ fn settings_show_the_servers_e_mail_and_send_a_test_message() {
         ],
     );
     let app = App::open(&tmp.path().join("laptop.db"));
-    app.wait_for_element("#setup-form");
-    app.click("#connections-link");
-    app.click("#new-profile");
-    app.fill(
-        "#profile-form",
-        json!({"name": "Mail server", "url": &server.url}),
-    );
-    app.wait_for_element("#profiles-table tr[data-profile='Mail server']");
-    app.click("#profiles-table tr[data-profile='Mail server'] .connect");
-    app.wait_for_element("#sign-in-form");
-    app.sign_in("root", PASSWORD);
-    app.wait_for_element("#users-table tr[data-user=root]");
+    signed_in_through_a_connection(&app, "Mail server", &server.url);
     app.go("#/settings");
     let status = app.wait_text("#mail-status");
     assert!(
@@ -602,33 +585,11 @@ fn the_main_scenario_runs_against_a_keyward_serve_on_postgresql() {
     let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::TempDir::new().unwrap();
     let database = crate::common::postgres::server().new_database();
-    let init = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["init", "--db", &database])
-        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
-        .args(["--admin-display-name", "Rita Root"])
-        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{init:?}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    crate::common::keyward_init(&database, Some("Rita Root"));
+    let port = crate::server::support::free_port();
     let server = Serve::start(std::path::Path::new(&database), port);
     let app = App::open(&tmp.path().join("laptop.db"));
-    app.wait_for_element("#setup-form");
-    app.click("#connections-link");
-    app.click("#new-profile");
-    app.fill(
-        "#profile-form",
-        json!({"name": "Team database", "url": &server.url}),
-    );
-    app.wait_for_element("#profiles-table tr[data-profile='Team database']");
-    app.click("#profiles-table tr[data-profile='Team database'] .connect");
-    app.wait_for_element("#sign-in-form");
-    app.sign_in("root", PASSWORD);
-    app.wait_for_element("#users-table tr[data-user=root]");
+    signed_in_through_a_connection(&app, "Team database", &server.url);
     app.screenshot("postgres-01-signed-in");
     main_scenario(&app, Some(&server.url));
     drop(server);

@@ -14,4 +14,4 @@ mod pages;
 mod problems;
 mod security;
 mod shutdown;
-mod support;
+pub(crate) mod support;

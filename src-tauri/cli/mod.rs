@@ -251,15 +251,20 @@ pub fn main() -> ExitCode {
         }) => {
             let mail = match (smtp_url, mail_from) {
                 (Some(url), Some(from)) => {
-                    let parsed =
-                        crate::server::mail::password_from_environment().and_then(|password| {
-                            crate::server::mail::MailConfig::parse(
-                                &url,
-                                &from,
-                                password,
-                                smtp_ca_file.as_deref(),
-                            )
-                        });
+                    let parsed = password_from_environment(
+                        "KEYWARD_SMTP_PASSWORD",
+                        "KEYWARD_SMTP_PASSWORD_FILE",
+                        "SMTP",
+                    )
+                    .map(|password| password.map(Secret::new))
+                    .and_then(|password| {
+                        crate::server::mail::MailConfig::parse(
+                            &url,
+                            &from,
+                            password,
+                            smtp_ca_file.as_deref(),
+                        )
+                    });
                     match parsed {
                         Ok(config) => Some(std::sync::Arc::new(config)),
                         Err(message) => {
@@ -516,15 +521,25 @@ fn database_access() -> Result<crate::store::Access, String> {
 /// The database's password when the URL has none: `PGPASSWORD`, else the first line of the
 /// file `KEYWARD_DB_PASSWORD_FILE` names. Never an argument (arguments show in `ps`).
 fn database_password() -> Result<Option<String>, String> {
-    if let Ok(password) = std::env::var("PGPASSWORD") {
+    password_from_environment("PGPASSWORD", "KEYWARD_DB_PASSWORD_FILE", "database")
+}
+
+/// A password from the variable `value`, else from the first line of the file the variable
+/// `file` names; none when neither is set. Never an argument (arguments show in `ps`).
+fn password_from_environment(
+    value: &str,
+    file: &str,
+    what: &str,
+) -> Result<Option<String>, String> {
+    if let Ok(password) = std::env::var(value) {
         return Ok(Some(password));
     }
-    match std::env::var_os("KEYWARD_DB_PASSWORD_FILE") {
+    match std::env::var_os(file) {
         Some(path) => std::fs::read_to_string(&path)
             .map(|text| Some(text.lines().next().unwrap_or_default().to_owned()))
             .map_err(|e| {
                 format!(
-                    "cannot read the database password from {}: {e}",
+                    "cannot read the {what} password from {}: {e}",
                     std::path::Path::new(&path).display()
                 )
             }),

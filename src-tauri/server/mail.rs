@@ -251,29 +251,6 @@ fn percent_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
     String::from_utf8(out)
 }
 
-/// The SMTP password: `KEYWARD_SMTP_PASSWORD`, else the first line of the file
-/// `KEYWARD_SMTP_PASSWORD_FILE` names; none when neither is set.
-pub fn password_from_environment() -> Result<Option<Secret>, String> {
-    if let Ok(password) = std::env::var("KEYWARD_SMTP_PASSWORD") {
-        return Ok(Some(Secret::new(password)));
-    }
-    match std::env::var_os("KEYWARD_SMTP_PASSWORD_FILE") {
-        Some(path) => std::fs::read_to_string(&path)
-            .map(|text| {
-                Some(Secret::new(
-                    text.lines().next().unwrap_or_default().to_owned(),
-                ))
-            })
-            .map_err(|e| {
-                format!(
-                    "cannot read the SMTP password from {}: {e}",
-                    Path::new(&path).display()
-                )
-            }),
-        None => Ok(None),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -281,3 +281,22 @@ pub fn private_ca() -> (String, String, String) {
         .unwrap();
     (ca.pem(), server_cert.pem(), server_key.serialize_pem())
 }
+
+/// `keyward init --db DB` with the first SuperAdmin `root` (root@example.com, the harness
+/// password, and `display_name` when given), run as the real binary; its standard output.
+pub fn keyward_init(db: &str, display_name: Option<&str>) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"));
+    command
+        .args(["init", "--db", db])
+        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
+        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
+        .env_remove("KEYWARD_DB")
+        .env_remove("KEYWARD_SERVER")
+        .env_remove("KEYWARD_TOKEN");
+    if let Some(name) = display_name {
+        command.args(["--admin-display-name", name]);
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "keyward init --db {db}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -19,18 +19,7 @@ fn keyward() -> Command {
 }
 
 fn init(db: &Path) {
-    let out = keyward()
-        .args(["init", "--db", db.to_str().unwrap()])
-        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
-        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::keyward_init(db.to_str().unwrap(), None);
 }
 
 /// The server process this test started; killed if the test fails before it stops it.

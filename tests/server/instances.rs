@@ -118,14 +118,7 @@ pub fn initialised_database() -> String {
 
 fn initialised_database_on(server: &crate::common::postgres::PgServer) -> String {
     let url = server.new_database();
-    let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["init", "--db", &url])
-        .args(["--admin-user", "root", "--admin-email", "root@example.com"])
-        .env("KEYWARD_ADMIN_PASSWORD", PASSWORD)
-        .env_remove("KEYWARD_DB")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    crate::common::keyward_init(&url, None);
     url
 }
 
