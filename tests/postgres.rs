@@ -183,33 +183,7 @@ fn a_logged_url_never_shows_the_password_it_was_given() {
 fn two_instances_racing_for_one_user_name_make_one_user_and_one_duplicate() {
     let (_, _, dirs) = instances(2);
     let root = first_admin(dirs[0].as_ref());
-    for round in 0..10 {
-        let barrier = Arc::new(Barrier::new(2));
-        let racers: Vec<_> = dirs
-            .iter()
-            .map(|dir| {
-                let (dir, barrier, root) = (Arc::clone(dir), Arc::clone(&barrier), root.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    dir.create_user(
-                        &root,
-                        NewUser {
-                            user_name: format!("racer{round}"),
-                            display_name: "Racer".into(),
-                            email: format!("racer{round}@example.com"),
-                            ..Default::default()
-                        },
-                    )
-                })
-            })
-            .collect();
-        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
-        assert_eq!(
-            results.iter().filter(|r| r.is_ok()).count(),
-            1,
-            "{results:?}"
-        );
-        let refused = results.into_iter().find_map(Result::err).unwrap();
+    for refused in race_for_one_user_name([Arc::clone(&dirs[0]), Arc::clone(&dirs[1])], &root) {
         assert!(matches!(refused, Error::Duplicate(_)), "{refused:?}");
     }
 }

@@ -300,40 +300,14 @@ fn a_unique_index_violation_is_a_duplicate_on_its_field_whatever_the_path() {
 fn two_writers_racing_for_one_user_name_make_one_user_and_one_duplicate() {
     use keyward::core::directory::Directory;
     use keyward::core::Error;
-    use std::sync::{Arc, Barrier};
+    use std::sync::Arc;
     let h = Harness::sqlite();
     let root = h.root();
     // A second directory on the same file: another process, as far as SQLite can tell.
     let other =
         Arc::new(SqliteDirectory::open_with_clock(&h.path, Arc::new(h.clock.clone())).unwrap());
-    for round in 0..10 {
-        let barrier = Arc::new(Barrier::new(2));
-        let racers: Vec<_> = [Arc::clone(&h.dir), other.clone() as Arc<dyn Directory>]
-            .into_iter()
-            .map(|dir| {
-                let barrier = Arc::clone(&barrier);
-                let root = root.clone();
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    dir.create_user(
-                        &root,
-                        NewUser {
-                            user_name: format!("racer{round}"),
-                            display_name: "Racer".into(),
-                            email: format!("racer{round}@example.com"),
-                            ..Default::default()
-                        },
-                    )
-                })
-            })
-            .collect();
-        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
-        assert_eq!(
-            results.iter().filter(|r| r.is_ok()).count(),
-            1,
-            "{results:?}"
-        );
-        let refused = results.into_iter().find_map(Result::err).unwrap();
+    for refused in race_for_one_user_name([Arc::clone(&h.dir), other as Arc<dyn Directory>], &root)
+    {
         match refused {
             Error::Duplicate(fields) => {
                 assert_eq!(fields.fields().collect::<Vec<_>>(), ["email", "userName"])

@@ -300,3 +300,42 @@ pub fn keyward_init(db: &str, display_name: Option<&str>) -> String {
     assert!(out.status.success(), "keyward init --db {db}: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Ten rounds of two threads, one on each directory, creating the same user at the same
+/// moment: exactly one of the two is created each round. The refusal of each round.
+pub fn race_for_one_user_name(
+    dirs: [Arc<dyn Directory>; 2],
+    root: &Credential,
+) -> Vec<keyward::core::Error> {
+    (0..10)
+        .map(|round| {
+            let barrier = Arc::new(std::sync::Barrier::new(2));
+            let racers: Vec<_> = dirs
+                .iter()
+                .map(|dir| {
+                    let (dir, barrier, root) =
+                        (Arc::clone(dir), Arc::clone(&barrier), root.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        dir.create_user(
+                            &root,
+                            NewUser {
+                                user_name: format!("racer{round}"),
+                                display_name: "Racer".into(),
+                                email: format!("racer{round}@example.com"),
+                                ..Default::default()
+                            },
+                        )
+                    })
+                })
+                .collect();
+            let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "round {round}: {results:?}"
+            );
+            results.into_iter().find_map(Result::err).unwrap()
+        })
+        .collect()
+}
