@@ -375,6 +375,7 @@ impl Directory for RemoteDirectory {
             token: token_from_link(&reply.reset_link),
             expires_time: reply.expires_time,
             link: Some(Secret::new(reply.reset_link)),
+            mail: reply.mail,
         })
     }
 
@@ -385,6 +386,7 @@ impl Directory for RemoteDirectory {
             token: token_from_link(&reply.invite_link),
             expires_time: reply.expires_time,
             link: Some(Secret::new(reply.invite_link)),
+            mail: reply.mail,
         })
     }
 
@@ -549,6 +551,7 @@ fn created_user(reply: CreatedUserReply) -> CreatedUser {
             token: token_from_link(&link),
             expires_time,
             link: Some(Secret::new(link)),
+            mail: reply.invitation_mail,
         }),
         _ => None,
     };

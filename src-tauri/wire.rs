@@ -30,6 +30,15 @@ pub fn token_link(base_url: &str, page: &str, token: &Secret) -> String {
     )
 }
 
+/// Where the pages taking a token are, for messages that carry links to them.
+pub fn mail_links(base_url: &str) -> crate::core::mail::Links {
+    let empty = Secret::new(String::new());
+    crate::core::mail::Links {
+        invitation: token_link(base_url, INVITE_PAGE, &empty),
+        reset: token_link(base_url, RESET_PAGE, &empty),
+    }
+}
+
 /// The token of a link made by [`token_link`] (or the text itself when it is a bare token).
 pub fn token_from_link(link: &str) -> Secret {
     let token = link.rsplit_once("#token=").map_or(link, |(_, token)| token);
@@ -299,6 +308,9 @@ pub struct CreatedUserReply {
     pub invite_link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_time: Option<DateTime<Utc>>,
+    /// The e-mail taking the invitation to the user, where the server sends e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_mail: Option<MailDelivery>,
 }
 
 /// An import's outcome: the users created, each with its invitation link when invited.
@@ -317,6 +329,9 @@ pub struct ImportReply {
 pub struct InviteReply {
     pub invite_link: String,
     pub expires_time: DateTime<Utc>,
+    /// The e-mail taking the link to the user, where the server sends e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailDelivery>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -325,6 +340,9 @@ pub struct InviteReply {
 pub struct ResetReply {
     pub reset_link: String,
     pub expires_time: DateTime<Utc>,
+    /// The e-mail taking the link to the user, where the server sends e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailDelivery>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

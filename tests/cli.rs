@@ -526,6 +526,80 @@ fn the_same_commands_work_on_a_server_with_keyward_token() {
 }
 
 #[test]
+fn users_show_says_whether_the_invitation_was_e_mailed() {
+    use keyward::core::directory::Directory;
+    let smtp = crate::server::mail::Smtp::start();
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    let port = crate::server::support::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mailer = keyward::server::mail::MailConfig::parse(
+        &format!("smtp+plain://127.0.0.1:{}", smtp.port),
+        "keyward@example.com",
+        None,
+        None,
+    )
+    .unwrap();
+    let directory = std::sync::Arc::new(
+        keyward::store::SqliteDirectory::open(&db)
+            .unwrap()
+            .with_mailer(std::sync::Arc::new(mailer), keyward::wire::mail_links(&url))
+            .unwrap(),
+    );
+    let server = keyward::server::RunningServer::start(
+        directory.clone(),
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        keyward::server::ServerOptions::default(),
+        1,
+    )
+    .unwrap();
+    let token = directory
+        .sign_in("root", &crate::common::secret(crate::common::PASSWORD))
+        .unwrap()
+        .access_token;
+    let on_server = |args: &[&str]| {
+        let mut command = keyward();
+        command
+            .args(args)
+            .args(["--server", &url])
+            .env("KEYWARD_TOKEN", token.expose());
+        run(&mut command, "").ok()
+    };
+    let added = on_server(&[
+        "users",
+        "add",
+        "--user-name",
+        "tom",
+        "--email",
+        "tom@example.com",
+    ]);
+    assert!(
+        added.stdout.contains(&format!("{url}/invite#token=")),
+        "{}",
+        added.stdout
+    );
+    assert!(
+        added.stderr.contains("e-mailing it to tom@example.com"),
+        "{}",
+        added.stderr
+    );
+    smtp.wait_for(1);
+    let mut shown = String::new();
+    crate::server::support::wait_for(
+        "users show to say it was e-mailed",
+        std::time::Duration::from_secs(20),
+        || {
+            shown = on_server(&["users", "show", "tom"]).stdout;
+            shown.contains("Invitation e-mailed to tom@example.com at")
+        },
+    );
+    assert!(shown.lines().any(|l| l.starts_with("mail ")), "{shown}");
+    let json = on_server(&["users", "show", "tom", "--json"]).json();
+    assert_eq!(json["mail"]["status"], "SENT", "{json}");
+    drop(server);
+}
+
+#[test]
 fn backup_copies_a_live_directory_restore_needs_force_and_check_finds_damage() {
     let tmp = tempfile::TempDir::new().unwrap();
     let db = initialised(&tmp);

@@ -332,7 +332,7 @@ impl Session<'_> {
         } else {
             let roles = self.role_names().names_of(&user.roles).join(", ");
             let groups = self.group_names().names_of(&user.groups).join(", ");
-            Table::pairs(&[
+            let mut pairs = vec![
                 ("id", user.id.clone()),
                 ("userName", user.user_name.clone()),
                 ("displayName", user.display_name.clone()),
@@ -344,7 +344,11 @@ impl Session<'_> {
                 ("createdTime", user.created_time.to_rfc3339()),
                 ("lastLoginTime", time_or_dash(user.last_login_time)),
                 ("updateVersion", user.update_version.to_string()),
-            ]);
+            ];
+            if let Some(mail) = &user.mail {
+                pairs.push(("mail", mail.summary()));
+            }
+            Table::pairs(&pairs);
         }
     }
 
@@ -377,6 +381,12 @@ impl Session<'_> {
                 issued.link.as_ref().unwrap_or(&issued.token),
                 Some(issued.expires_time),
             );
+            if let Some(mail) = &issued.mail {
+                eprintln!(
+                    "e-mailing it to {} as well; `users show` says how that went",
+                    mail.to
+                );
+            }
         }
     }
 }

@@ -332,7 +332,12 @@ fn serve(
             listener.local_addr()?
         );
         let directory = match options.mail.clone() {
-            Some(mail) => directory.with_mailer(mail),
+            Some(mail) => {
+                let public_url = crate::server::public_url(&options, listener.local_addr()?);
+                directory
+                    .with_mailer(mail, crate::wire::mail_links(&public_url))
+                    .map_err(std::io::Error::other)?
+            }
             None => directory,
         };
         crate::server::serve(
@@ -494,11 +499,15 @@ impl Local {
 
     /// The directory sending its e-mail through `mailer`.
     #[cfg(feature = "server")]
-    fn with_mailer(self, mailer: std::sync::Arc<dyn crate::core::mail::Mailer>) -> Local {
-        match self {
-            Local::File(file) => Local::File(file.with_mailer(mailer)),
-            Local::Database(database) => Local::Database(database.with_mailer(mailer)),
-        }
+    fn with_mailer(
+        self,
+        mailer: std::sync::Arc<dyn crate::core::mail::Mailer>,
+        links: crate::core::mail::Links,
+    ) -> crate::core::Result<Local> {
+        Ok(match self {
+            Local::File(file) => Local::File(file.with_mailer(mailer, links)?),
+            Local::Database(database) => Local::Database(database.with_mailer(mailer, links)?),
+        })
     }
 
     fn into_directory(self) -> std::sync::Arc<dyn Directory> {

@@ -1,13 +1,43 @@
 //! E-mail as the core sees it: what to send, and whether it was accepted. Sending itself is
 //! an adapter's (the server's SMTP transport); the core never knows how.
 
-/// A message to send: plain text and HTML with the same content.
-#[derive(Debug, Clone)]
+use super::secret::Secret;
+
+/// A message to send: plain text and HTML with the same content. Its text may carry a
+/// one-time link, so it is never shown whole (`Debug` names the recipient and subject only).
+#[derive(Clone)]
 pub struct Outgoing {
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the pages that take a one-time token are, as links in a message point to them:
+/// each is the text a link starts with, to which the token is appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    pub invitation: String,
+    pub reset: String,
+}
+
+impl Links {
+    pub fn invitation(&self, token: &Secret) -> Secret {
+        Secret::new(format!("{}{}", self.invitation, token.expose()))
+    }
+
+    pub fn reset(&self, token: &Secret) -> Secret {
+        Secret::new(format!("{}{}", self.reset, token.expose()))
+    }
 }
 
 /// Why a message was not accepted.

@@ -81,6 +81,10 @@ pub struct User {
     pub last_updated_time: DateTime<Utc>,
     pub last_login_time: Option<DateTime<Utc>>,
     pub update_version: i64,
+    /// The last invitation or reset e-mailed to the user, where the directory's server sends
+    /// e-mail: on a single user as read by id (never in lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailDelivery>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -159,6 +163,9 @@ pub struct IssuedToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub link: Option<Secret>,
+    /// The message taking the link to the user, where the directory's server sends e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailDelivery>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -647,6 +654,142 @@ pub struct MailSetup {
     /// The SMTP server, how it is reached, and the sender (never a password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// What a message sent by the directory is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MailKind {
+    /// An invitation, first or new, with its link.
+    Invitation,
+    /// A password reset link.
+    PasswordReset,
+    /// A key of the recipient's expires in 14 days.
+    KeyExpiresIn14Days,
+    /// A key of the recipient's expires within a day.
+    KeyExpiresIn1Day,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 4] = [
+        MailKind::Invitation,
+        MailKind::PasswordReset,
+        MailKind::KeyExpiresIn14Days,
+        MailKind::KeyExpiresIn1Day,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Invitation => "INVITATION",
+            MailKind::PasswordReset => "PASSWORD_RESET",
+            MailKind::KeyExpiresIn14Days => "KEY_EXPIRES_IN_14_DAYS",
+            MailKind::KeyExpiresIn1Day => "KEY_EXPIRES_IN_1_DAY",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<MailKind> {
+        MailKind::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// Does the message carry a one-time link (which only memory holds until it is sent)?
+    pub fn carries_link(self) -> bool {
+        matches!(self, MailKind::Invitation | MailKind::PasswordReset)
+    }
+
+    /// How it is named to an administrator.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MailKind::Invitation => "invitation",
+            MailKind::PasswordReset => "password reset",
+            MailKind::KeyExpiresIn14Days => "key expiry warning (14 days)",
+            MailKind::KeyExpiresIn1Day => "key expiry warning (1 day)",
+        }
+    }
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MailStatus {
+    /// Queued or being handed to the SMTP server.
+    Sending,
+    /// The SMTP server accepted it.
+    Sent,
+    /// Not delivered (yet): `reason` says why; a `nextAttemptTime` says when it is tried
+    /// again, none that it will not be.
+    Failed,
+}
+
+impl MailStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailStatus::Sending => "SENDING",
+            MailStatus::Sent => "SENT",
+            MailStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<MailStatus> {
+        [MailStatus::Sending, MailStatus::Sent, MailStatus::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// One message the directory sends, as an administrator may see it: to whom, about what,
+/// and how it went; never its text or link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MailDelivery {
+    pub kind: MailKind,
+    pub to: String,
+    pub status: MailStatus,
+    /// Why the last attempt failed (FAILED), or what the SMTP server answered (SENT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When it was queued.
+    pub queued_time: DateTime<Utc>,
+    /// When its status last changed (sent, failed).
+    pub time: DateTime<Utc>,
+    /// How often it was handed to the SMTP server.
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_time: Option<DateTime<Utc>>,
+}
+
+impl MailDelivery {
+    /// One line for an administrator: what happened, and what to do when it failed.
+    pub fn summary(&self) -> String {
+        let what = match self.kind {
+            MailKind::Invitation => "Invitation",
+            MailKind::PasswordReset => "Password reset",
+            MailKind::KeyExpiresIn14Days | MailKind::KeyExpiresIn1Day => "Key expiry warning",
+        };
+        let when = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+        match self.status {
+            MailStatus::Sent => format!("{what} e-mailed to {} at {}", self.to, when(&self.time)),
+            MailStatus::Sending => format!("{what} to {}: sending…", self.to),
+            MailStatus::Failed => {
+                let reason = self.reason.as_deref().unwrap_or("unknown reason");
+                let retry = self
+                    .next_attempt_time
+                    .map(|t| format!(" Trying again at {}.", when(&t)))
+                    .unwrap_or_default();
+                let instead = if self.kind.carries_link() {
+                    " — copy the link instead"
+                } else {
+                    ""
+                };
+                format!(
+                    "{what} to {} could not be delivered: {reason}{instead}.{retry}",
+                    self.to
+                )
+            }
+        }
+    }
 }
 
 /// What a test message came to.

@@ -30,6 +30,21 @@ impl Record {
         })
     }
 
+    /// An entry for what the directory does by itself (sending e-mail), acting for nobody.
+    pub fn by_system(time: Time, action: &'static str) -> Record {
+        Record(AuditRecord {
+            time,
+            actor_id: None,
+            actor_name: None,
+            action,
+            target_type: None,
+            target_id: None,
+            target_name: None,
+            outcome: Outcome::Success,
+            detail: None,
+        })
+    }
+
     pub fn target(mut self, kind: &'static str, id: &str, name: &str) -> Record {
         self.0.target_type = Some(kind);
         self.0.target_id = Some(id.to_owned());

@@ -16,6 +16,7 @@ mod auth;
 mod grants;
 mod groups;
 mod keys;
+mod mail;
 mod roles;
 mod run;
 mod settings;
@@ -167,18 +168,51 @@ impl<S: Store> Directory for StoredDirectory<S> {
     }
 
     fn reset_password(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
-        self.mutate(
+        self.mutate_mailing(
             credential,
             "user.reset_password",
             Some(id),
-            |tx, actor, now| auth::issue_reset(tx, actor, now, id),
+            |tx, actor, now, letters| {
+                let mut issued = auth::issue_reset(tx, actor, now, id)?;
+                let user = users::load(tx, id)?;
+                let kind = MailKind::PasswordReset;
+                mail::queue_link(
+                    tx,
+                    self.mail(),
+                    actor,
+                    now,
+                    &user,
+                    kind,
+                    &mut issued,
+                    letters,
+                )?;
+                Ok(issued)
+            },
         )
     }
 
     fn send_invitation(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
-        self.mutate(credential, "user.invite", Some(id), |tx, actor, now| {
-            auth::reissue_invitation(tx, actor, now, id)
-        })
+        self.mutate_mailing(
+            credential,
+            "user.invite",
+            Some(id),
+            |tx, actor, now, letters| {
+                let mut issued = auth::reissue_invitation(tx, actor, now, id)?;
+                let user = users::load(tx, id)?;
+                let kind = MailKind::Invitation;
+                mail::queue_link(
+                    tx,
+                    self.mail(),
+                    actor,
+                    now,
+                    &user,
+                    kind,
+                    &mut issued,
+                    letters,
+                )?;
+                Ok(issued)
+            },
+        )
     }
 
     fn list_roles(&self, credential: &Credential) -> Result<Vec<Role>> {

@@ -4,11 +4,12 @@
 
 use super::actors;
 use super::audit::Record;
+use super::mail::{self, Letter, Mail};
 use super::storage::{End, Store, Tx};
 use super::verification;
 use crate::core::access::Actor;
 use crate::core::clock::Clock;
-use crate::core::mail::Mailer;
+use crate::core::mail::{Links, Mailer};
 use crate::core::model::{Credential, Outcome, Time};
 use crate::core::permission::BuiltinRole;
 use crate::core::{Error, Result};
@@ -16,10 +17,12 @@ use std::sync::Arc;
 
 /// The directory: every rule of the product, over any [`Store`].
 pub struct StoredDirectory<S> {
-    store: S,
+    store: Arc<S>,
     clock: Arc<dyn Clock>,
     /// Where e-mail goes, when the directory's server has it configured.
-    mailer: Option<Arc<dyn Mailer>>,
+    mail: Option<Arc<Mail>>,
+    /// The thread sending it.
+    mail_worker: Option<std::thread::JoinHandle<()>>,
 }
 
 impl<S: Store> StoredDirectory<S> {
@@ -33,20 +36,40 @@ impl<S: Store> StoredDirectory<S> {
                 .try_for_each(|role| tx.ensure_builtin_role(role, now))
         })?;
         Ok(StoredDirectory {
-            store,
+            store: Arc::new(store),
             clock,
-            mailer: None,
+            mail: None,
+            mail_worker: None,
         })
     }
 
-    /// The directory sending its e-mail through `mailer`.
-    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
-        self.mailer = Some(mailer);
-        self
+    /// The directory sending its e-mail through `mailer`, with links to the pages `links`
+    /// names; a worker thread sends it until the directory is dropped.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>, links: Links) -> Result<Self> {
+        self.stop_mail();
+        let mail = Arc::new(Mail::new(mailer, links));
+        let worker = {
+            let (mail, store, clock) = (
+                Arc::clone(&mail),
+                Arc::clone(&self.store),
+                Arc::clone(&self.clock),
+            );
+            std::thread::Builder::new()
+                .name("keyward-mail".into())
+                .spawn(move || mail::work(mail, store, clock))
+                .map_err(|e| Error::Internal(format!("cannot start sending e-mail: {e}")))?
+        };
+        self.mail = Some(mail);
+        self.mail_worker = Some(worker);
+        Ok(self)
     }
 
     pub(super) fn mailer(&self) -> Option<&dyn Mailer> {
-        self.mailer.as_deref()
+        self.mail.as_deref().map(|m| m.mailer.as_ref())
+    }
+
+    pub(super) fn mail(&self) -> Option<&Mail> {
+        self.mail.as_deref()
     }
 
     pub fn store(&self) -> &S {
@@ -105,6 +128,27 @@ impl<S: Store> StoredDirectory<S> {
         change: impl FnMut(&dyn Tx, &Actor, Time) -> Result<T>,
     ) -> Result<T> {
         self.change(End::Commit, credential, action, target_id, change)
+    }
+
+    /// Runs a change like [`Self::mutate`] that may write letters (e-mail to send); they go
+    /// to the outbox once the change is committed, never before.
+    pub(super) fn mutate_mailing<T>(
+        &self,
+        credential: &Credential,
+        action: &'static str,
+        target_id: Option<&str>,
+        mut change: impl FnMut(&dyn Tx, &Actor, Time, &mut Vec<Letter>) -> Result<T>,
+    ) -> Result<T> {
+        let mut letters = Vec::new();
+        let result = self.mutate(credential, action, target_id, |tx, actor, now| {
+            // A store may run the change again: only the last run's letters count.
+            letters.clear();
+            change(tx, actor, now, &mut letters)
+        })?;
+        if let Some(mail) = self.mail() {
+            mail.post(letters);
+        }
+        Ok(result)
     }
 
     /// Runs a change like [`Self::mutate`] and then rolls it back whatever happened: a
@@ -188,5 +232,24 @@ impl<S: Store> StoredDirectory<S> {
             Some(key_id) => self.write(|tx, now| verification::record_use(tx, &key_id, now)),
             None => Ok(()),
         }
+    }
+}
+
+impl<S> StoredDirectory<S> {
+    /// Stops the e-mail worker after the message it is sending; what is left unsent is
+    /// recorded as such.
+    fn stop_mail(&mut self) {
+        if let Some(mail) = self.mail.take() {
+            mail.stop();
+        }
+        if let Some(worker) = self.mail_worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl<S> Drop for StoredDirectory<S> {
+    fn drop(&mut self) {
+        self.stop_mail();
     }
 }

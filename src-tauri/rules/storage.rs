@@ -39,7 +39,7 @@ pub enum End {
 
 /// One transaction of a store: every aggregate's rows, and savepoints.
 pub trait Tx:
-    UserRows + RoleRows + GroupRows + KeyRows + AuthRows + AuditRows + SettingsRows + Tables
+    UserRows + RoleRows + GroupRows + KeyRows + AuthRows + AuditRows + SettingsRows + MailRows + Tables
 {
     /// Starts a savepoint: changes after it can be undone alone.
     fn savepoint(&self) -> Result<()>;
@@ -381,6 +381,65 @@ pub trait SettingsRows {
     fn save_settings(&self, settings: &Settings) -> Result<()>;
 }
 
+// --- E-mail deliveries -----------------------------------------------------------------------
+
+/// One message the directory sends and how it stands; never its text or link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub user_id: String,
+    /// The key a warning is about.
+    pub key_id: Option<String>,
+    pub kind: MailKind,
+    pub recipient: String,
+    pub status: MailStatus,
+    pub reason: Option<String>,
+    pub attempts: u32,
+    pub created_time: Time,
+    pub updated_time: Time,
+    /// When a sender means to try (again): set while one holds it; none when nobody will.
+    pub next_attempt_time: Option<Time>,
+}
+
+/// An ENABLED key due for an expiry warning of some kind, with its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringKeyRow {
+    pub key_id: String,
+    pub key_name: String,
+    pub prefix: Option<String>,
+    pub expires_time: Time,
+    pub owner_id: String,
+    pub owner_user_name: String,
+    pub owner_display_name: String,
+    pub owner_email: String,
+}
+
+/// Which keys a warning of `kind` is due for.
+pub struct ExpiringKeys {
+    /// ENABLED keys of ACTIVE owners with no delivery of this kind yet...
+    pub kind: MailKind,
+    /// ...expiring after this time...
+    pub expires_after: Time,
+    /// ...and at or before this one...
+    pub expires_by: Time,
+    /// ...that were made to live longer than this (in milliseconds).
+    pub lifetime_over_ms: i64,
+    /// At most this many.
+    pub limit: u32,
+}
+
+pub trait MailRows {
+    fn insert_delivery(&self, delivery: &DeliveryRow) -> Result<()>;
+    fn find_delivery(&self, id: &str) -> Result<Option<DeliveryRow>>;
+    /// Writes the delivery's status, reason, attempts, updated and next attempt time.
+    fn update_delivery(&self, delivery: &DeliveryRow) -> Result<()>;
+    /// The user's latest delivery of one of these kinds.
+    fn latest_delivery(&self, user_id: &str, kinds: &[MailKind]) -> Result<Option<DeliveryRow>>;
+    /// Deliveries someone meant to try before `before` (at most `limit`, oldest first).
+    fn deliveries_due_before(&self, before: Time, limit: u32) -> Result<Vec<DeliveryRow>>;
+    fn expiring_keys(&self, query: &ExpiringKeys) -> Result<Vec<ExpiringKeyRow>>;
+}
+
 // --- Whole tables, for moving a directory between stores -------------------------------------
 
 /// The kind of a column's values, as every store holds them.
@@ -497,6 +556,23 @@ pub const TABLES: &[Table] = &[
             ("last_used_time", BigInt),
             ("revoked_time", BigInt),
             ("revoked_by", Text),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "mail_deliveries",
+        columns: &[
+            ("id", Text),
+            ("user_id", Text),
+            ("key_id", Text),
+            ("kind", Text),
+            ("recipient", Text),
+            ("status", Text),
+            ("reason", Text),
+            ("attempts", Int),
+            ("created_time", BigInt),
+            ("updated_time", BigInt),
+            ("next_attempt_time", BigInt),
         ],
         order_by: "id",
     },

@@ -31,5 +31,6 @@ pub(super) fn issue(tx: &dyn Tx, user_id: &str, kind: TokenKind, now: Time) -> R
         token,
         expires_time,
         link: None,
+        mail: None,
     })
 }

@@ -4,6 +4,7 @@
 use super::actors;
 use super::audit::Record;
 use super::grants::{self, distinct_ids};
+use super::mail::{self, Letter, Mail};
 use super::run::StoredDirectory;
 use super::storage::{NewUserRow, Store, TokenKind, Tx, Unique, UserChange, UserListing};
 use super::tokens;
@@ -23,7 +24,13 @@ pub(super) fn get(tx: &dyn Tx, actor: &Actor, id: &str) -> Result<User> {
     if !actor.is(id) {
         actor.require(Permission::VIEW_USER)?;
     }
-    load(tx, id)
+    with_mail(tx, load(tx, id)?)
+}
+
+/// The user with the last invitation or reset e-mailed to them.
+fn with_mail(tx: &dyn Tx, mut user: User) -> Result<User> {
+    user.mail = mail::last_link_mail(tx, &user.id)?;
+    Ok(user)
 }
 
 /// The user with this id, or else the one with exactly this user name (any case). Without
@@ -36,10 +43,10 @@ pub(super) fn find(tx: &dyn Tx, actor: &Actor, name_or_id: &str) -> Result<User>
         tx.find_user_id_by_name(&wanted.to_lowercase())?
     };
     match id {
-        Some(id) if actor.is(&id) => load(tx, &id),
+        Some(id) if actor.is(&id) => with_mail(tx, load(tx, &id)?),
         id => {
             actor.require(Permission::VIEW_USER)?;
-            load(tx, &id.ok_or(Error::NotFound("user"))?)
+            with_mail(tx, load(tx, &id.ok_or(Error::NotFound("user"))?)?)
         }
     }
 }
@@ -153,9 +160,16 @@ pub(super) fn create<S: Store>(
     let parsed = parse_new(user, creation_policy(dir, credential)?)?;
     // Hash before the write transaction: it is the slow part.
     let password_hash = user.password.as_ref().map(|p| password::hash(p.expose()));
-    dir.mutate(credential, "user.create", None, |tx, actor, now| {
-        insert(tx, actor, now, &parsed, password_hash.as_deref())
-    })
+    dir.mutate_mailing(
+        credential,
+        "user.create",
+        None,
+        |tx, actor, now, letters| {
+            let mut created = insert(tx, actor, now, &parsed, password_hash.as_deref())?;
+            mail_invitation(tx, dir.mail(), actor, now, &mut created, letters)?;
+            Ok(created)
+        },
+    )
 }
 
 /// Adds many users in one transaction: all of them, or none when any row is refused. Every
@@ -188,7 +202,7 @@ pub(super) fn import<S: Store>(
     } else {
         vec![None; rows.len()]
     };
-    let change = |tx: &dyn Tx, actor: &Actor, now: Time| {
+    let change = |tx: &dyn Tx, actor: &Actor, now: Time, letters: &mut Vec<Letter>| {
         let mut errors = parse_errors.clone();
         let mut created = Vec::new();
         for (row, (user, hash)) in parsed.iter().zip(&hashes).enumerate() {
@@ -209,6 +223,11 @@ pub(super) fn import<S: Store>(
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
+        if !dry_run {
+            for user in &mut created {
+                mail_invitation(tx, dir.mail(), actor, now, user, letters)?;
+            }
+        }
         Ok(ImportReport {
             dry_run,
             count: rows.len(),
@@ -216,9 +235,36 @@ pub(super) fn import<S: Store>(
         })
     };
     if dry_run {
-        dir.rehearse(credential, "user.import", change)
+        let mut letters = Vec::new();
+        dir.rehearse(credential, "user.import", |tx, actor, now| {
+            change(tx, actor, now, &mut letters)
+        })
     } else {
-        dir.mutate(credential, "user.import", None, change)
+        dir.mutate_mailing(credential, "user.import", None, change)
+    }
+}
+
+/// The e-mail taking a created user's invitation to them, where the directory sends e-mail.
+fn mail_invitation(
+    tx: &dyn Tx,
+    mail: Option<&Mail>,
+    actor: &Actor,
+    now: Time,
+    created: &mut CreatedUser,
+    letters: &mut Vec<Letter>,
+) -> Result<()> {
+    match created.invitation.as_mut() {
+        Some(invitation) => mail::queue_link(
+            tx,
+            mail,
+            actor,
+            now,
+            &created.user,
+            MailKind::Invitation,
+            invitation,
+            letters,
+        ),
+        None => Ok(()),
     }
 }
 

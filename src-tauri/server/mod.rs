@@ -137,6 +137,19 @@ pub fn app(state: AppState, options: &ServerOptions) -> axum::Router {
         .layer(axum::middleware::from_fn(problem::trace_requests))
 }
 
+/// The address links point to: `--public-url`, or else the address served.
+pub fn public_url(options: &ServerOptions, address: SocketAddr) -> String {
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{address}"))
+}
+
 /// Serves until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
@@ -145,15 +158,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
-    let scheme = if options.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    let public_url = options
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("{scheme}://{address}"));
+    let public_url = public_url(&options, address);
     let state = AppState::new(directory, &public_url, &options);
     let app = app(state, &options).into_make_service_with_connect_info::<tls::Peer>();
     // Before the first request: a sign-in with an unknown name costs what every other does.

@@ -522,6 +522,7 @@ async fn reset_password(
     Ok(Json(ResetReply {
         reset_link: state.link(RESET_PAGE, &issued.token),
         expires_time: issued.expires_time,
+        mail: issued.mail,
     }))
 }
 
@@ -539,6 +540,7 @@ async fn send_invitation(
     Ok(Json(InviteReply {
         invite_link: state.link(INVITE_PAGE, &issued.token),
         expires_time: issued.expires_time,
+        mail: issued.mail,
     }))
 }
 
@@ -881,17 +883,19 @@ impl AppState {
 
     /// A created user as the API shows it: an invitation becomes a link to this server.
     fn created_reply(&self, created: CreatedUser) -> CreatedUserReply {
-        let (invite_link, expires_time) = match created.invitation {
+        let (invite_link, expires_time, invitation_mail) = match created.invitation {
             Some(invitation) => (
                 Some(self.link(INVITE_PAGE, &invitation.token)),
                 Some(invitation.expires_time),
+                invitation.mail,
             ),
-            None => (None, None),
+            None => (None, None, None),
         };
         CreatedUserReply {
             user: created.user,
             invite_link,
             expires_time,
+            invitation_mail,
         }
     }
 

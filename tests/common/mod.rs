@@ -27,6 +27,8 @@ pub struct Harness {
     pub clock: ManualClock,
     /// The SQLite file, for tests that look inside it.
     pub path: PathBuf,
+    /// The PostgreSQL database's URL, when the directory is there.
+    pub database: Option<String>,
     /// The server the remote backend talks to; stopped before the file goes away.
     #[cfg(feature = "server")]
     pub server: Option<keyward::server::RunningServer>,
@@ -43,6 +45,7 @@ impl Harness {
             dir: Arc::new(dir),
             clock,
             path,
+            database: None,
             #[cfg(feature = "server")]
             server: None,
             _tmp: tmp,
@@ -65,6 +68,7 @@ impl Harness {
             dir: Arc::new(dir),
             clock,
             path: tmp.path().join("no-file-on-postgres"),
+            database: Some(url),
             #[cfg(feature = "server")]
             server: None,
             _tmp: tmp,
@@ -106,6 +110,43 @@ impl Harness {
         harness.dir = Arc::new(remote);
         harness.server = Some(server);
         harness
+    }
+
+    /// The harness's directory opened again (its file or database, its clock), sending e-mail
+    /// through `mail` when given.
+    pub fn reopen(
+        &self,
+        mail: Option<(
+            Arc<dyn keyward::core::mail::Mailer>,
+            keyward::core::mail::Links,
+        )>,
+    ) -> Arc<dyn Directory> {
+        let clock = Arc::new(self.clock.clone());
+        match &self.database {
+            Some(url) => {
+                let dir = keyward::store::PostgresDirectory::connect_with_clock(
+                    url,
+                    &Default::default(),
+                    clock,
+                )
+                .expect("connect");
+                match mail {
+                    Some((mailer, links)) => {
+                        Arc::new(dir.with_mailer(mailer, links).expect("mail"))
+                    }
+                    None => Arc::new(dir),
+                }
+            }
+            None => {
+                let dir = SqliteDirectory::open_with_clock(&self.path, clock).expect("open");
+                match mail {
+                    Some((mailer, links)) => {
+                        Arc::new(dir.with_mailer(mailer, links).expect("mail"))
+                    }
+                    None => Arc::new(dir),
+                }
+            }
+        }
     }
 
     /// Creates the first SuperAdmin `root` and signs in.

@@ -25,16 +25,20 @@ impl Drop for Smtp {
 
 impl Smtp {
     pub fn start() -> Smtp {
-        Smtp::start_with(None)
+        Smtp::start_with(None, free_port())
+    }
+
+    /// A server on a port chosen before (one that was down, say).
+    pub fn start_on(port: u16) -> Smtp {
+        Smtp::start_with(None, port)
     }
 
     /// An SMTP server offering STARTTLS with this PEM certificate and key.
     pub fn start_with_starttls(certificate: &str, key: &str) -> Smtp {
-        Smtp::start_with(Some((certificate, key)))
+        Smtp::start_with(Some((certificate, key)), free_port())
     }
 
-    fn start_with(tls: Option<(&str, &str)>) -> Smtp {
-        let port = free_port();
+    fn start_with(tls: Option<(&str, &str)>, port: u16) -> Smtp {
         let maildir = tempfile::TempDir::new().unwrap();
         let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
         // Debian's python3 sees Debian's python3-aiosmtpd; another python3 first on the PATH
@@ -85,6 +89,27 @@ impl Smtp {
             .iter()
             .map(|p| std::fs::read_to_string(p).unwrap())
             .collect()
+    }
+
+    /// The messages received so far, decoded: `to` (the envelope's), `from`, `subject`,
+    /// `text` and `html`.
+    pub fn decoded(&self) -> Vec<serde_json::Value> {
+        let count = self.messages().len();
+        (0..count)
+            .map(|n| {
+                let path = self.maildir.path().join(format!("{n:04}.json"));
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+            })
+            .collect()
+    }
+
+    /// Waits until `count` messages arrived, and returns them decoded.
+    #[track_caller]
+    pub fn wait_for(&self, count: usize) -> Vec<serde_json::Value> {
+        wait_for("the messages to arrive", Duration::from_secs(20), || {
+            self.messages().len() >= count
+        });
+        self.decoded()
     }
 }
 
@@ -244,4 +269,402 @@ fn starttls_is_required_and_the_servers_certificate_checked_through_a_ca_file() 
         .expect(200);
     assert_eq!(refused["delivered"], false, "{refused}");
     assert!(plain.messages().is_empty());
+}
+
+/// An SMTP server on 127.0.0.1 and a Keyward server mailing through it.
+fn mailing_server(smtp_port: u16) -> Server {
+    Server::mailing(crate::common::Harness::sqlite(), plain_mailer(smtp_port))
+}
+
+use crate::common::Harness;
+
+/// Runs a test on SQLite and on PostgreSQL: the e-mail's rows are in every store.
+macro_rules! on_every_store {
+    ($($name:ident),+ $(,)?) => {
+        mod on_sqlite {
+            $( #[test] fn $name() { super::$name(crate::common::Harness::sqlite()); } )+
+        }
+        mod on_postgres {
+            $( #[test] fn $name() { super::$name(crate::common::Harness::postgres()); } )+
+        }
+    };
+}
+
+on_every_store!(
+    with_the_smtp_server_down_the_link_is_offered_and_a_retry_delivers_once_it_is_back,
+    a_message_unsent_when_the_server_stops_shows_as_not_delivered_after_the_restart,
+    key_owners_are_warned_14_days_and_1_day_before_expiry_once_also_after_a_restart,
+);
+
+fn plain_mailer(smtp_port: u16) -> Arc<MailConfig> {
+    Arc::new(
+        MailConfig::parse(
+            &format!("smtp+plain://127.0.0.1:{smtp_port}"),
+            "Keyward <keyward@example.com>",
+            None,
+            None,
+        )
+        .unwrap(),
+    )
+}
+
+/// The link in a message's text.
+fn link_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|word| word.contains("#token="))
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        .to_owned()
+}
+
+/// Waits until the user's last e-mail has this status, and returns the user.
+#[track_caller]
+fn wait_for_mail(server: &Server, token: &str, user_id: &str, status: &str) -> serde_json::Value {
+    let path = format!("/api/users/{user_id}");
+    let mut user = json!(null);
+    wait_for(
+        &format!("the e-mail to be {status}"),
+        Duration::from_secs(20),
+        || {
+            user = server.get(&path, token).expect(200);
+            user["mail"]["status"] == status
+        },
+    );
+    user
+}
+
+#[test]
+fn an_invitation_is_e_mailed_and_its_link_works_in_a_browser() {
+    let _one_browser = super::browser::BROWSER_LOCK
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let smtp = Smtp::start();
+    let server = mailing_server(smtp.port);
+    let root = server.root();
+    let created = server
+        .post(
+            "/api/users",
+            &root,
+            json!({"userName": "nina", "displayName": "Nina Newcomer",
+                   "email": "nina@example.com",
+                   "roles": [keyward::core::permission::BuiltinRole::Viewer.id()]}),
+        )
+        .expect(201);
+    // Queued as the request is answered; the link is offered all the same.
+    assert_eq!(created["invitationMail"]["kind"], "INVITATION", "{created}");
+    assert_eq!(created["invitationMail"]["to"], "nina@example.com");
+    let offered = created["inviteLink"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let messages = smtp.wait_for(1);
+    let message = &messages[0];
+    assert_eq!(message["to"], json!(["nina@example.com"]));
+    assert_eq!(message["subject"], "You are invited to Keyward");
+    let text = message["text"].as_str().unwrap();
+    assert!(text.contains("Hello Nina Newcomer"), "{text}");
+    assert!(text.contains("invited you to Keyward"), "{text}");
+    assert!(text.contains("Your user name is nina"), "{text}");
+    assert!(text.contains("until"), "{text}");
+    let link = link_in(text);
+    assert_eq!(
+        link, offered,
+        "the message carries the link the admin was shown"
+    );
+    let html = message["html"].as_str().unwrap();
+    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+
+    let user = wait_for_mail(&server, &root, &id, "SENT");
+    let mail = &user["mail"];
+    assert_eq!(mail["to"], "nina@example.com");
+    assert_eq!(mail["attempts"], 1);
+    assert!(
+        mail["reason"].as_str().unwrap().starts_with("250"),
+        "{mail}"
+    );
+    assert!(mail.get("nextAttemptTime").is_none(), "{mail}");
+    // Lists do not carry it.
+    let listed = server.get("/api/users?search=nina", &root).expect(200);
+    assert!(listed["users"][0].get("mail").is_none(), "{listed}");
+
+    // The link from the message, in a real browser: the password is set, nina is ACTIVE.
+    let browser = super::browser::Browser::start();
+    browser.goto(&link);
+    browser.wait_for_page();
+    assert_eq!(browser.text("h1"), "Welcome to Keyward");
+    browser.type_into("#password", crate::common::PASSWORD);
+    browser.type_into("#confirm", crate::common::PASSWORD);
+    browser.click("#submit");
+    browser.wait_until("the success message", |b| b.displayed("#done"));
+    assert_eq!(
+        server.get(&format!("/api/users/{id}"), &root).expect(200)["status"],
+        "ACTIVE"
+    );
+    server.login("nina", crate::common::PASSWORD);
+
+    // Queued and sent, audited with the recipient; never the link or the text.
+    let audit = server.get("/api/audit?action=mail", &root).expect(200);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"mail.queued") && actions.contains(&"mail.sent"),
+        "{audit}"
+    );
+    let everything = server
+        .get("/api/audit?pageSize=500", &root)
+        .expect(200)
+        .to_string();
+    let token = link.rsplit_once("#token=").unwrap().1;
+    assert!(!everything.contains(token), "{everything}");
+    assert!(!everything.contains("Choose your password"), "{everything}");
+    assert!(
+        everything.contains("invitation to nina@example.com"),
+        "{everything}"
+    );
+}
+
+#[test]
+fn a_reset_mail_ends_the_old_sessions_when_its_link_is_used() {
+    let smtp = Smtp::start();
+    let server = mailing_server(smtp.port);
+    let root = server.root();
+    let ann = server.user(
+        &root,
+        "ann",
+        &[keyward::core::permission::BuiltinRole::Viewer.id()],
+    );
+    let id = ann["id"].as_str().unwrap();
+    let old_session = server.login("ann", crate::common::PASSWORD);
+    let reset = server
+        .post(&format!("/api/users/{id}/resetpassword"), &root, json!({}))
+        .expect(200);
+    assert_eq!(reset["mail"]["kind"], "PASSWORD_RESET", "{reset}");
+    let message = &smtp.wait_for(1)[0];
+    assert_eq!(message["subject"], "Reset your Keyward password");
+    let link = link_in(message["text"].as_str().unwrap());
+    assert!(link.contains("/reset#token="), "{link}");
+    wait_for_mail(&server, &root, id, "SENT");
+    let token = link.rsplit_once("#token=").unwrap().1;
+    server
+        .post(
+            "/api/auth/complete-reset",
+            "",
+            json!({"token": token, "password": "quartz lantern meadow 58"}),
+        )
+        .expect(200);
+    server
+        .get("/api/me", &old_session)
+        .problem(401, "UNAUTHENTICATED");
+    server.login("ann", "quartz lantern meadow 58");
+}
+
+fn with_the_smtp_server_down_the_link_is_offered_and_a_retry_delivers_once_it_is_back(h: Harness) {
+    let port = free_port();
+    let server = Server::mailing(h, plain_mailer(port));
+    let root = server.root();
+    let created = server
+        .post(
+            "/api/users",
+            &root,
+            json!({"userName": "olga", "displayName": "Olga", "email": "olga@example.com"}),
+        )
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(created["inviteLink"].as_str().unwrap().contains("#token="));
+    let user = wait_for_mail(&server, &root, &id, "FAILED");
+    let mail = &user["mail"];
+    assert_eq!(mail["attempts"], 1, "{mail}");
+    assert!(
+        mail["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{mail}"
+    );
+    assert!(mail["nextAttemptTime"].is_string(), "tried again: {mail}");
+    // A new invitation meanwhile is offered too, and mailed on its own.
+    let again = server
+        .post(&format!("/api/users/{id}/invite"), &root, json!({}))
+        .expect(200);
+    let link = again["inviteLink"].as_str().unwrap().to_owned();
+
+    // Back: the next attempt (30 s later by the directory's clock) delivers it.
+    let smtp = Smtp::start_on(port);
+    server.h.clock.advance(chrono::TimeDelta::seconds(31));
+    let user = wait_for_mail(&server, &root, &id, "SENT");
+    assert_eq!(user["mail"]["attempts"], 2, "{user}");
+    // Only the new link: the first message, replaced before it went out, is not sent.
+    let messages = smtp.wait_for(1);
+    assert_eq!(link_in(messages[0]["text"].as_str().unwrap()), link);
+    // The audit has each step.
+    let audit = server.get("/api/audit?action=mail", &root).expect(200);
+    let entries = audit["entries"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["action"] == "mail.failed"
+        && e["outcome"] == "FAILURE"
+        && e["detail"].as_str().unwrap().contains("trying again")));
+    assert!(entries.iter().any(|e| e["action"] == "mail.sent"));
+    // Delivered once each: later scans send nothing more.
+    server.h.clock.advance(chrono::TimeDelta::hours(2));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(smtp.messages().len(), 1);
+    assert!(server
+        .get("/api/audit?action=mail.failed", &root)
+        .expect(200)
+        .to_string()
+        .contains("replaced by a newer invitation"));
+}
+
+#[test]
+fn a_refusal_5xx_is_not_tried_again() {
+    let smtp = Smtp::start();
+    let server = mailing_server(smtp.port);
+    let root = server.root();
+    let created = server
+        .post(
+            "/api/users",
+            &root,
+            json!({"userName": "rex", "displayName": "Rex", "email": "refuse-rex@example.com"}),
+        )
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let user = wait_for_mail(&server, &root, &id, "FAILED");
+    let mail = &user["mail"];
+    assert!(mail["reason"].as_str().unwrap().contains("550"), "{mail}");
+    assert!(mail.get("nextAttemptTime").is_none(), "{mail}");
+    server.h.clock.advance(chrono::TimeDelta::hours(3));
+    std::thread::sleep(Duration::from_secs(2));
+    let user = server.get(&format!("/api/users/{id}"), &root).expect(200);
+    assert_eq!(user["mail"]["attempts"], 1, "{user}");
+    assert!(smtp.messages().is_empty());
+    let audit = server
+        .get("/api/audit?action=mail.failed", &root)
+        .expect(200);
+    assert!(
+        audit["entries"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not tried again"),
+        "{audit}"
+    );
+}
+
+fn a_message_unsent_when_the_server_stops_shows_as_not_delivered_after_the_restart(h: Harness) {
+    let port = free_port();
+    let server = Server::mailing(h, plain_mailer(port));
+    let root = server.root();
+    let created = server
+        .post(
+            "/api/users",
+            &root,
+            json!({"userName": "pia", "displayName": "Pia", "email": "pia@example.com"}),
+        )
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    wait_for_mail(&server, &root, &id, "FAILED");
+    // Stopped while it waits for its next attempt; the SMTP server comes back meanwhile.
+    let h = server.stop();
+    let smtp = Smtp::start_on(port);
+    let server = Server::mailing(h, plain_mailer(port));
+    server.h.clock.advance(chrono::TimeDelta::minutes(10));
+    std::thread::sleep(Duration::from_secs(2));
+    let user = server.get(&format!("/api/users/{id}"), &root).expect(200);
+    let mail = &user["mail"];
+    assert_eq!(mail["status"], "FAILED", "{mail}");
+    assert!(
+        mail["reason"].as_str().unwrap().contains("stopped before"),
+        "{mail}"
+    );
+    assert!(mail.get("nextAttemptTime").is_none(), "{mail}");
+    // Its link was in memory only: nothing can send it now. A new invitation can.
+    assert!(smtp.messages().is_empty());
+    server
+        .post(&format!("/api/users/{id}/invite"), &root, json!({}))
+        .expect(200);
+    smtp.wait_for(1);
+    wait_for_mail(&server, &root, &id, "SENT");
+}
+
+fn key_owners_are_warned_14_days_and_1_day_before_expiry_once_also_after_a_restart(h: Harness) {
+    let smtp = Smtp::start();
+    let server = Server::mailing(h, plain_mailer(smtp.port));
+    let root = server.root();
+    let me = server.get("/api/me", &root).expect(200);
+    let root_id = me["id"].as_str().unwrap().to_owned();
+    let start = keyward::core::clock::Clock::now(&server.h.clock);
+    let expires = |days: i64| (start + chrono::TimeDelta::days(days)).to_rfc3339();
+    let key = |name: &str, days: i64| {
+        server
+            .post(
+                &format!("/api/users/{root_id}/keys"),
+                &root,
+                json!({"name": name, "description": "", "expiresTime": expires(days)}),
+            )
+            .expect(201)
+    };
+    key("deploy", 30);
+    // Made to live less than 14 days: only the 1-day warning.
+    key("short", 10);
+    // Revoked: no warning.
+    let revoked = key("old", 20);
+    server
+        .post(
+            &format!("/api/keys/{}/revoke", revoked["id"].as_str().unwrap()),
+            &root,
+            json!({}),
+        )
+        .expect(200);
+    let settle = || std::thread::sleep(Duration::from_secs(2));
+    settle();
+    assert!(smtp.messages().is_empty(), "nothing due yet");
+
+    // 9 days and an hour on: "short" expires within a day (and gets no 14-day warning).
+    server
+        .h
+        .clock
+        .advance(chrono::TimeDelta::days(9) + chrono::TimeDelta::hours(1));
+    let messages = smtp.wait_for(1);
+    assert_eq!(messages[0]["to"], json!(["root@example.com"]));
+    assert_eq!(
+        messages[0]["subject"],
+        "Your Keyward API key \"short\" expires within a day"
+    );
+    // 16 days on: "deploy" expires in 14 days.
+    server.h.clock.advance(chrono::TimeDelta::days(7));
+    let messages = smtp.wait_for(2);
+    assert_eq!(
+        messages[1]["subject"],
+        "Your Keyward API key \"deploy\" expires in 14 days"
+    );
+    let text = messages[1]["text"].as_str().unwrap();
+    assert!(text.contains("create a new key"), "{text}");
+    // Once: later looks, and a restart, never send it again.
+    server.h.clock.advance(chrono::TimeDelta::minutes(5));
+    settle();
+    let h = server.stop();
+    let server = Server::mailing(h, plain_mailer(smtp.port));
+    server.h.clock.advance(chrono::TimeDelta::minutes(5));
+    settle();
+    assert_eq!(smtp.messages().len(), 2, "{:?}", smtp.decoded());
+
+    // 29 days and an hour on: "deploy" expires within a day.
+    server
+        .h
+        .clock
+        .advance(chrono::TimeDelta::days(13) + chrono::TimeDelta::hours(1));
+    let messages = smtp.wait_for(3);
+    assert_eq!(
+        messages[2]["subject"],
+        "Your Keyward API key \"deploy\" expires within a day"
+    );
+    let h = server.stop();
+    let server = Server::mailing(h, plain_mailer(smtp.port));
+    server.h.clock.advance(chrono::TimeDelta::minutes(5));
+    settle();
+    assert_eq!(smtp.messages().len(), 3, "{:?}", smtp.decoded());
+    // Each audited, queued by the directory itself.
+    let root = server.login("root", crate::common::PASSWORD);
+    let audit = server
+        .get("/api/audit?action=mail.queued", &root)
+        .expect(200);
+    assert_eq!(audit["entries"].as_array().unwrap().len(), 3, "{audit}");
+    drop(server);
 }

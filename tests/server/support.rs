@@ -171,27 +171,41 @@ impl Server {
 
     /// A server whose directory sends e-mail through `mailer`.
     pub fn with_mailer(mailer: Arc<dyn keyward::core::mail::Mailer>) -> Server {
-        let mut h = Harness::sqlite();
-        let dir =
-            keyward::store::SqliteDirectory::open_with_clock(&h.path, Arc::new(h.clock.clone()))
-                .expect("open")
-                .with_mailer(mailer);
-        h.dir = Arc::new(dir);
-        Server::around(h, test_options())
+        Server::mailing(Harness::sqlite(), mailer)
+    }
+
+    /// A server over the harness's file and clock (again, after [`Server::stop`]) whose
+    /// directory sends e-mail through `mailer`, with links to itself.
+    pub fn mailing(mut h: Harness, mailer: Arc<dyn keyward::core::mail::Mailer>) -> Server {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        h.dir = h.reopen(Some((mailer, keyward::wire::mail_links(&url))));
+        let bind = format!("127.0.0.1:{port}").parse().expect("address");
+        Server::bound(h, test_options(), bind)
+    }
+
+    /// Stops the server and its directory (the e-mail worker too), keeping the file and
+    /// clock for [`Server::mailing`].
+    pub fn stop(mut self) -> Harness {
+        if let Some(server) = self.h.server.take() {
+            server.stop().expect("server stops");
+        }
+        // Dropping the directory stops its e-mail worker, as a stopping server does.
+        self.h.dir = self.h.reopen(None);
+        self.h
     }
 
     pub fn with_options(options: ServerOptions) -> Server {
         Server::around(Harness::sqlite(), options)
     }
 
-    fn around(mut h: Harness, options: ServerOptions) -> Server {
-        let server = RunningServer::start(
-            Arc::clone(&h.dir),
-            "127.0.0.1:0".parse().expect("address"),
-            options,
-            2,
-        )
-        .expect("start server");
+    fn around(h: Harness, options: ServerOptions) -> Server {
+        Server::bound(h, options, "127.0.0.1:0".parse().expect("address"))
+    }
+
+    fn bound(mut h: Harness, options: ServerOptions, bind: std::net::SocketAddr) -> Server {
+        let server =
+            RunningServer::start(Arc::clone(&h.dir), bind, options, 2).expect("start server");
         let url = server.url();
         h.server = Some(server);
         Server {

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod groups;
 mod keys;
+mod mail;
 mod roles;
 mod settings;
 mod tables;
@@ -32,7 +33,10 @@ use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The numbered migrations, applied in order; the database records how many it has.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_mail.sql"),
+];
 /// Connections at most, per instance.
 const CONNECTIONS: u32 = 16;
 /// How long a caller waits for a connection before the database counts as unavailable.

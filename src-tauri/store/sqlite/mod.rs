@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod groups;
 mod keys;
+mod mail;
 mod roles;
 mod settings;
 mod tables;
@@ -26,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("migrations/0001_initial.sql")),
+    M::up(include_str!("migrations/0002_mail.sql")),
+];
 /// Read connections at most: more callers than this wait for one to be free rather than
 /// open their own (opening a connection costs far more than most reads).
 const READERS: usize = 8;

@@ -30,6 +30,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         last_updated_time: from_ms(r.get(7)?),
         last_login_time: from_ms_opt(r.get(8)?),
         update_version: r.get(9)?,
+        mail: None,
     })
 }
 

@@ -1,0 +1,683 @@
+//! E-mail the directory sends (SPEC section 8): invitations, new invitations and password
+//! resets with their one-time link, and warnings to key owners 14 days and 1 day before a key
+//! expires.
+//!
+//! How nothing is lost while no link rests in the database: the change that issues a link
+//! also records a delivery (recipient, kind, status; never the text) in its transaction, and
+//! after it commits the message goes to an outbox in memory. One worker thread sends from
+//! there, outside any transaction, so a slow SMTP server never holds a request or a lock. Each
+//! attempt is recorded and audited; a transient failure is tried again with backoff, a
+//! permanent one (5xx) is not. A delivery records when its sender means to try next; one that
+//! nobody tried by then (the server stopped or crashed) is taken over by whichever server
+//! looks next: a warning is rebuilt from the key and sent, a message with a link cannot be,
+//! and shows as not delivered, the admin copying the link (or issuing a new one) instead.
+
+use super::audit::Record;
+use super::storage::{DeliveryRow, End, ExpiringKeyRow, ExpiringKeys, Store, Tx};
+use crate::core::access::Actor;
+use crate::core::clock::Clock;
+use crate::core::mail::{Links, Mailer, Outgoing};
+use crate::core::model::*;
+use crate::core::Result;
+use chrono::TimeDelta;
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How long a sender holds a delivery it is about to try: another server takes it over only
+/// after this (and [`GRACE`]) passed without news.
+const LEASE: TimeDelta = TimeDelta::minutes(5);
+/// How late a due delivery may be before it counts as abandoned by its sender.
+const GRACE: TimeDelta = TimeDelta::minutes(1);
+/// How often (by the directory's clock) the worker looks for due warnings and abandoned
+/// deliveries.
+const SCAN_EVERY: TimeDelta = TimeDelta::minutes(1);
+/// Attempts at most, transient failures included: about 1½ hours of trying.
+const MAX_ATTEMPTS: u32 = 8;
+/// Deliveries taken up per look, at most.
+const BATCH: u32 = 500;
+/// How often the worker wakes to see whether something is due, at most.
+const TICK: Duration = Duration::from_millis(500);
+
+/// The wait after the `attempts`-th failed attempt: 30 s, doubling, at most 30 minutes.
+pub(super) fn backoff(attempts: u32) -> TimeDelta {
+    let doubling = 2_i64.saturating_pow(attempts.saturating_sub(1).min(16));
+    (TimeDelta::seconds(30) * i32::try_from(doubling).unwrap_or(i32::MAX))
+        .min(TimeDelta::minutes(30))
+}
+
+/// The expiry warnings: the kind, how long before the expiry, and what it says.
+const WARNINGS: [(MailKind, TimeDelta); 2] = [
+    (MailKind::KeyExpiresIn1Day, TimeDelta::days(1)),
+    (MailKind::KeyExpiresIn14Days, TimeDelta::days(14)),
+];
+
+/// The directory's e-mail: where it goes, the links it carries, and the outbox.
+pub(super) struct Mail {
+    pub mailer: Arc<dyn Mailer>,
+    links: Links,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    letters: Vec<Letter>,
+    /// The deliveries this server holds (queued or being sent): never taken over by itself.
+    held: HashSet<String>,
+    stopping: bool,
+}
+
+/// A message waiting to be sent. Only memory holds its text: it may carry a link.
+pub(super) struct Letter {
+    delivery_id: String,
+    kind: MailKind,
+    user_id: String,
+    user_name: String,
+    message: Outgoing,
+    /// When to try, by the directory's clock.
+    due: Time,
+    /// When its link stops working: sending after that is pointless.
+    until: Option<Time>,
+}
+
+impl Mail {
+    pub fn new(mailer: Arc<dyn Mailer>, links: Links) -> Mail {
+        Mail {
+            mailer,
+            links,
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands committed letters to the worker.
+    pub fn post(&self, letters: Vec<Letter>) {
+        if letters.is_empty() {
+            return;
+        }
+        let mut queue = self.queue();
+        for letter in letters {
+            queue.held.insert(letter.delivery_id.clone());
+            queue.letters.push(letter);
+        }
+        self.wake.notify_all();
+    }
+
+    /// Tells the worker to stop after what it is sending now.
+    pub fn stop(&self) {
+        self.queue().stopping = true;
+        self.wake.notify_all();
+    }
+}
+
+/// The delivery as an administrator sees it.
+pub(super) fn view(row: &DeliveryRow) -> MailDelivery {
+    MailDelivery {
+        kind: row.kind,
+        to: row.recipient.clone(),
+        status: row.status,
+        reason: row.reason.clone(),
+        queued_time: row.created_time,
+        time: row.updated_time,
+        attempts: row.attempts,
+        next_attempt_time: row
+            .next_attempt_time
+            .filter(|_| row.status == MailStatus::Failed),
+    }
+}
+
+/// The user's last invitation or reset e-mail, if any.
+pub(super) fn last_link_mail(tx: &dyn Tx, user_id: &str) -> Result<Option<MailDelivery>> {
+    Ok(tx
+        .latest_delivery(user_id, &[MailKind::Invitation, MailKind::PasswordReset])?
+        .as_ref()
+        .map(view))
+}
+
+fn new_delivery(
+    user_id: &str,
+    key_id: Option<&str>,
+    kind: MailKind,
+    to: &str,
+    now: Time,
+) -> DeliveryRow {
+    DeliveryRow {
+        id: new_id(),
+        user_id: user_id.to_owned(),
+        key_id: key_id.map(str::to_owned),
+        kind,
+        recipient: to.to_owned(),
+        status: MailStatus::Sending,
+        reason: None,
+        attempts: 0,
+        created_time: now,
+        updated_time: now,
+        next_attempt_time: Some(now + LEASE),
+    }
+}
+
+/// Where the directory sends e-mail: records the message taking `issued`'s link to `user`,
+/// in the transaction that issued it, and adds the letter to `letters` for after the commit.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn queue_link(
+    tx: &dyn Tx,
+    mail: Option<&Mail>,
+    actor: &Actor,
+    now: Time,
+    user: &User,
+    kind: MailKind,
+    issued: &mut IssuedToken,
+    letters: &mut Vec<Letter>,
+) -> Result<()> {
+    let Some(mail) = mail else {
+        return Ok(());
+    };
+    let sender = tx
+        .find_user(&actor.id)?
+        .map_or_else(|| actor.user_name.clone(), |u| u.display_name);
+    let message = match kind {
+        MailKind::PasswordReset => reset_message(
+            user,
+            &sender,
+            mail.links.reset(&issued.token).expose(),
+            issued.expires_time,
+        ),
+        _ => invitation_message(
+            user,
+            &sender,
+            mail.links.invitation(&issued.token).expose(),
+            issued.expires_time,
+        ),
+    };
+    // A new link replaces the old one: an earlier message still to be sent would carry a
+    // link that no longer works.
+    if let Some(earlier) = tx
+        .latest_delivery(&user.id, &[kind])?
+        .filter(|d| d.next_attempt_time.is_some())
+    {
+        let replaced = Letter {
+            delivery_id: earlier.id.clone(),
+            kind,
+            user_id: user.id.clone(),
+            user_name: user.user_name.clone(),
+            message: Outgoing::nothing(&earlier.recipient),
+            due: now,
+            until: None,
+        };
+        let reason = format!("replaced by a newer {} before it was sent", kind.describe());
+        finish(tx, &replaced, now, Err(reason), None)?;
+    }
+    let delivery = new_delivery(&user.id, None, kind, &user.email, now);
+    tx.insert_delivery(&delivery)?;
+    Record::by(actor, now, "mail.queued")
+        .target("user", &user.id, &user.user_name)
+        .detail(format!("{} to {}", kind.describe(), user.email))
+        .append(tx)?;
+    issued.mail = Some(view(&delivery));
+    letters.push(Letter {
+        delivery_id: delivery.id,
+        kind,
+        user_id: user.id.clone(),
+        user_name: user.user_name.clone(),
+        message,
+        due: now,
+        until: Some(issued.expires_time),
+    });
+    Ok(())
+}
+
+// --- The messages -------------------------------------------------------------------------------
+
+impl Outgoing {
+    /// No message: what is known of one that is not sent (its recipient).
+    fn nothing(to: &str) -> Outgoing {
+        Outgoing {
+            to: to.to_owned(),
+            subject: String::new(),
+            text: String::new(),
+            html: String::new(),
+        }
+    }
+}
+
+fn escape(text: &str) -> String {
+    html_escape::encode_text(text).into_owned()
+}
+
+fn day(time: Time) -> String {
+    time.format("%A, %-d %B %Y, %H:%M UTC").to_string()
+}
+
+/// Plain text and HTML with the same paragraphs; `link` is the one paragraph that is a link.
+fn message(to: &str, subject: String, paragraphs: &[String], link: Option<&str>) -> Outgoing {
+    let mut text = String::new();
+    let mut html = String::from("<!DOCTYPE html><html><body style=\"font-family:sans-serif\">");
+    for paragraph in paragraphs {
+        text.push_str(paragraph);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>", escape(paragraph)));
+        if paragraph.ends_with(':') {
+            if let Some(link) = link {
+                text.push_str(link);
+                text.push_str("\n\n");
+                html.push_str(&format!(
+                    "<p><a href=\"{0}\">{0}</a></p>",
+                    html_escape::encode_double_quoted_attribute(link)
+                ));
+            }
+        }
+    }
+    text.push_str("-- \nKeyward\n");
+    html.push_str("<p style=\"color:#666\">Keyward</p></body></html>");
+    Outgoing {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
+fn invitation_message(user: &User, sender: &str, link: &str, until: Time) -> Outgoing {
+    message(
+        &user.email,
+        "You are invited to Keyward".to_owned(),
+        &[
+            format!("Hello {},", user.display_name),
+            format!(
+                "{sender} invited you to Keyward, where your team manages its users and API \
+                 keys. Your user name is {}. Choose your password here:",
+                user.user_name
+            ),
+            format!(
+                "The link works once, until {}. If it has expired, ask {sender} for a new one.",
+                day(until)
+            ),
+            "If you did not expect this invitation, you can ignore this message.".to_owned(),
+        ],
+        Some(link),
+    )
+}
+
+fn reset_message(user: &User, sender: &str, link: &str, until: Time) -> Outgoing {
+    message(
+        &user.email,
+        "Reset your Keyward password".to_owned(),
+        &[
+            format!("Hello {},", user.display_name),
+            format!(
+                "{sender} started a password reset for your Keyward account {}. Choose a new \
+                 password here:",
+                user.user_name
+            ),
+            format!(
+                "The link works once, until {}. When you set the new password, every session \
+                 of yours ends and you sign in again.",
+                day(until)
+            ),
+            "If you did not ask for this, tell your administrator; your password stays as it \
+             is until the link is used."
+                .to_owned(),
+        ],
+        Some(link),
+    )
+}
+
+fn warning_message(key: &ExpiringKeyRow, now: Time) -> Outgoing {
+    let left = key.expires_time - now;
+    let days = (left.num_hours() + 23) / 24;
+    let when = if days <= 1 {
+        "within a day".to_owned()
+    } else {
+        format!("in {days} days")
+    };
+    let prefix = key
+        .prefix
+        .as_deref()
+        .map(|p| format!(" ({p}…)"))
+        .unwrap_or_default();
+    message(
+        &key.owner_email,
+        format!("Your Keyward API key \"{}\" expires {when}", key.key_name),
+        &[
+            format!("Hello {},", key.owner_display_name),
+            format!(
+                "your API key \"{}\"{prefix} expires {when}, on {}. After that, services \
+                 refuse it.",
+                key.key_name,
+                day(key.expires_time)
+            ),
+            "To keep them working, create a new key in Keyward (or ask your administrator to) \
+             and put it in place of this one before then."
+                .to_owned(),
+        ],
+        None,
+    )
+}
+
+// --- The worker -------------------------------------------------------------------------------
+
+/// Sends the outbox, takes up due warnings and abandoned deliveries, until told to stop.
+pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Clock>) {
+    let mut next_scan = clock.now();
+    loop {
+        let due = {
+            let mut queue = mail.queue();
+            if queue.stopping {
+                break;
+            }
+            let now = clock.now();
+            let (due, waiting): (Vec<Letter>, Vec<Letter>) = std::mem::take(&mut queue.letters)
+                .into_iter()
+                .partition(|l| l.due <= now);
+            queue.letters = waiting;
+            if due.is_empty() && now < next_scan {
+                let (queue, _) = mail
+                    .wake
+                    .wait_timeout(queue, TICK)
+                    .unwrap_or_else(|p| p.into_inner());
+                if queue.stopping {
+                    break;
+                }
+                continue;
+            }
+            due
+        };
+        for letter in due {
+            let retry = attempt(&mail, store.as_ref(), clock.as_ref(), letter);
+            if let Some(letter) = retry {
+                mail.queue().letters.push(letter);
+            }
+        }
+        let now = clock.now();
+        if now >= next_scan {
+            let full = scan(&mail, store.as_ref(), now);
+            next_scan = if full { now } else { now + SCAN_EVERY };
+        }
+    }
+    // Stopping: a link in memory is lost with the process; say so rather than "Sending…".
+    let letters = std::mem::take(&mut mail.queue().letters);
+    let now = clock.now();
+    for letter in letters.into_iter().filter(|l| l.kind.carries_link()) {
+        let result = store.write(End::Commit, |tx| {
+            finish(
+                tx,
+                &letter,
+                now,
+                Err("Keyward stopped before it could be sent".to_owned()),
+                None,
+            )
+        });
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not record an unsent message");
+        }
+    }
+}
+
+/// Tries a letter once; it comes back when it is to be tried again.
+fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) -> Option<Letter> {
+    let now = clock.now();
+    // Hold the delivery while sending: nobody takes it over meanwhile.
+    let held = store.write(End::Commit, |tx| {
+        let Some(mut row) = tx.find_delivery(&letter.delivery_id)? else {
+            return Ok(None); // the user was deleted meanwhile
+        };
+        if row.next_attempt_time.is_none() {
+            return Ok(None); // replaced by a newer message meanwhile
+        }
+        row.status = MailStatus::Sending;
+        row.attempts += 1;
+        row.updated_time = now;
+        row.next_attempt_time = Some(now + LEASE);
+        tx.update_delivery(&row)?;
+        Ok(Some(row.attempts))
+    });
+    let attempts = match held {
+        Ok(Some(attempts)) => attempts,
+        Ok(None) => {
+            release(mail, &letter.delivery_id);
+            return None;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot record a message's attempt; trying again later");
+            return Some(Letter {
+                due: now + TimeDelta::seconds(30),
+                ..letter
+            });
+        }
+    };
+    let (outcome, next) = if letter.until.is_some_and(|until| until <= now) {
+        (
+            Err("its link expired before it could be sent".to_owned()),
+            None,
+        )
+    } else {
+        match mail.mailer.send(&letter.message) {
+            Ok(answer) => (Ok(answer), None),
+            Err(undelivered) => {
+                let now = clock.now();
+                let next = (!undelivered.permanent && attempts < MAX_ATTEMPTS)
+                    .then(|| now + backoff(attempts))
+                    .filter(|next| letter.until.is_none_or(|until| *next < until));
+                (Err(undelivered.reason), next)
+            }
+        }
+    };
+    let now = clock.now();
+    let recorded = store.write(End::Commit, |tx| {
+        finish(tx, &letter, now, outcome.clone(), next)
+    });
+    if let Err(error) = recorded {
+        tracing::warn!(%error, "cannot record how a message went");
+    }
+    match next {
+        Some(due) => Some(Letter { due, ..letter }),
+        None => {
+            release(mail, &letter.delivery_id);
+            None
+        }
+    }
+}
+
+fn release(mail: &Mail, delivery_id: &str) {
+    mail.queue().held.remove(delivery_id);
+}
+
+/// Records how an attempt ended: sent, or failed (to be tried again at `next`).
+fn finish(
+    tx: &dyn Tx,
+    letter: &Letter,
+    now: Time,
+    outcome: std::result::Result<String, String>,
+    next: Option<Time>,
+) -> Result<()> {
+    let Some(mut row) = tx.find_delivery(&letter.delivery_id)? else {
+        return Ok(());
+    };
+    let sent = outcome.is_ok();
+    row.status = if sent {
+        MailStatus::Sent
+    } else {
+        MailStatus::Failed
+    };
+    let reason = match outcome {
+        Ok(answer) | Err(answer) => answer,
+    };
+    row.reason = Some(reason.clone());
+    row.updated_time = now;
+    row.next_attempt_time = next;
+    tx.update_delivery(&row)?;
+    let what = format!("{} to {}", row.kind.describe(), row.recipient);
+    let record = Record::by_system(now, if sent { "mail.sent" } else { "mail.failed" }).target(
+        "user",
+        &letter.user_id,
+        &letter.user_name,
+    );
+    match (sent, next) {
+        (true, _) => record.detail(format!("{what}: {reason}")),
+        (false, Some(next)) => record.outcome(Outcome::Failure).detail(format!(
+            "{what}: {reason}; attempt {}, trying again at {}",
+            row.attempts,
+            next.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        (false, None) => record
+            .outcome(Outcome::Failure)
+            .detail(format!("{what}: {reason}; not tried again")),
+    }
+    .append(tx)
+}
+
+/// Takes up due key warnings and deliveries their sender abandoned; true when there may be
+/// more than one batch of them.
+fn scan<S: Store>(mail: &Mail, store: &S, now: Time) -> bool {
+    let taken = store.write(End::Commit, |tx| {
+        let held = mail.queue().held.clone();
+        let mut letters = Vec::new();
+        let abandoned = tx.deliveries_due_before(now - GRACE, BATCH)?;
+        let mut full = abandoned.len() >= BATCH as usize;
+        for row in abandoned.into_iter().filter(|r| !held.contains(&r.id)) {
+            take_over(tx, row, now, &mut letters)?;
+        }
+        for (kind, lead) in WARNINGS {
+            let expires_after = match kind {
+                // A key about to expire gets the 1-day warning, not both.
+                MailKind::KeyExpiresIn14Days => now + TimeDelta::days(1),
+                _ => now,
+            };
+            let keys = tx.expiring_keys(&ExpiringKeys {
+                kind,
+                expires_after,
+                expires_by: now + lead,
+                // A key made to live less than the lead is not warned: its maker knew.
+                lifetime_over_ms: lead.num_milliseconds(),
+                limit: BATCH,
+            })?;
+            full |= keys.len() >= BATCH as usize;
+            for key in keys {
+                letters.push(queue_warning(tx, &key, kind, now)?);
+            }
+        }
+        Ok((letters, full))
+    });
+    match taken {
+        Ok((letters, full)) => {
+            mail.post(letters);
+            full
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot look for e-mail to send");
+            false
+        }
+    }
+}
+
+fn queue_warning(tx: &dyn Tx, key: &ExpiringKeyRow, kind: MailKind, now: Time) -> Result<Letter> {
+    let delivery = new_delivery(
+        &key.owner_id,
+        Some(&key.key_id),
+        kind,
+        &key.owner_email,
+        now,
+    );
+    tx.insert_delivery(&delivery)?;
+    Record::by_system(now, "mail.queued")
+        .target("user", &key.owner_id, &key.owner_user_name)
+        .detail(format!(
+            "{} to {} for key {} ({})",
+            kind.describe(),
+            key.owner_email,
+            key.key_name,
+            key.key_id
+        ))
+        .append(tx)?;
+    Ok(Letter {
+        delivery_id: delivery.id,
+        kind,
+        user_id: key.owner_id.clone(),
+        user_name: key.owner_user_name.clone(),
+        message: warning_message(key, now),
+        due: now,
+        until: None,
+    })
+}
+
+/// A delivery whose sender did not come back: a warning is rebuilt and sent from here; a
+/// message with a link cannot be, and is recorded as not delivered.
+fn take_over(
+    tx: &dyn Tx,
+    mut row: DeliveryRow,
+    now: Time,
+    letters: &mut Vec<Letter>,
+) -> Result<()> {
+    let user = tx.find_user(&row.user_id)?;
+    let key = match &row.key_id {
+        Some(id) => tx.find_key(id)?,
+        None => None,
+    };
+    let user_name = user
+        .as_ref()
+        .map(|u| u.user_name.clone())
+        .unwrap_or_default();
+    let letter = |message: Outgoing| Letter {
+        delivery_id: row.id.clone(),
+        kind: row.kind,
+        user_id: row.user_id.clone(),
+        user_name: user_name.clone(),
+        message,
+        due: now,
+        until: None,
+    };
+    let still_due = match (&user, &key) {
+        (Some(user), Some(key))
+            if !row.kind.carries_link()
+                && user.status == UserStatus::Active
+                && key.status == KeyStatus::Enabled
+                && key.expires_time.is_some_and(|t| t > now) =>
+        {
+            Some(ExpiringKeyRow {
+                key_id: key.id.clone(),
+                key_name: key.name.clone(),
+                prefix: key.prefix.clone(),
+                expires_time: key.expires_time.unwrap_or(now),
+                owner_id: user.id.clone(),
+                owner_user_name: user.user_name.clone(),
+                owner_display_name: user.display_name.clone(),
+                owner_email: user.email.clone(),
+            })
+        }
+        _ => None,
+    };
+    match still_due {
+        Some(key) => {
+            row.next_attempt_time = Some(now + LEASE);
+            row.updated_time = now;
+            tx.update_delivery(&row)?;
+            letters.push(letter(warning_message(&key, now)));
+            Ok(())
+        }
+        None => {
+            let reason = if row.kind.carries_link() {
+                "the server stopped before it could be sent"
+            } else {
+                "no longer needed: the key is not in use any more"
+            };
+            let abandoned = letter(Outgoing::nothing(&row.recipient));
+            finish(tx, &abandoned, now, Err(reason.to_owned()), None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_30_seconds_to_at_most_30_minutes() {
+        let waits: Vec<i64> = (1..=9).map(|n| backoff(n).num_seconds()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1800, 1800, 1800]);
+    }
+}

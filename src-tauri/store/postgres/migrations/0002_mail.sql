@@ -1,0 +1,24 @@
+-- Messages the directory sends (invitations, resets, key expiry warnings) and how each
+-- stands. Never the text or link: a link lives in the sender's memory only, until it is sent.
+CREATE TABLE mail_deliveries (
+    id text COLLATE "C" PRIMARY KEY,
+    user_id text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    key_id text COLLATE "C" REFERENCES api_keys (id) ON DELETE CASCADE,
+    kind text NOT NULL CHECK (kind IN ('INVITATION', 'PASSWORD_RESET',
+                                       'KEY_EXPIRES_IN_14_DAYS', 'KEY_EXPIRES_IN_1_DAY')),
+    recipient text NOT NULL,
+    status text NOT NULL CHECK (status IN ('SENDING', 'SENT', 'FAILED')),
+    reason text,
+    attempts integer NOT NULL,
+    created_time bigint NOT NULL,
+    updated_time bigint NOT NULL,
+    next_attempt_time bigint                -- set while a sender means to try (again)
+);
+CREATE INDEX mail_deliveries_by_user ON mail_deliveries (user_id, created_time);
+-- One warning of each kind per key, whoever sends it.
+CREATE UNIQUE INDEX mail_deliveries_per_key ON mail_deliveries (key_id, kind)
+    WHERE key_id IS NOT NULL;
+CREATE INDEX mail_deliveries_due ON mail_deliveries (next_attempt_time)
+    WHERE next_attempt_time IS NOT NULL;
+CREATE INDEX api_keys_by_expiry ON api_keys (expires_time)
+    WHERE status = 'ENABLED' AND expires_time IS NOT NULL;
