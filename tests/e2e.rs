@@ -577,6 +577,61 @@ fn settings_show_the_servers_e_mail_and_send_a_test_message() {
     app.screenshot("settings-mail");
     assert_eq!(smtp.messages().len(), 1);
     assert!(smtp.messages()[0].contains("To: root@example.com"));
+
+    // An invitation from the app: the link is shown, e-mailed, and the user's page says so.
+    app.go("#/users");
+    app.click("#new-user");
+    app.wait_for_element("#new-user-form");
+    app.fill(
+        "#new-user-form",
+        json!({"userName": "mia", "displayName": "Mia Mailed", "email": "mia@example.com"}),
+    );
+    app.wait_for_element("#secret-value");
+    let dialog = app.text("dialog[open]");
+    assert!(
+        dialog.contains("Keyward is e-mailing this link to mia@example.com"),
+        "{dialog}"
+    );
+    let link = app
+        .script("return document.querySelector('#secret-value').value")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.screenshot("invite-mailed-dialog");
+    app.click("#secret-done");
+    app.click("#users-table tr[data-user=mia]");
+    app.wait_for(
+        "return document.getElementById('mail-delivery')?.textContent.startsWith('Invitation e-mailed to mia@example.com')",
+    );
+    app.screenshot("user-invitation-mailed");
+    let messages = smtp.wait_for(2);
+    assert_eq!(messages[1]["to"], json!(["mia@example.com"]));
+    assert!(
+        messages[1]["text"].as_str().unwrap().contains(&link),
+        "the message carries the link the app showed"
+    );
+
+    // Refused by the SMTP server (550): said on the user's page, with what to do instead.
+    app.go("#/users");
+    app.click("#new-user");
+    app.wait_for_element("#new-user-form");
+    app.fill(
+        "#new-user-form",
+        json!({"userName": "max", "displayName": "Max Refused", "email": "refuse-max@example.com"}),
+    );
+    app.wait_for_element("#secret-value");
+    app.click("#secret-done");
+    app.click("#users-table tr[data-user=max]");
+    app.wait_for(
+        "return document.getElementById('mail-delivery')?.dataset.tone === 'failed'",
+    );
+    let failed = app.text("#mail-delivery");
+    assert!(
+        failed.contains("could not be delivered") && failed.contains("550"),
+        "{failed}"
+    );
+    assert!(failed.contains("copy the link instead"), "{failed}");
+    app.screenshot("user-invitation-failed");
     drop(server);
 }
 

@@ -86,8 +86,11 @@ export function revealToken({ title, issued, purpose, person, replaced = false }
   const what = purpose === "invitation" ? "invitation" : "reset";
   const link = issued.link ?? null;
   const before = replaced ? `The previous ${what} no longer works. ` : "";
+  const mailed = issued.mail
+    ? `Keyward is e-mailing this link to ${issued.mail.to}; the user's page says when it is delivered. You can also copy it and send it yourself: `
+    : "Send this link to " + person + ": ";
   const intro = link
-    ? `${before}Send this link to ${person}: it opens a page where they choose their password.`
+    ? `${before}${mailed}it opens a page where they choose their password.`
     : `${before}Give this code to ${person}. In Keyward they choose “I have an invitation or reset code” on the sign-in screen.`;
   return revealSecret({
     title, intro,

@@ -33,8 +33,47 @@ function mayManage(user) {
   return heldRoles(user).every((role) => role.permissions.every((p) => held.has(p)));
 }
 
+/** What became of the last invitation or reset e-mailed to the user: a tone and one line. */
+function mailLine(mail) {
+  const what = mail.kind === "PASSWORD_RESET" ? "Password reset" : "Invitation";
+  if (mail.status === "SENT") return ["sent", `${what} e-mailed to ${mail.to} at ${formatTime(mail.time)}.`];
+  if (mail.status === "SENDING") return ["sending", `${what} to ${mail.to}: sending…`];
+  const retry = mail.nextAttemptTime
+    ? ` Trying again at ${formatTime(mail.nextAttemptTime)}.`
+    : ` For a new link to copy, use “${what === "Invitation" ? "Send new invite" : "Reset password"}”.`;
+  return ["failed", `${what} to ${mail.to} could not be delivered: ${mail.reason ?? "no reason given"} — copy the link instead.${retry}`];
+}
+
+/** Is a message still on its way (so that its line is worth refreshing)? */
+function pending(mail) {
+  return mail && (mail.status === "SENDING" || (mail.status === "FAILED" && mail.nextAttemptTime));
+}
+
 export function render(view, { id }) {
   let alive = true;
+
+  /** The e-mail line, refreshed every few seconds while the message is on its way. */
+  function mailStatus(user) {
+    const line = h("p", { id: "mail-delivery", class: "mail-status", role: "status" });
+    const fill = (mail) => {
+      const [tone, text] = mailLine(mail);
+      line.dataset.tone = tone;
+      line.textContent = text;
+    };
+    fill(user.mail);
+    const refresh = async () => {
+      if (!alive || !line.isConnected) return;
+      try {
+        const fresh = await call("get_user", { id: user.id });
+        if (fresh.mail) fill(fresh.mail);
+        if (pending(fresh.mail)) setTimeout(refresh, 2000);
+      } catch {
+        // The page says what it knew; a reload shows the rest.
+      }
+    };
+    if (pending(user.mail)) setTimeout(refresh, 2000);
+    return line;
+  }
 
   async function load() {
     let user;
@@ -130,6 +169,7 @@ export function render(view, { id }) {
           h("h1", {}, user.displayName, " ", badge(user.status)),
           h("p", { class: "muted" }, `${user.userName} · ${user.type === "NATIVE" ? "managed here" : "external"} · created ${formatTime(user.createdTime)} · last sign-in ${formatTime(user.lastLoginTime)}`)),
         actions),
+      user.mail ? mailStatus(user) : null,
       form, keysSection);
     if (self || session.can("VIEW_KEYS")) showKeys(user, keysSection);
   }
@@ -153,6 +193,7 @@ export function render(view, { id }) {
         title: `New invitation for ${user.userName}`,
         issued, purpose: "invitation", person: user.displayName, replaced: true,
       });
+      if (issued.mail) load();
     } catch (error) {
       notify(error.message, "error");
     }
@@ -171,6 +212,7 @@ export function render(view, { id }) {
         title: `Password reset for ${user.userName}`,
         issued, purpose: "reset", person: user.displayName,
       });
+      if (issued.mail) load();
     } catch (error) {
       notify(error.message, "error");
     }
