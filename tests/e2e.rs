@@ -622,9 +622,7 @@ fn settings_show_the_servers_e_mail_and_send_a_test_message() {
     app.wait_for_element("#secret-value");
     app.click("#secret-done");
     app.click("#users-table tr[data-user=max]");
-    app.wait_for(
-        "return document.getElementById('mail-delivery')?.dataset.tone === 'failed'",
-    );
+    app.wait_for("return document.getElementById('mail-delivery')?.dataset.tone === 'failed'");
     let failed = app.text("#mail-delivery");
     assert!(
         failed.contains("could not be delivered") && failed.contains("550"),

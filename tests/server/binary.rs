@@ -415,3 +415,109 @@ fn a_bad_e_mail_configuration_is_one_line_and_exit_two_and_a_good_one_is_logged_
         "the SMTP password was logged: {log}"
     );
 }
+
+#[test]
+fn a_serving_keyward_mails_invitations_and_resets_and_logs_no_link_or_message() {
+    let smtp = super::mail::Smtp::start();
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = tmp.path().join("mailing.db");
+    init(&db);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut served = Served(
+        keyward()
+            .args(["serve", "--db", db.to_str().unwrap()])
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args([
+                "--smtp-url",
+                &format!("smtp+plain://127.0.0.1:{}", smtp.port),
+            ])
+            .args(["--mail-from", "Keyward <keyward@example.com>"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let http = client();
+    wait_for("keyward serve to answer", Duration::from_secs(20), || {
+        http.get(format!("{url}/healthz")).send().is_ok()
+    });
+    let session: Value = http
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"userName": "root", "password": PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let bearer = format!("Bearer {}", session["accessToken"].as_str().unwrap());
+    let post = |path: &str, body: Value| -> Value {
+        http.post(format!("{url}{path}"))
+            .header("Authorization", &bearer)
+            .json(&body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let invited = post(
+        "/api/users",
+        json!({"userName": "lea", "displayName": "Lea", "email": "lea@example.com"}),
+    );
+    let active = post(
+        "/api/users",
+        json!({"userName": "ben", "displayName": "Ben", "email": "ben@example.com",
+               "password": PASSWORD}),
+    );
+    let reset = post(
+        &format!(
+            "/api/users/{}/resetpassword",
+            active["id"].as_str().unwrap()
+        ),
+        json!({}),
+    );
+    post(
+        "/api/users",
+        json!({"userName": "rik", "displayName": "Rik", "email": "refuse-rik@example.com"}),
+    );
+    let messages = smtp.wait_for(2);
+    let links = [
+        invited["inviteLink"].as_str().unwrap().to_owned(),
+        reset["resetLink"].as_str().unwrap().to_owned(),
+    ];
+    for link in &links {
+        assert!(
+            messages
+                .iter()
+                .any(|m| m["text"].as_str().unwrap().contains(link.as_str())),
+            "{link} was e-mailed"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let child = &mut served.0;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    wait_exit(child, Duration::from_secs(15));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let log = strip_ansi(&stderr);
+    // The refusal is logged as what it is; no link, token or text of a message ever is.
+    assert!(log.contains("an e-mail was not accepted"), "{log}");
+    for link in &links {
+        let token = link.rsplit_once("#token=").unwrap().1;
+        assert!(!log.contains(token), "a token was logged: {log}");
+    }
+    for text in [
+        "Choose your password",
+        "Choose a new password",
+        "Hello Lea",
+        "#token=",
+    ] {
+        assert!(!log.contains(text), "{text:?} was logged: {log}");
+    }
+}
