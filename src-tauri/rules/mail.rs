@@ -7,10 +7,11 @@
 //! after it commits the message goes to an outbox in memory. One worker thread sends from
 //! there, outside any transaction, so a slow SMTP server never holds a request or a lock. Each
 //! attempt is recorded and audited; a transient failure is tried again with backoff, a
-//! permanent one (5xx) is not. A delivery records when its sender means to try next; one that
-//! nobody tried by then (the server stopped or crashed) is taken over by whichever server
-//! looks next: a warning is rebuilt from the key and sent, a message with a link cannot be,
-//! and shows as not delivered, the admin copying the link (or issuing a new one) instead.
+//! permanent one (5xx) is not. A delivery names the sending server holding it, and each
+//! sending server keeps a heartbeat; a delivery whose server stopped beating (it stopped or
+//! crashed) is taken over by whichever server looks next: a warning is rebuilt from the key
+//! and sent, a message with a link cannot be and shows as not delivered, the admin copying
+//! the link (or issuing a new one) instead.
 
 use super::audit::Record;
 use super::storage::{DeliveryRow, End, ExpiringKeyRow, ExpiringKeys, Store, Tx};
@@ -20,18 +21,15 @@ use crate::core::mail::{Links, Mailer, Outgoing};
 use crate::core::model::*;
 use crate::core::Result;
 use chrono::TimeDelta;
-use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// How long a sender holds a delivery it is about to try: another server takes it over only
-/// after this (and [`GRACE`]) passed without news.
-const LEASE: TimeDelta = TimeDelta::minutes(5);
-/// How late a due delivery may be before it counts as abandoned by its sender.
-const GRACE: TimeDelta = TimeDelta::minutes(1);
-/// How often (by the directory's clock) the worker looks for due warnings and abandoned
-/// deliveries.
+/// How often (by the directory's clock) the worker beats and looks for due warnings and
+/// abandoned deliveries.
 const SCAN_EVERY: TimeDelta = TimeDelta::minutes(1);
+/// How long a heartbeat says a sending server is alive: a few looks, so that one late look
+/// does not make it look gone.
+const ALIVE_FOR: TimeDelta = TimeDelta::minutes(3);
 /// Attempts at most, transient failures included: about 1½ hours of trying.
 const MAX_ATTEMPTS: u32 = 8;
 /// Deliveries taken up per look, at most.
@@ -46,7 +44,7 @@ pub(super) fn backoff(attempts: u32) -> TimeDelta {
         .min(TimeDelta::minutes(30))
 }
 
-/// The expiry warnings: the kind, how long before the expiry, and what it says.
+/// The expiry warnings: the kind, and how long before the expiry.
 const WARNINGS: [(MailKind, TimeDelta); 2] = [
     (MailKind::KeyExpiresIn1Day, TimeDelta::days(1)),
     (MailKind::KeyExpiresIn14Days, TimeDelta::days(14)),
@@ -56,6 +54,8 @@ const WARNINGS: [(MailKind, TimeDelta); 2] = [
 pub(super) struct Mail {
     pub mailer: Arc<dyn Mailer>,
     links: Links,
+    /// This sending server, as deliveries and heartbeats name it.
+    sender_id: String,
     queue: Mutex<Queue>,
     wake: Condvar,
 }
@@ -63,8 +63,6 @@ pub(super) struct Mail {
 #[derive(Default)]
 struct Queue {
     letters: Vec<Letter>,
-    /// The deliveries this server holds (queued or being sent): never taken over by itself.
-    held: HashSet<String>,
     stopping: bool,
 }
 
@@ -86,6 +84,7 @@ impl Mail {
         Mail {
             mailer,
             links,
+            sender_id: new_id(),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
         }
@@ -100,11 +99,7 @@ impl Mail {
         if letters.is_empty() {
             return;
         }
-        let mut queue = self.queue();
-        for letter in letters {
-            queue.held.insert(letter.delivery_id.clone());
-            queue.letters.push(letter);
-        }
+        self.queue().letters.extend(letters);
         self.wake.notify_all();
     }
 
@@ -140,6 +135,7 @@ pub(super) fn last_link_mail(tx: &dyn Tx, user_id: &str) -> Result<Option<MailDe
 }
 
 fn new_delivery(
+    sender_id: &str,
     user_id: &str,
     key_id: Option<&str>,
     kind: MailKind,
@@ -157,7 +153,8 @@ fn new_delivery(
         attempts: 0,
         created_time: now,
         updated_time: now,
-        next_attempt_time: Some(now + LEASE),
+        next_attempt_time: Some(now),
+        sender_id: Some(sender_id.to_owned()),
     }
 }
 
@@ -212,7 +209,7 @@ pub(super) fn queue_link(
         let reason = format!("replaced by a newer {} before it was sent", kind.describe());
         finish(tx, &replaced, now, Err(reason), None)?;
     }
-    let delivery = new_delivery(&user.id, None, kind, &user.email, now);
+    let delivery = new_delivery(&mail.sender_id, &user.id, None, kind, &user.email, now);
     tx.insert_delivery(&delivery)?;
     Record::by(actor, now, "mail.queued")
         .target("user", &user.id, &user.user_name)
@@ -364,7 +361,15 @@ fn warning_message(key: &ExpiringKeyRow, now: Time) -> Outgoing {
 /// Sends the outbox, takes up due warnings and abandoned deliveries, until told to stop.
 pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Clock>) {
     let mut next_scan = clock.now();
+    let look = |next_scan: &mut Time| {
+        let now = clock.now();
+        if now >= *next_scan {
+            let full = scan(&mail, store.as_ref(), now);
+            *next_scan = if full { now } else { now + SCAN_EVERY };
+        }
+    };
     loop {
+        look(&mut next_scan);
         let due = {
             let mut queue = mail.queue();
             if queue.stopping {
@@ -375,7 +380,7 @@ pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Cloc
                 .into_iter()
                 .partition(|l| l.due <= now);
             queue.letters = waiting;
-            if due.is_empty() && now < next_scan {
+            if due.is_empty() {
                 let (queue, _) = mail
                     .wake
                     .wait_timeout(queue, TICK)
@@ -388,60 +393,51 @@ pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Cloc
             due
         };
         for letter in due {
-            let retry = attempt(&mail, store.as_ref(), clock.as_ref(), letter);
-            if let Some(letter) = retry {
+            if let Some(letter) = attempt(&mail, store.as_ref(), clock.as_ref(), letter) {
                 mail.queue().letters.push(letter);
             }
-        }
-        let now = clock.now();
-        if now >= next_scan {
-            let full = scan(&mail, store.as_ref(), now);
-            next_scan = if full { now } else { now + SCAN_EVERY };
+            // A long outbox still beats: other servers must not think this one gone.
+            look(&mut next_scan);
         }
     }
-    // Stopping: a link in memory is lost with the process; say so rather than "Sending…".
+    stopped(&mail, store.as_ref(), clock.now());
+}
+
+/// A stopping server: a link in memory is lost with the process, so its message is recorded
+/// as not delivered at once (rather than "sending…"); warnings are left to whoever looks next.
+fn stopped<S: Store>(mail: &Mail, store: &S, now: Time) {
     let letters = std::mem::take(&mut mail.queue().letters);
-    let now = clock.now();
-    for letter in letters.into_iter().filter(|l| l.kind.carries_link()) {
-        let result = store.write(End::Commit, |tx| {
-            finish(
-                tx,
-                &letter,
-                now,
-                Err("Keyward stopped before it could be sent".to_owned()),
-                None,
-            )
-        });
-        if let Err(error) = result {
-            tracing::warn!(%error, "could not record an unsent message");
+    let result = store.write(End::Commit, |tx| {
+        for letter in letters.iter().filter(|l| l.kind.carries_link()) {
+            let reason = "Keyward stopped before it could be sent".to_owned();
+            finish(tx, letter, now, Err(reason), None)?;
         }
+        tx.forget_senders(Some(&mail.sender_id), now)
+    });
+    if let Err(error) = result {
+        tracing::warn!(%error, "could not record the messages left unsent");
     }
 }
 
 /// Tries a letter once; it comes back when it is to be tried again.
 fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) -> Option<Letter> {
     let now = clock.now();
-    // Hold the delivery while sending: nobody takes it over meanwhile.
     let held = store.write(End::Commit, |tx| {
         let Some(mut row) = tx.find_delivery(&letter.delivery_id)? else {
             return Ok(None); // the user was deleted meanwhile
         };
-        if row.next_attempt_time.is_none() {
-            return Ok(None); // replaced by a newer message meanwhile
+        if row.next_attempt_time.is_none() || row.sender_id.as_deref() != Some(&mail.sender_id) {
+            return Ok(None); // replaced by a newer message, or taken over meanwhile
         }
         row.status = MailStatus::Sending;
         row.attempts += 1;
         row.updated_time = now;
-        row.next_attempt_time = Some(now + LEASE);
         tx.update_delivery(&row)?;
         Ok(Some(row.attempts))
     });
     let attempts = match held {
         Ok(Some(attempts)) => attempts,
-        Ok(None) => {
-            release(mail, &letter.delivery_id);
-            return None;
-        }
+        Ok(None) => return None,
         Err(error) => {
             tracing::warn!(%error, "cannot record a message's attempt; trying again later");
             return Some(Letter {
@@ -474,17 +470,7 @@ fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) 
     if let Err(error) = recorded {
         tracing::warn!(%error, "cannot record how a message went");
     }
-    match next {
-        Some(due) => Some(Letter { due, ..letter }),
-        None => {
-            release(mail, &letter.delivery_id);
-            None
-        }
-    }
-}
-
-fn release(mail: &Mail, delivery_id: &str) {
-    mail.queue().held.remove(delivery_id);
+    next.map(|due| Letter { due, ..letter })
 }
 
 /// Records how an attempt ended: sent, or failed (to be tried again at `next`).
@@ -510,6 +496,9 @@ fn finish(
     row.reason = Some(reason.clone());
     row.updated_time = now;
     row.next_attempt_time = next;
+    if next.is_none() {
+        row.sender_id = None;
+    }
     tx.update_delivery(&row)?;
     let what = format!("{} to {}", row.kind.describe(), row.recipient);
     let record = Record::by_system(now, if sent { "mail.sent" } else { "mail.failed" }).target(
@@ -531,38 +520,67 @@ fn finish(
     .append(tx)
 }
 
-/// Takes up due key warnings and deliveries their sender abandoned; true when there may be
-/// more than one batch of them.
+/// What one look finds to do.
+struct Found {
+    abandoned: Vec<DeliveryRow>,
+    warnings: Vec<(MailKind, ExpiringKeyRow)>,
+}
+
+fn find(tx: &dyn Tx, now: Time) -> Result<Found> {
+    let abandoned = tx.abandoned_deliveries(now, BATCH)?;
+    let mut warnings = Vec::new();
+    for (kind, lead) in WARNINGS {
+        let expires_after = match kind {
+            // A key about to expire gets the 1-day warning, not both.
+            MailKind::KeyExpiresIn14Days => now + TimeDelta::days(1),
+            _ => now,
+        };
+        let keys = tx.expiring_keys(&ExpiringKeys {
+            kind,
+            expires_after,
+            expires_by: now + lead,
+            // A key made to live less than the lead is not warned: its maker knew.
+            lifetime_over_ms: lead.num_milliseconds(),
+            limit: BATCH,
+        })?;
+        warnings.extend(keys.into_iter().map(|key| (kind, key)));
+    }
+    Ok(Found {
+        abandoned,
+        warnings,
+    })
+}
+
+/// Beats, then takes up due key warnings and deliveries whose server is gone; true when there
+/// may be more than one batch of them.
 fn scan<S: Store>(mail: &Mail, store: &S, now: Time) -> bool {
     let taken = store.write(End::Commit, |tx| {
-        let held = mail.queue().held.clone();
-        let mut letters = Vec::new();
-        let abandoned = tx.deliveries_due_before(now - GRACE, BATCH)?;
-        let mut full = abandoned.len() >= BATCH as usize;
-        for row in abandoned.into_iter().filter(|r| !held.contains(&r.id)) {
-            take_over(tx, row, now, &mut letters)?;
-        }
-        for (kind, lead) in WARNINGS {
-            let expires_after = match kind {
-                // A key about to expire gets the 1-day warning, not both.
-                MailKind::KeyExpiresIn14Days => now + TimeDelta::days(1),
-                _ => now,
-            };
-            let keys = tx.expiring_keys(&ExpiringKeys {
-                kind,
-                expires_after,
-                expires_by: now + lead,
-                // A key made to live less than the lead is not warned: its maker knew.
-                lifetime_over_ms: lead.num_milliseconds(),
-                limit: BATCH,
-            })?;
-            full |= keys.len() >= BATCH as usize;
-            for key in keys {
-                letters.push(queue_warning(tx, &key, kind, now)?);
-            }
-        }
-        Ok((letters, full))
+        tx.beat(&mail.sender_id, now + ALIVE_FOR)?;
+        tx.forget_senders(None, now)?;
+        Ok(())
     });
+    // Looking needs no write, and mostly finds nothing: only a find is written, and then
+    // looked for again in the writing transaction.
+    let taken = taken
+        .and_then(|()| store.read(|tx| find(tx, now)))
+        .and_then(|found| {
+            if found.abandoned.is_empty() && found.warnings.is_empty() {
+                return Ok((Vec::new(), false));
+            }
+            store.write(End::Commit, |tx| {
+                let found = find(tx, now)?;
+                let full = found.abandoned.len() >= BATCH as usize
+                    || found.warnings.len() >= BATCH as usize;
+                let mut letters = Vec::new();
+                for row in found.abandoned {
+                    take_over(tx, mail, row, now, &mut letters)?;
+                }
+                for (kind, key) in &found.warnings {
+                    letters.push(queue_warning(tx, mail, key, *kind, now)?);
+                }
+                Ok((letters, full))
+            })
+        });
     match taken {
         Ok((letters, full)) => {
             mail.post(letters);
@@ -575,8 +593,15 @@ fn scan<S: Store>(mail: &Mail, store: &S, now: Time) -> bool {
     }
 }
 
-fn queue_warning(tx: &dyn Tx, key: &ExpiringKeyRow, kind: MailKind, now: Time) -> Result<Letter> {
+fn queue_warning(
+    tx: &dyn Tx,
+    mail: &Mail,
+    key: &ExpiringKeyRow,
+    kind: MailKind,
+    now: Time,
+) -> Result<Letter> {
     let delivery = new_delivery(
+        &mail.sender_id,
         &key.owner_id,
         Some(&key.key_id),
         kind,
@@ -605,10 +630,11 @@ fn queue_warning(tx: &dyn Tx, key: &ExpiringKeyRow, kind: MailKind, now: Time) -
     })
 }
 
-/// A delivery whose sender did not come back: a warning is rebuilt and sent from here; a
-/// message with a link cannot be, and is recorded as not delivered.
+/// A delivery whose server is gone: a warning is rebuilt and sent from here; a message with a
+/// link cannot be, and is recorded as not delivered.
 fn take_over(
     tx: &dyn Tx,
+    mail: &Mail,
     mut row: DeliveryRow,
     now: Time,
     letters: &mut Vec<Letter>,
@@ -653,10 +679,12 @@ fn take_over(
     };
     match still_due {
         Some(key) => {
-            row.next_attempt_time = Some(now + LEASE);
+            let message = warning_message(&key, now);
+            row.sender_id = Some(mail.sender_id.clone());
+            row.next_attempt_time = Some(now);
             row.updated_time = now;
             tx.update_delivery(&row)?;
-            letters.push(letter(warning_message(&key, now)));
+            letters.push(letter(message));
             Ok(())
         }
         None => {

@@ -399,6 +399,8 @@ pub struct DeliveryRow {
     pub updated_time: Time,
     /// When a sender means to try (again): set while one holds it; none when nobody will.
     pub next_attempt_time: Option<Time>,
+    /// The sending server holding it (see [`MailRows::beat`]).
+    pub sender_id: Option<String>,
 }
 
 /// An ENABLED key due for an expiry warning of some kind, with its owner.
@@ -435,8 +437,13 @@ pub trait MailRows {
     fn update_delivery(&self, delivery: &DeliveryRow) -> Result<()>;
     /// The user's latest delivery of one of these kinds.
     fn latest_delivery(&self, user_id: &str, kinds: &[MailKind]) -> Result<Option<DeliveryRow>>;
-    /// Deliveries someone meant to try before `before` (at most `limit`, oldest first).
-    fn deliveries_due_before(&self, before: Time, limit: u32) -> Result<Vec<DeliveryRow>>;
+    /// Records that the sending server `sender_id` is alive until `alive_until`.
+    fn beat(&self, sender_id: &str, alive_until: Time) -> Result<()>;
+    /// Forgets a sending server (it stopped), and those whose heartbeat ended before `now`.
+    fn forget_senders(&self, sender_id: Option<&str>, now: Time) -> Result<()>;
+    /// Deliveries someone meant to try (again) whose sending server is not alive at `now`:
+    /// gone without a heartbeat, or none (at most `limit`, by next attempt).
+    fn abandoned_deliveries(&self, now: Time, limit: u32) -> Result<Vec<DeliveryRow>>;
     fn expiring_keys(&self, query: &ExpiringKeys) -> Result<Vec<ExpiringKeyRow>>;
 }
 
@@ -573,7 +580,13 @@ pub const TABLES: &[Table] = &[
             ("created_time", BigInt),
             ("updated_time", BigInt),
             ("next_attempt_time", BigInt),
+            ("sender_id", Text),
         ],
+        order_by: "id",
+    },
+    Table {
+        name: "mail_senders",
+        columns: &[("id", Text), ("alive_until", BigInt)],
         order_by: "id",
     },
     Table {

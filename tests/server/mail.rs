@@ -291,6 +291,7 @@ macro_rules! on_every_store {
 }
 
 on_every_store!(
+    a_crashed_servers_messages_are_taken_over_once_its_heartbeat_ends,
     with_the_smtp_server_down_the_link_is_offered_and_a_retry_delivers_once_it_is_back,
     a_message_unsent_when_the_server_stops_shows_as_not_delivered_after_the_restart,
     key_owners_are_warned_14_days_and_1_day_before_expiry_once_also_after_a_restart,
@@ -667,4 +668,138 @@ fn key_owners_are_warned_14_days_and_1_day_before_expiry_once_also_after_a_resta
         .expect(200);
     assert_eq!(audit["entries"].as_array().unwrap().len(), 3, "{audit}");
     drop(server);
+}
+
+/// What a server that crashed leaves behind: its heartbeat, and the rows it held (an
+/// invitation waiting for its next attempt, a key warning being sent), written straight into
+/// the store.
+fn crashed_server_left(h: &Harness, rows: &[keyward::rules::storage::DeliveryRow]) {
+    use keyward::rules::storage::{End, Store};
+    let now = keyward::core::clock::Clock::now(&h.clock);
+    let write = |tx: &dyn keyward::rules::storage::Tx| {
+        tx.beat("crashed-server", now + chrono::TimeDelta::minutes(3))?;
+        rows.iter().try_for_each(|row| tx.insert_delivery(row))
+    };
+    let clock = Arc::new(h.clock.clone());
+    match &h.database {
+        Some(url) => {
+            keyward::store::PostgresDirectory::connect_with_clock(url, &Default::default(), clock)
+                .unwrap()
+                .store()
+                .write(End::Commit, write)
+                .unwrap()
+        }
+        None => keyward::store::SqliteDirectory::open_with_clock(&h.path, clock)
+            .unwrap()
+            .store()
+            .write(End::Commit, write)
+            .unwrap(),
+    }
+}
+
+fn a_crashed_servers_messages_are_taken_over_once_its_heartbeat_ends(h: Harness) {
+    use keyward::core::model::{MailKind, MailStatus};
+    use keyward::rules::storage::DeliveryRow;
+    let smtp = Smtp::start();
+    let root = h.root();
+    let quin = h
+        .dir
+        .create_user(
+            &root,
+            keyward::core::model::NewUser {
+                user_name: "quin".into(),
+                display_name: "Quin".into(),
+                email: "quin@example.com".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .user;
+    let root_id = h.dir.me(&root).unwrap().id;
+    let now = keyward::core::clock::Clock::now(&h.clock);
+    let key = h
+        .dir
+        .create_key(
+            &root,
+            &root_id,
+            keyward::core::model::NewKey {
+                name: "nightly".into(),
+                description: String::new(),
+                expires_time: Some(now + chrono::TimeDelta::hours(20)),
+            },
+        )
+        .unwrap();
+    let row = |id: &str, user_id: &str, key_id: Option<&str>, kind, to: &str, status| DeliveryRow {
+        id: id.into(),
+        user_id: user_id.into(),
+        key_id: key_id.map(Into::into),
+        kind,
+        recipient: to.into(),
+        status,
+        reason: None,
+        attempts: 1,
+        created_time: now,
+        updated_time: now,
+        next_attempt_time: Some(now),
+        sender_id: Some("crashed-server".into()),
+    };
+    crashed_server_left(
+        &h,
+        &[
+            row(
+                "d-invite",
+                &quin.id,
+                None,
+                MailKind::Invitation,
+                "quin@example.com",
+                MailStatus::Failed,
+            ),
+            row(
+                "d-warning",
+                &root_id,
+                Some(&key.key.id),
+                MailKind::KeyExpiresIn1Day,
+                "root@example.com",
+                MailStatus::Sending,
+            ),
+        ],
+    );
+    let server = Server::mailing(h, plain_mailer(smtp.port));
+    let root = server.login("root", crate::common::PASSWORD);
+    // While its heartbeat lasts, the crashed server might still be sending: nothing is taken.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(smtp.messages().is_empty());
+    let user = server
+        .get(&format!("/api/users/{}", quin.id), &root)
+        .expect(200);
+    assert_eq!(user["mail"]["status"], "FAILED", "{user}");
+    assert!(user["mail"]["nextAttemptTime"].is_string(), "{user}");
+
+    // Its heartbeat over: the warning is rebuilt and sent, the link cannot be and says so.
+    server.h.clock.advance(chrono::TimeDelta::minutes(4));
+    let messages = smtp.wait_for(1);
+    assert_eq!(
+        messages[0]["subject"],
+        "Your Keyward API key \"nightly\" expires within a day"
+    );
+    let user = wait_for_mail(&server, &root, &quin.id, "FAILED");
+    let mut mail = user["mail"].clone();
+    wait_for(
+        "the invitation to be given up",
+        Duration::from_secs(20),
+        || {
+            mail = server
+                .get(&format!("/api/users/{}", quin.id), &root)
+                .expect(200)["mail"]
+                .clone();
+            mail.get("nextAttemptTime").is_none()
+        },
+    );
+    assert!(
+        mail["reason"].as_str().unwrap().contains("stopped before"),
+        "{mail}"
+    );
+    server.h.clock.advance(chrono::TimeDelta::minutes(5));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(smtp.messages().len(), 1, "each taken over once");
 }

@@ -8,7 +8,7 @@ use crate::store::{from_ms, from_ms_opt, to_ms};
 use postgres::Row;
 
 const COLUMNS: &str = "id, user_id, key_id, kind, recipient, status, reason, attempts,
-    created_time, updated_time, next_attempt_time";
+    created_time, updated_time, next_attempt_time, sender_id";
 
 fn count(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
@@ -28,6 +28,7 @@ fn from_row(r: &Row) -> DeliveryRow {
         created_time: from_ms(r.get(8)),
         updated_time: from_ms(r.get(9)),
         next_attempt_time: from_ms_opt(r.get(10)),
+        sender_id: r.get(11),
     }
 }
 
@@ -36,7 +37,7 @@ impl MailRows for PgTx<'_> {
         self.execute(
             &format!(
                 "INSERT INTO mail_deliveries ({COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ),
             &[
                 &d.id,
@@ -50,6 +51,7 @@ impl MailRows for PgTx<'_> {
                 &to_ms(d.created_time),
                 &to_ms(d.updated_time),
                 &d.next_attempt_time.map(to_ms),
+                &d.sender_id,
             ],
         )?;
         Ok(())
@@ -67,7 +69,7 @@ impl MailRows for PgTx<'_> {
     fn update_delivery(&self, d: &DeliveryRow) -> Result<()> {
         self.execute(
             "UPDATE mail_deliveries SET status = $2, reason = $3, attempts = $4,
-                updated_time = $5, next_attempt_time = $6
+                updated_time = $5, next_attempt_time = $6, sender_id = $7
              WHERE id = $1",
             &[
                 &d.id,
@@ -76,6 +78,7 @@ impl MailRows for PgTx<'_> {
                 &count(d.attempts),
                 &to_ms(d.updated_time),
                 &d.next_attempt_time.map(to_ms),
+                &d.sender_id,
             ],
         )?;
         Ok(())
@@ -95,15 +98,34 @@ impl MailRows for PgTx<'_> {
             .map(|r| from_row(&r)))
     }
 
-    fn deliveries_due_before(&self, before: Time, limit: u32) -> Result<Vec<DeliveryRow>> {
+    fn beat(&self, sender_id: &str, alive_until: Time) -> Result<()> {
+        self.execute(
+            "INSERT INTO mail_senders (id, alive_until) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until",
+            &[&sender_id, &to_ms(alive_until)],
+        )?;
+        Ok(())
+    }
+
+    fn forget_senders(&self, sender_id: Option<&str>, now: Time) -> Result<()> {
+        self.execute(
+            "DELETE FROM mail_senders WHERE id = $1 OR alive_until < $2",
+            &[&sender_id, &to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn abandoned_deliveries(&self, now: Time, limit: u32) -> Result<Vec<DeliveryRow>> {
         Ok(self
             .query(
                 &format!(
-                    "SELECT {COLUMNS} FROM mail_deliveries
-                     WHERE next_attempt_time IS NOT NULL AND next_attempt_time < $1
-                     ORDER BY next_attempt_time, id LIMIT $2"
+                    "SELECT {COLUMNS} FROM mail_deliveries d
+                     WHERE d.next_attempt_time IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM mail_senders s
+                                       WHERE s.id = d.sender_id AND s.alive_until >= $1)
+                     ORDER BY d.next_attempt_time, d.id LIMIT $2"
                 ),
-                &[&to_ms(before), &i64::from(limit)],
+                &[&to_ms(now), &i64::from(limit)],
             )?
             .iter()
             .map(from_row)

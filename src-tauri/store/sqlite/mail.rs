@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, user_id, key_id, kind, recipient, status, reason, attempts,
-    created_time, updated_time, next_attempt_time";
+    created_time, updated_time, next_attempt_time, sender_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
     let kind: String = r.get(3)?;
@@ -27,6 +27,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
         created_time: from_ms(r.get(8)?),
         updated_time: from_ms(r.get(9)?),
         next_attempt_time: from_ms_opt(r.get(10)?),
+        sender_id: r.get(11)?,
     })
 }
 
@@ -35,7 +36,7 @@ impl MailRows for SqliteTx<'_> {
         self.0
             .prepare_cached(&format!(
                 "INSERT INTO mail_deliveries ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ))?
             .execute(params![
                 d.id,
@@ -49,6 +50,7 @@ impl MailRows for SqliteTx<'_> {
                 to_ms(d.created_time),
                 to_ms(d.updated_time),
                 d.next_attempt_time.map(to_ms),
+                d.sender_id,
             ])?;
         Ok(())
     }
@@ -67,7 +69,7 @@ impl MailRows for SqliteTx<'_> {
         self.0
             .prepare_cached(
                 "UPDATE mail_deliveries SET status = ?2, reason = ?3, attempts = ?4,
-                    updated_time = ?5, next_attempt_time = ?6
+                    updated_time = ?5, next_attempt_time = ?6, sender_id = ?7
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -77,6 +79,7 @@ impl MailRows for SqliteTx<'_> {
                 d.attempts,
                 to_ms(d.updated_time),
                 d.next_attempt_time.map(to_ms),
+                d.sender_id,
             ])?;
         Ok(())
     }
@@ -100,15 +103,34 @@ impl MailRows for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn deliveries_due_before(&self, before: Time, limit: u32) -> Result<Vec<DeliveryRow>> {
+    fn beat(&self, sender_id: &str, alive_until: Time) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO mail_senders (id, alive_until) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until",
+            )?
+            .execute(params![sender_id, to_ms(alive_until)])?;
+        Ok(())
+    }
+
+    fn forget_senders(&self, sender_id: Option<&str>, now: Time) -> Result<()> {
+        self.0
+            .prepare_cached("DELETE FROM mail_senders WHERE id = ?1 OR alive_until < ?2")?
+            .execute(params![sender_id, to_ms(now)])?;
+        Ok(())
+    }
+
+    fn abandoned_deliveries(&self, now: Time, limit: u32) -> Result<Vec<DeliveryRow>> {
         Ok(self
             .0
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM mail_deliveries
-                 WHERE next_attempt_time IS NOT NULL AND next_attempt_time < ?1
-                 ORDER BY next_attempt_time, id LIMIT ?2"
+                "SELECT {COLUMNS} FROM mail_deliveries d
+                 WHERE d.next_attempt_time IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM mail_senders s
+                                   WHERE s.id = d.sender_id AND s.alive_until >= ?1)
+                 ORDER BY d.next_attempt_time, d.id LIMIT ?2"
             ))?
-            .query_map(params![to_ms(before), limit], from_row)?
+            .query_map(params![to_ms(now), limit], from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

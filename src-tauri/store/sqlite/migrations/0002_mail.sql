@@ -12,13 +12,20 @@ CREATE TABLE mail_deliveries (
     attempts INTEGER NOT NULL,
     created_time INTEGER NOT NULL,
     updated_time INTEGER NOT NULL,
-    next_attempt_time INTEGER               -- set while a sender means to try (again)
+    next_attempt_time INTEGER,              -- set while a sender means to try (again)
+    sender_id TEXT                          -- the server holding it then (mail_senders)
 ) WITHOUT ROWID;
 CREATE INDEX mail_deliveries_by_user ON mail_deliveries (user_id, created_time);
 -- One warning of each kind per key, whoever sends it.
 CREATE UNIQUE INDEX mail_deliveries_per_key ON mail_deliveries (key_id, kind)
     WHERE key_id IS NOT NULL;
-CREATE INDEX mail_deliveries_due ON mail_deliveries (next_attempt_time)
+CREATE INDEX mail_deliveries_pending ON mail_deliveries (sender_id)
     WHERE next_attempt_time IS NOT NULL;
+-- The servers sending mail, each alive until its last heartbeat says: a delivery held by a
+-- server that stopped beating is taken over by another.
+CREATE TABLE mail_senders (
+    id TEXT PRIMARY KEY,
+    alive_until INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX api_keys_by_expiry ON api_keys (expires_time)
     WHERE status = 'ENABLED' AND expires_time IS NOT NULL;
