@@ -720,6 +720,10 @@ pub enum MailStatus {
     /// Not delivered (yet): `reason` says why; a `nextAttemptTime` says when it is tried
     /// again, none that it will not be.
     Failed,
+    /// Not to be sent after all: `reason` says why (replaced by a newer one, the invitation
+    /// accepted meanwhile, the key no longer in use).
+    #[serde(rename = "NOT_SENT")]
+    NotSent,
 }
 
 impl MailStatus {
@@ -728,13 +732,19 @@ impl MailStatus {
             MailStatus::Sending => "SENDING",
             MailStatus::Sent => "SENT",
             MailStatus::Failed => "FAILED",
+            MailStatus::NotSent => "NOT_SENT",
         }
     }
 
     pub fn parse(value: &str) -> Option<MailStatus> {
-        [MailStatus::Sending, MailStatus::Sent, MailStatus::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == value)
+        [
+            MailStatus::Sending,
+            MailStatus::Sent,
+            MailStatus::Failed,
+            MailStatus::NotSent,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 }
 
@@ -772,6 +782,11 @@ impl MailDelivery {
         match self.status {
             MailStatus::Sent => format!("{what} e-mailed to {} at {}", self.to, when(&self.time)),
             MailStatus::Sending => format!("{what} to {}: sending…", self.to),
+            MailStatus::NotSent => format!(
+                "{what} to {} not sent: {}.",
+                self.to,
+                self.reason.as_deref().unwrap_or("no longer needed")
+            ),
             MailStatus::Failed => {
                 let reason = self.reason.as_deref().unwrap_or("unknown reason");
                 let retry = self

@@ -30,6 +30,9 @@ const SCAN_EVERY: TimeDelta = TimeDelta::minutes(1);
 /// How long a heartbeat says a sending server is alive: a few looks, so that one late look
 /// does not make it look gone.
 const ALIVE_FOR: TimeDelta = TimeDelta::minutes(3);
+/// How often a look goes through every key in the warning windows, not only those that
+/// entered one since the last look: keys enabled or owners activated meanwhile are found then.
+const WHOLE_WINDOW_EVERY: TimeDelta = TimeDelta::hours(1);
 /// Attempts at most, transient failures included: about 1½ hours of trying.
 const MAX_ATTEMPTS: u32 = 8;
 /// Deliveries taken up per look, at most.
@@ -206,8 +209,8 @@ pub(super) fn queue_link(
             due: now,
             until: None,
         };
-        let reason = format!("replaced by a newer {} before it was sent", kind.describe());
-        finish(tx, &replaced, now, Err(reason), None)?;
+        let reason = format!("replaced by a newer {}", kind.describe());
+        finish(tx, &replaced, now, Ended::NotSent(reason))?;
     }
     let delivery = new_delivery(&mail.sender_id, &user.id, None, kind, &user.email, now);
     tx.insert_delivery(&delivery)?;
@@ -360,16 +363,17 @@ fn warning_message(key: &ExpiringKeyRow, now: Time) -> Outgoing {
 
 /// Sends the outbox, takes up due warnings and abandoned deliveries, until told to stop.
 pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Clock>) {
-    let mut next_scan = clock.now();
-    let look = |next_scan: &mut Time| {
+    let mut looks = Looks::default();
+    let look = |looks: &mut Looks| {
         let now = clock.now();
-        if now >= *next_scan {
-            let full = scan(&mail, store.as_ref(), now);
-            *next_scan = if full { now } else { now + SCAN_EVERY };
+        if looks.next.is_none_or(|next| now >= next) {
+            let since = looks.since(now);
+            let looked = scan(&mail, store.as_ref(), now, since);
+            looks.after(now, since, looked);
         }
     };
     loop {
-        look(&mut next_scan);
+        look(&mut looks);
         let due = {
             let mut queue = mail.queue();
             if queue.stopping {
@@ -397,10 +401,49 @@ pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Cloc
                 mail.queue().letters.push(letter);
             }
             // A long outbox still beats: other servers must not think this one gone.
-            look(&mut next_scan);
+            look(&mut looks);
         }
     }
     stopped(&mail, store.as_ref(), clock.now());
+}
+
+/// When the worker looks next, and from when.
+#[derive(Default)]
+struct Looks {
+    /// None: at once.
+    next: Option<Time>,
+    /// When the next look goes through the whole warning windows; none: at once.
+    next_whole: Option<Time>,
+    /// When the last look that finished (with less than a batch) was.
+    last: Option<Time>,
+}
+
+impl Looks {
+    /// Since when the look at `now` needs keys to have entered a warning window; none for
+    /// the whole windows.
+    fn since(&self, now: Time) -> Option<Time> {
+        match self.next_whole {
+            Some(whole) if now < whole => self.last,
+            _ => None,
+        }
+    }
+
+    /// After a look at `now` (since `since`): `Some(true)` when it found a whole batch, so
+    /// there may be more; `None` when it failed.
+    fn after(&mut self, now: Time, since: Option<Time>, looked: Option<bool>) {
+        match looked {
+            Some(false) => {
+                self.last = Some(now);
+                if since.is_none() {
+                    self.next_whole = Some(now + WHOLE_WINDOW_EVERY);
+                }
+                self.next = Some(now + SCAN_EVERY);
+            }
+            // More than a batch: look again at once, from the same time.
+            Some(true) => self.next = Some(now),
+            None => self.next = Some(now + SCAN_EVERY),
+        }
+    }
 }
 
 /// A stopping server: a link in memory is lost with the process, so its message is recorded
@@ -410,7 +453,7 @@ fn stopped<S: Store>(mail: &Mail, store: &S, now: Time) {
     let result = store.write(End::Commit, |tx| {
         for letter in letters.iter().filter(|l| l.kind.carries_link()) {
             let reason = "Keyward stopped before it could be sent".to_owned();
-            finish(tx, letter, now, Err(reason), None)?;
+            finish(tx, letter, now, Ended::Failed(reason, None))?;
         }
         tx.forget_senders(Some(&mail.sender_id), now)
     });
@@ -429,6 +472,15 @@ fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) 
         if row.next_attempt_time.is_none() || row.sender_id.as_deref() != Some(&mail.sender_id) {
             return Ok(None); // replaced by a newer message, or taken over meanwhile
         }
+        let accepted = row.kind == MailKind::Invitation
+            && tx
+                .find_user(&row.user_id)?
+                .is_some_and(|u| u.status != UserStatus::Invited);
+        if accepted {
+            let reason = "the invitation was accepted meanwhile".to_owned();
+            finish(tx, &letter, now, Ended::NotSent(reason))?;
+            return Ok(None);
+        }
         row.status = MailStatus::Sending;
         row.attempts += 1;
         row.updated_time = now;
@@ -446,53 +498,55 @@ fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) 
             });
         }
     };
-    let (outcome, next) = if letter.until.is_some_and(|until| until <= now) {
-        (
-            Err("its link expired before it could be sent".to_owned()),
-            None,
-        )
+    let ended = if letter.until.is_some_and(|until| until <= now) {
+        let reason = "its link expired before it could be sent".to_owned();
+        Ended::Failed(reason, None)
     } else {
         match mail.mailer.send(&letter.message) {
-            Ok(answer) => (Ok(answer), None),
+            Ok(answer) => Ended::Sent(answer),
             Err(undelivered) => {
                 let now = clock.now();
                 let next = (!undelivered.permanent && attempts < MAX_ATTEMPTS)
                     .then(|| now + backoff(attempts))
                     .filter(|next| letter.until.is_none_or(|until| *next < until));
-                (Err(undelivered.reason), next)
+                Ended::Failed(undelivered.reason, next)
             }
         }
     };
+    let next = match &ended {
+        Ended::Failed(_, next) => *next,
+        _ => None,
+    };
     let now = clock.now();
-    let recorded = store.write(End::Commit, |tx| {
-        finish(tx, &letter, now, outcome.clone(), next)
-    });
+    let recorded = store.write(End::Commit, |tx| finish(tx, &letter, now, ended.clone()));
     if let Err(error) = recorded {
         tracing::warn!(%error, "cannot record how a message went");
     }
     next.map(|due| Letter { due, ..letter })
 }
 
-/// Records how an attempt ended: sent, or failed (to be tried again at `next`).
-fn finish(
-    tx: &dyn Tx,
-    letter: &Letter,
-    now: Time,
-    outcome: std::result::Result<String, String>,
-    next: Option<Time>,
-) -> Result<()> {
+/// How a delivery ended, or its last attempt.
+#[derive(Debug, Clone)]
+enum Ended {
+    /// Accepted by the SMTP server, with its answer.
+    Sent(String),
+    /// Not accepted (why), to be tried again at the time given, or never.
+    Failed(String, Option<Time>),
+    /// Not to be sent after all (why): replaced, accepted meanwhile, no longer needed.
+    NotSent(String),
+}
+
+/// Records how a delivery ended (or its last attempt), and audits it.
+fn finish(tx: &dyn Tx, letter: &Letter, now: Time, ended: Ended) -> Result<()> {
     let Some(mut row) = tx.find_delivery(&letter.delivery_id)? else {
         return Ok(());
     };
-    let sent = outcome.is_ok();
-    row.status = if sent {
-        MailStatus::Sent
-    } else {
-        MailStatus::Failed
+    let (status, reason, next, action) = match ended.clone() {
+        Ended::Sent(answer) => (MailStatus::Sent, answer, None, "mail.sent"),
+        Ended::Failed(reason, next) => (MailStatus::Failed, reason, next, "mail.failed"),
+        Ended::NotSent(reason) => (MailStatus::NotSent, reason, None, "mail.not_sent"),
     };
-    let reason = match outcome {
-        Ok(answer) | Err(answer) => answer,
-    };
+    row.status = status;
     row.reason = Some(reason.clone());
     row.updated_time = now;
     row.next_attempt_time = next;
@@ -501,19 +555,15 @@ fn finish(
     }
     tx.update_delivery(&row)?;
     let what = format!("{} to {}", row.kind.describe(), row.recipient);
-    let record = Record::by_system(now, if sent { "mail.sent" } else { "mail.failed" }).target(
-        "user",
-        &letter.user_id,
-        &letter.user_name,
-    );
-    match (sent, next) {
-        (true, _) => record.detail(format!("{what}: {reason}")),
-        (false, Some(next)) => record.outcome(Outcome::Failure).detail(format!(
+    let record = Record::by_system(now, action).target("user", &letter.user_id, &letter.user_name);
+    match ended {
+        Ended::Sent(_) | Ended::NotSent(_) => record.detail(format!("{what}: {reason}")),
+        Ended::Failed(_, Some(next)) => record.outcome(Outcome::Failure).detail(format!(
             "{what}: {reason}; attempt {}, trying again at {}",
             row.attempts,
             next.format("%Y-%m-%d %H:%M:%S UTC")
         )),
-        (false, None) => record
+        Ended::Failed(_, None) => record
             .outcome(Outcome::Failure)
             .detail(format!("{what}: {reason}; not tried again")),
     }
@@ -526,15 +576,20 @@ struct Found {
     warnings: Vec<(MailKind, ExpiringKeyRow)>,
 }
 
-fn find(tx: &dyn Tx, now: Time) -> Result<Found> {
+/// What is to do at `now`: abandoned deliveries, and keys due for a warning (those that
+/// entered a warning's window after `since`, or all in it).
+fn find(tx: &dyn Tx, now: Time, since: Option<Time>) -> Result<Found> {
     let abandoned = tx.abandoned_deliveries(now, BATCH)?;
     let mut warnings = Vec::new();
     for (kind, lead) in WARNINGS {
-        let expires_after = match kind {
+        let window_starts = match kind {
             // A key about to expire gets the 1-day warning, not both.
             MailKind::KeyExpiresIn14Days => now + TimeDelta::days(1),
             _ => now,
         };
+        // A key enters the window when its expiry is `lead` away: since the last look,
+        // only the keys whose expiry was beyond the window then are new in it.
+        let expires_after = since.map_or(window_starts, |since| window_starts.max(since + lead));
         let keys = tx.expiring_keys(&ExpiringKeys {
             kind,
             expires_after,
@@ -551,9 +606,9 @@ fn find(tx: &dyn Tx, now: Time) -> Result<Found> {
     })
 }
 
-/// Beats, then takes up due key warnings and deliveries whose server is gone; true when there
-/// may be more than one batch of them.
-fn scan<S: Store>(mail: &Mail, store: &S, now: Time) -> bool {
+/// Beats, then takes up due key warnings and deliveries whose server is gone: whether there
+/// may be more than one batch of them, none when the store failed.
+fn scan<S: Store>(mail: &Mail, store: &S, now: Time, since: Option<Time>) -> Option<bool> {
     let taken = store.write(End::Commit, |tx| {
         tx.beat(&mail.sender_id, now + ALIVE_FOR)?;
         tx.forget_senders(None, now)?;
@@ -562,13 +617,13 @@ fn scan<S: Store>(mail: &Mail, store: &S, now: Time) -> bool {
     // Looking needs no write, and mostly finds nothing: only a find is written, and then
     // looked for again in the writing transaction.
     let taken = taken
-        .and_then(|()| store.read(|tx| find(tx, now)))
+        .and_then(|()| store.read(|tx| find(tx, now, since)))
         .and_then(|found| {
             if found.abandoned.is_empty() && found.warnings.is_empty() {
                 return Ok((Vec::new(), false));
             }
             store.write(End::Commit, |tx| {
-                let found = find(tx, now)?;
+                let found = find(tx, now, since)?;
                 let full = found.abandoned.len() >= BATCH as usize
                     || found.warnings.len() >= BATCH as usize;
                 let mut letters = Vec::new();
@@ -584,11 +639,11 @@ fn scan<S: Store>(mail: &Mail, store: &S, now: Time) -> bool {
     match taken {
         Ok((letters, full)) => {
             mail.post(letters);
-            full
+            Some(full)
         }
         Err(error) => {
             tracing::warn!(%error, "cannot look for e-mail to send");
-            false
+            None
         }
     }
 }
@@ -688,13 +743,13 @@ fn take_over(
             Ok(())
         }
         None => {
-            let reason = if row.kind.carries_link() {
-                "the server stopped before it could be sent"
+            let ended = if row.kind.carries_link() {
+                let reason = "the server stopped before it could be sent".to_owned();
+                Ended::Failed(reason, None)
             } else {
-                "no longer needed: the key is not in use any more"
+                Ended::NotSent("the key is not in use any more".to_owned())
             };
-            let abandoned = letter(Outgoing::nothing(&row.recipient));
-            finish(tx, &abandoned, now, Err(reason.to_owned()), None)
+            finish(tx, &letter(Outgoing::nothing(&row.recipient)), now, ended)
         }
     }
 }
@@ -702,6 +757,34 @@ fn take_over(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn looks_go_through_the_whole_windows_at_first_and_hourly_else_since_the_last() {
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut looks = Looks::default();
+        assert_eq!(
+            looks.since(t0),
+            None,
+            "the first look takes the whole windows"
+        );
+        looks.after(t0, None, Some(false));
+        assert_eq!(looks.next, Some(t0 + SCAN_EVERY));
+        let t1 = t0 + SCAN_EVERY;
+        assert_eq!(looks.since(t1), Some(t0));
+        // A whole batch: again at once, from the same time.
+        looks.after(t1, Some(t0), Some(true));
+        assert_eq!((looks.next, looks.since(t1)), (Some(t1), Some(t0)));
+        // A failed look is no look: the next starts from the last that finished.
+        looks.after(t1, Some(t0), None);
+        assert_eq!(looks.since(t1 + SCAN_EVERY), Some(t0));
+        looks.after(t1, Some(t0), Some(false));
+        assert_eq!(looks.since(t1 + SCAN_EVERY), Some(t1));
+        assert_eq!(
+            looks.since(t0 + WHOLE_WINDOW_EVERY),
+            None,
+            "hourly, the whole windows"
+        );
+    }
 
     #[test]
     fn backoff_doubles_from_30_seconds_to_at_most_30_minutes() {

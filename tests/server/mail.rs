@@ -508,7 +508,7 @@ fn with_the_smtp_server_down_the_link_is_offered_and_a_retry_delivers_once_it_is
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(smtp.messages().len(), 1);
     assert!(server
-        .get("/api/audit?action=mail.failed", &root)
+        .get("/api/audit?action=mail.not_sent", &root)
         .expect(200)
         .to_string()
         .contains("replaced by a newer invitation"));
@@ -802,4 +802,42 @@ fn a_crashed_servers_messages_are_taken_over_once_its_heartbeat_ends(h: Harness)
     server.h.clock.advance(chrono::TimeDelta::minutes(5));
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(smtp.messages().len(), 1, "each taken over once");
+}
+
+#[test]
+fn an_invitation_accepted_before_its_e_mail_went_out_is_not_sent() {
+    let port = free_port();
+    let server = mailing_server(port);
+    let root = server.root();
+    let created = server
+        .post(
+            "/api/users",
+            &root,
+            json!({"userName": "una", "displayName": "Una", "email": "una@example.com"}),
+        )
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    wait_for_mail(&server, &root, &id, "FAILED");
+    // The admin copied the link; Una uses it while the SMTP server is still down.
+    let link = created["inviteLink"].as_str().unwrap();
+    let token = link.rsplit_once("#token=").unwrap().1;
+    server
+        .post(
+            "/api/auth/accept-invitation",
+            "",
+            json!({"token": token, "password": crate::common::PASSWORD}),
+        )
+        .expect(200);
+    let smtp = Smtp::start_on(port);
+    server.h.clock.advance(chrono::TimeDelta::seconds(31));
+    let user = wait_for_mail(&server, &root, &id, "NOT_SENT");
+    assert!(
+        user["mail"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("accepted meanwhile"),
+        "{user}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(smtp.messages().is_empty());
 }

@@ -38,6 +38,7 @@ function mailLine(mail) {
   const what = mail.kind === "PASSWORD_RESET" ? "Password reset" : "Invitation";
   if (mail.status === "SENT") return ["sent", `${what} e-mailed to ${mail.to} at ${formatTime(mail.time)}.`];
   if (mail.status === "SENDING") return ["sending", `${what} to ${mail.to}: sending…`];
+  if (mail.status === "NOT_SENT") return ["not-sent", `${what} to ${mail.to} not sent: ${mail.reason ?? "no longer needed"}.`];
   const retry = mail.nextAttemptTime
     ? ` Trying again at ${formatTime(mail.nextAttemptTime)}.`
     : ` For a new link to copy, use “${what === "Invitation" ? "Send new invite" : "Reset password"}”.`;

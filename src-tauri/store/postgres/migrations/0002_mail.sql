@@ -7,7 +7,7 @@ CREATE TABLE mail_deliveries (
     kind text NOT NULL CHECK (kind IN ('INVITATION', 'PASSWORD_RESET',
                                        'KEY_EXPIRES_IN_14_DAYS', 'KEY_EXPIRES_IN_1_DAY')),
     recipient text NOT NULL,
-    status text NOT NULL CHECK (status IN ('SENDING', 'SENT', 'FAILED')),
+    status text NOT NULL CHECK (status IN ('SENDING', 'SENT', 'FAILED', 'NOT_SENT')),
     reason text,
     attempts integer NOT NULL,
     created_time bigint NOT NULL,

@@ -7,7 +7,7 @@ CREATE TABLE mail_deliveries (
     kind TEXT NOT NULL CHECK (kind IN ('INVITATION', 'PASSWORD_RESET',
                                        'KEY_EXPIRES_IN_14_DAYS', 'KEY_EXPIRES_IN_1_DAY')),
     recipient TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('SENDING', 'SENT', 'FAILED')),
+    status TEXT NOT NULL CHECK (status IN ('SENDING', 'SENT', 'FAILED', 'NOT_SENT')),
     reason TEXT,
     attempts INTEGER NOT NULL,
     created_time INTEGER NOT NULL,
