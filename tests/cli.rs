@@ -465,15 +465,19 @@ fn print_verify_and_revoke_a_key(db: &std::path::Path) {
     assert!(!audit.stdout.contains(&key));
 }
 
-#[test]
-fn the_same_commands_work_on_a_server_with_keyward_token() {
+/// `directory` served on `bind` by a server in this process, and a session of root's on it.
+fn serving(
+    directory: keyward::store::SqliteDirectory,
+    bind: &str,
+) -> (
+    keyward::server::RunningServer,
+    keyward::core::secret::Secret,
+) {
     use keyward::core::directory::Directory;
-    let tmp = tempfile::TempDir::new().unwrap();
-    let db = initialised(&tmp);
-    let directory = std::sync::Arc::new(keyward::store::SqliteDirectory::open(&db).unwrap());
+    let directory = std::sync::Arc::new(directory);
     let server = keyward::server::RunningServer::start(
         directory.clone(),
-        "127.0.0.1:0".parse().unwrap(),
+        bind.parse().unwrap(),
         keyward::server::ServerOptions::default(),
         1,
     )
@@ -482,6 +486,15 @@ fn the_same_commands_work_on_a_server_with_keyward_token() {
         .sign_in("root", &crate::common::secret(crate::common::PASSWORD))
         .unwrap()
         .access_token;
+    (server, token)
+}
+
+#[test]
+fn the_same_commands_work_on_a_server_with_keyward_token() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    let directory = keyward::store::SqliteDirectory::open(&db).unwrap();
+    let (server, token) = serving(directory, "127.0.0.1:0");
     let on_server = |args: &[&str], token: Option<&str>| {
         let mut command = keyward();
         command.args(args).args(["--server", &server.url()]);
@@ -527,7 +540,6 @@ fn the_same_commands_work_on_a_server_with_keyward_token() {
 
 #[test]
 fn users_show_says_whether_the_invitation_was_e_mailed() {
-    use keyward::core::directory::Directory;
     let smtp = crate::server::mail::Smtp::start();
     let tmp = tempfile::TempDir::new().unwrap();
     let db = initialised(&tmp);
@@ -540,23 +552,11 @@ fn users_show_says_whether_the_invitation_was_e_mailed() {
         None,
     )
     .unwrap();
-    let directory = std::sync::Arc::new(
-        keyward::store::SqliteDirectory::open(&db)
-            .unwrap()
-            .with_mailer(std::sync::Arc::new(mailer), keyward::wire::mail_links(&url))
-            .unwrap(),
-    );
-    let server = keyward::server::RunningServer::start(
-        directory.clone(),
-        format!("127.0.0.1:{port}").parse().unwrap(),
-        keyward::server::ServerOptions::default(),
-        1,
-    )
-    .unwrap();
-    let token = directory
-        .sign_in("root", &crate::common::secret(crate::common::PASSWORD))
+    let directory = keyward::store::SqliteDirectory::open(&db)
         .unwrap()
-        .access_token;
+        .with_mailer(std::sync::Arc::new(mailer), keyward::wire::mail_links(&url))
+        .unwrap();
+    let (server, token) = serving(directory, &format!("127.0.0.1:{port}"));
     let on_server = |args: &[&str]| {
         let mut command = keyward();
         command

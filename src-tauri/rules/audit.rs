@@ -17,25 +17,19 @@ impl Record {
     }
 
     pub fn by_user(id: &str, name: &str, time: Time, action: &'static str) -> Record {
-        Record(AuditRecord {
-            time,
-            actor_id: Some(id.to_owned()),
-            actor_name: Some(name.to_owned()),
-            action,
-            target_type: None,
-            target_id: None,
-            target_name: None,
-            outcome: Outcome::Success,
-            detail: None,
-        })
+        Record::new(Some((id, name)), time, action)
     }
 
     /// An entry for what the directory does by itself (sending e-mail), acting for nobody.
     pub fn by_system(time: Time, action: &'static str) -> Record {
+        Record::new(None, time, action)
+    }
+
+    fn new(actor: Option<(&str, &str)>, time: Time, action: &'static str) -> Record {
         Record(AuditRecord {
             time,
-            actor_id: None,
-            actor_name: None,
+            actor_id: actor.map(|(id, _)| id.to_owned()),
+            actor_name: actor.map(|(_, name)| name.to_owned()),
             action,
             target_type: None,
             target_id: None,

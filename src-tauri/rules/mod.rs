@@ -28,11 +28,41 @@ mod verification;
 pub use run::StoredDirectory;
 pub use storage::Store;
 
+use crate::core::access::Actor;
 use crate::core::directory::Directory;
 use crate::core::model::*;
 use crate::core::secret::Secret;
 use crate::core::Result;
 use storage::TokenKind;
+
+impl<S: Store> StoredDirectory<S> {
+    /// Issues a token to user `id` with `issue` and, where the directory sends e-mail, mails
+    /// its link to them after the commit.
+    fn issue_mailed(
+        &self,
+        credential: &Credential,
+        action: &'static str,
+        id: &str,
+        kind: MailKind,
+        issue: fn(&dyn storage::Tx, &Actor, Time, &str) -> Result<IssuedToken>,
+    ) -> Result<IssuedToken> {
+        self.mutate_mailing(credential, action, Some(id), |tx, actor, now, letters| {
+            let mut issued = issue(tx, actor, now, id)?;
+            let user = users::load(tx, id)?;
+            mail::queue_link(
+                tx,
+                self.mail(),
+                actor,
+                now,
+                &user,
+                kind,
+                &mut issued,
+                letters,
+            )?;
+            Ok(issued)
+        })
+    }
+}
 
 impl<S: Store> Directory for StoredDirectory<S> {
     fn needs_setup(&self) -> Result<bool> {
@@ -168,50 +198,22 @@ impl<S: Store> Directory for StoredDirectory<S> {
     }
 
     fn reset_password(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
-        self.mutate_mailing(
+        self.issue_mailed(
             credential,
             "user.reset_password",
-            Some(id),
-            |tx, actor, now, letters| {
-                let mut issued = auth::issue_reset(tx, actor, now, id)?;
-                let user = users::load(tx, id)?;
-                let kind = MailKind::PasswordReset;
-                mail::queue_link(
-                    tx,
-                    self.mail(),
-                    actor,
-                    now,
-                    &user,
-                    kind,
-                    &mut issued,
-                    letters,
-                )?;
-                Ok(issued)
-            },
+            id,
+            MailKind::PasswordReset,
+            auth::issue_reset,
         )
     }
 
     fn send_invitation(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
-        self.mutate_mailing(
+        self.issue_mailed(
             credential,
             "user.invite",
-            Some(id),
-            |tx, actor, now, letters| {
-                let mut issued = auth::reissue_invitation(tx, actor, now, id)?;
-                let user = users::load(tx, id)?;
-                let kind = MailKind::Invitation;
-                mail::queue_link(
-                    tx,
-                    self.mail(),
-                    actor,
-                    now,
-                    &user,
-                    kind,
-                    &mut issued,
-                    letters,
-                )?;
-                Ok(issued)
-            },
+            id,
+            MailKind::Invitation,
+            auth::reissue_invitation,
         )
     }
 

@@ -34,6 +34,25 @@ impl Drop for Served {
     }
 }
 
+impl Served {
+    /// Stops the server with SIGTERM and returns its log (stderr, without colours).
+    fn stop_and_read_log(&mut self) -> String {
+        let child = &mut self.0;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        wait_exit(child, Duration::from_secs(15));
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        strip_ansi(&stderr)
+    }
+}
+
 /// Waits for a child to exit, at most `timeout`; kills it (the child we started) if it does not.
 fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + timeout;
@@ -391,19 +410,7 @@ fn a_bad_e_mail_configuration_is_one_line_and_exit_two_and_a_good_one_is_logged_
             .send()
             .is_ok()
     });
-    let child = &mut served.0;
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    wait_exit(child, Duration::from_secs(15));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let log = strip_ansi(&stderr);
+    let log = served.stop_and_read_log();
     assert!(
         log.contains("e-mail goes out through")
             && log.contains("mail.example.com:587 (STARTTLS, user keyward)")
@@ -493,19 +500,7 @@ fn a_serving_keyward_mails_invitations_and_resets_and_logs_no_link_or_message() 
         );
     }
     std::thread::sleep(Duration::from_millis(500));
-    let child = &mut served.0;
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    wait_exit(child, Duration::from_secs(15));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let log = strip_ansi(&stderr);
+    let log = served.stop_and_read_log();
     // The refusal is logged as what it is; no link, token or text of a message ever is.
     assert!(log.contains("an e-mail was not accepted"), "{log}");
     for link in &links {

@@ -309,6 +309,18 @@ fn plain_mailer(smtp_port: u16) -> Arc<MailConfig> {
     )
 }
 
+/// Adds an invited user (display name: the user name) over HTTP: their id and the reply.
+fn invite(server: &Server, token: &str, name: &str, email: &str) -> (String, serde_json::Value) {
+    let created = server
+        .post(
+            "/api/users",
+            token,
+            json!({"userName": name, "displayName": name, "email": email}),
+        )
+        .expect(201);
+    (created["id"].as_str().unwrap().to_owned(), created)
+}
+
 /// The link in a message's text.
 fn link_in(text: &str) -> String {
     text.split_whitespace()
@@ -465,14 +477,7 @@ fn with_the_smtp_server_down_the_link_is_offered_and_a_retry_delivers_once_it_is
     let port = free_port();
     let server = Server::mailing(h, plain_mailer(port));
     let root = server.root();
-    let created = server
-        .post(
-            "/api/users",
-            &root,
-            json!({"userName": "olga", "displayName": "Olga", "email": "olga@example.com"}),
-        )
-        .expect(201);
-    let id = created["id"].as_str().unwrap().to_owned();
+    let (id, created) = invite(&server, &root, "olga", "olga@example.com");
     assert!(created["inviteLink"].as_str().unwrap().contains("#token="));
     let user = wait_for_mail(&server, &root, &id, "FAILED");
     let mail = &user["mail"];
@@ -519,14 +524,7 @@ fn a_refusal_5xx_is_not_tried_again() {
     let smtp = Smtp::start();
     let server = mailing_server(smtp.port);
     let root = server.root();
-    let created = server
-        .post(
-            "/api/users",
-            &root,
-            json!({"userName": "rex", "displayName": "Rex", "email": "refuse-rex@example.com"}),
-        )
-        .expect(201);
-    let id = created["id"].as_str().unwrap().to_owned();
+    let (id, _) = invite(&server, &root, "rex", "refuse-rex@example.com");
     let user = wait_for_mail(&server, &root, &id, "FAILED");
     let mail = &user["mail"];
     assert!(mail["reason"].as_str().unwrap().contains("550"), "{mail}");
@@ -552,14 +550,7 @@ fn a_message_unsent_when_the_server_stops_shows_as_not_delivered_after_the_resta
     let port = free_port();
     let server = Server::mailing(h, plain_mailer(port));
     let root = server.root();
-    let created = server
-        .post(
-            "/api/users",
-            &root,
-            json!({"userName": "pia", "displayName": "Pia", "email": "pia@example.com"}),
-        )
-        .expect(201);
-    let id = created["id"].as_str().unwrap().to_owned();
+    let (id, _) = invite(&server, &root, "pia", "pia@example.com");
     wait_for_mail(&server, &root, &id, "FAILED");
     // Stopped while it waits for its next attempt; the SMTP server comes back meanwhile.
     let h = server.stop();
@@ -809,14 +800,7 @@ fn an_invitation_accepted_before_its_e_mail_went_out_is_not_sent() {
     let port = free_port();
     let server = mailing_server(port);
     let root = server.root();
-    let created = server
-        .post(
-            "/api/users",
-            &root,
-            json!({"userName": "una", "displayName": "Una", "email": "una@example.com"}),
-        )
-        .expect(201);
-    let id = created["id"].as_str().unwrap().to_owned();
+    let (id, created) = invite(&server, &root, "una", "una@example.com");
     wait_for_mail(&server, &root, &id, "FAILED");
     // The admin copied the link; Una uses it while the SMTP server is still down.
     let link = created["inviteLink"].as_str().unwrap();
