@@ -291,6 +291,7 @@ macro_rules! on_every_store {
 }
 
 on_every_store!(
+    two_servers_on_one_directory_warn_each_key_owner_once,
     a_crashed_servers_messages_are_taken_over_once_its_heartbeat_ends,
     with_the_smtp_server_down_the_link_is_offered_and_a_retry_delivers_once_it_is_back,
     a_message_unsent_when_the_server_stops_shows_as_not_delivered_after_the_restart,
@@ -386,6 +387,19 @@ fn an_invitation_is_e_mailed_and_its_link_works_in_a_browser() {
     assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
 
     let user = wait_for_mail(&server, &root, &id, "SENT");
+    // The link rests nowhere: not in the directory's file, nor in its write-ahead log.
+    let token = link.rsplit_once("#token=").unwrap().1;
+    for file in [
+        server.h.path.clone(),
+        server.h.path.with_extension("db-wal"),
+    ] {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token is in {}",
+            file.display()
+        );
+    }
     let mail = &user["mail"];
     assert_eq!(mail["to"], "nina@example.com");
     assert_eq!(mail["attempts"], 1);
@@ -429,7 +443,6 @@ fn an_invitation_is_e_mailed_and_its_link_works_in_a_browser() {
         .get("/api/audit?pageSize=500", &root)
         .expect(200)
         .to_string();
-    let token = link.rsplit_once("#token=").unwrap().1;
     assert!(!everything.contains(token), "{everything}");
     assert!(!everything.contains("Choose your password"), "{everything}");
     assert!(
@@ -824,4 +837,39 @@ fn an_invitation_accepted_before_its_e_mail_went_out_is_not_sent() {
     );
     std::thread::sleep(Duration::from_secs(1));
     assert!(smtp.messages().is_empty());
+}
+
+fn two_servers_on_one_directory_warn_each_key_owner_once(h: Harness) {
+    let smtp = Smtp::start();
+    let root = h.root();
+    let root_id = h.dir.me(&root).unwrap().id;
+    let now = keyward::core::clock::Clock::now(&h.clock);
+    for n in 0..20 {
+        h.dir
+            .create_key(
+                &root,
+                &root_id,
+                keyward::core::model::NewKey {
+                    name: format!("key-{n}"),
+                    description: String::new(),
+                    expires_time: Some(now + chrono::TimeDelta::days(30)),
+                },
+            )
+            .unwrap();
+    }
+    // Two servers' directories on the same file or database, both mailing, one clock.
+    let links = keyward::wire::mail_links("http://127.0.0.1:1");
+    let first = h.reopen(Some((plain_mailer(smtp.port), links.clone())));
+    let second = h.reopen(Some((plain_mailer(smtp.port), links)));
+    h.clock.advance(chrono::TimeDelta::days(17));
+    let messages = smtp.wait_for(20);
+    std::thread::sleep(Duration::from_secs(3));
+    h.clock.advance(chrono::TimeDelta::minutes(2));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        smtp.messages().len(),
+        20,
+        "one warning per key: {messages:?}"
+    );
+    drop((first, second));
 }
