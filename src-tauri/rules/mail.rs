@@ -27,9 +27,10 @@ use std::time::Duration;
 /// How often (by the directory's clock) the worker beats and looks for due warnings and
 /// abandoned deliveries.
 const SCAN_EVERY: TimeDelta = TimeDelta::minutes(1);
-/// How long a heartbeat says a sending server is alive: a few looks, so that one late look
-/// does not make it look gone.
-const ALIVE_FOR: TimeDelta = TimeDelta::minutes(3);
+/// How long a heartbeat says a sending server is alive: a few looks, so that a late look or
+/// a slow send (the SMTP transport waits 15 s per step at most) does not make it look gone.
+/// Sending servers' clocks are taken to agree within a minute, as for sessions.
+const ALIVE_FOR: TimeDelta = TimeDelta::minutes(5);
 /// How often a look goes through every key in the warning windows, not only those that
 /// entered one since the last look: keys enabled or owners activated meanwhile are found then.
 const WHOLE_WINDOW_EVERY: TimeDelta = TimeDelta::hours(1);
@@ -210,7 +211,7 @@ pub(super) fn queue_link(
             until: None,
         };
         let reason = format!("replaced by a newer {}", kind.describe());
-        finish(tx, &replaced, now, Ended::NotSent(reason))?;
+        finish(tx, &replaced, now, Ended::NotSent(reason), None)?;
     }
     let delivery = new_delivery(&mail.sender_id, &user.id, None, kind, &user.email, now);
     tx.insert_delivery(&delivery)?;
@@ -366,7 +367,11 @@ pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Cloc
     let mut looks = Looks::default();
     let look = |looks: &mut Looks| {
         let now = clock.now();
-        if looks.next.is_none_or(|next| now >= next) {
+        // Due, or the clock went back (the look must not wait for it to catch up).
+        if looks
+            .next
+            .is_none_or(|next| now >= next || next - now > SCAN_EVERY)
+        {
             let since = looks.since(now);
             let looked = scan(&mail, store.as_ref(), now, since);
             looks.after(now, since, looked);
@@ -396,13 +401,22 @@ pub(super) fn work<S: Store>(mail: Arc<Mail>, store: Arc<S>, clock: Arc<dyn Cloc
             }
             due
         };
-        for letter in due {
+        // Links first: a person waits for them; warnings can wait a little.
+        let mut due = due;
+        due.sort_by_key(|l| !l.kind.carries_link());
+        let mut due = due.into_iter();
+        for letter in due.by_ref() {
             if let Some(letter) = attempt(&mail, store.as_ref(), clock.as_ref(), letter) {
                 mail.queue().letters.push(letter);
+            }
+            if mail.queue().stopping {
+                break;
             }
             // A long outbox still beats: other servers must not think this one gone.
             look(&mut looks);
         }
+        // Stopping: what was not tried goes back, for `stopped` to record.
+        mail.queue().letters.extend(due);
     }
     stopped(&mail, store.as_ref(), clock.now());
 }
@@ -453,7 +467,13 @@ fn stopped<S: Store>(mail: &Mail, store: &S, now: Time) {
     let result = store.write(End::Commit, |tx| {
         for letter in letters.iter().filter(|l| l.kind.carries_link()) {
             let reason = "Keyward stopped before it could be sent".to_owned();
-            finish(tx, letter, now, Ended::Failed(reason, None))?;
+            finish(
+                tx,
+                letter,
+                now,
+                Ended::Failed(reason, None),
+                Some(&mail.sender_id),
+            )?;
         }
         tx.forget_senders(Some(&mail.sender_id), now)
     });
@@ -472,13 +492,19 @@ fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) 
         if row.next_attempt_time.is_none() || row.sender_id.as_deref() != Some(&mail.sender_id) {
             return Ok(None); // replaced by a newer message, or taken over meanwhile
         }
-        let accepted = row.kind == MailKind::Invitation
-            && tx
-                .find_user(&row.user_id)?
-                .is_some_and(|u| u.status != UserStatus::Invited);
-        if accepted {
-            let reason = "the invitation was accepted meanwhile".to_owned();
-            finish(tx, &letter, now, Ended::NotSent(reason))?;
+        let no_longer = if row.kind.carries_link() {
+            let accepted = row.kind == MailKind::Invitation
+                && tx
+                    .find_user(&row.user_id)?
+                    .is_some_and(|u| u.status != UserStatus::Invited);
+            accepted.then_some("the invitation was accepted meanwhile")
+        } else {
+            warning_still_due(tx, &row, now)?
+                .is_none()
+                .then_some("the key is not in use any more")
+        };
+        if let Some(reason) = no_longer {
+            finish(tx, &letter, now, Ended::NotSent(reason.to_owned()), None)?;
             return Ok(None);
         }
         row.status = MailStatus::Sending;
@@ -518,7 +544,22 @@ fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) 
         _ => None,
     };
     let now = clock.now();
-    let recorded = store.write(End::Commit, |tx| finish(tx, &letter, now, ended.clone()));
+    let held_by = Some(mail.sender_id.as_str());
+    let record = || {
+        store.write(End::Commit, |tx| {
+            finish(tx, &letter, now, ended.clone(), held_by)
+        })
+    };
+    // The store may be away for a moment: a message sent but recorded as "sending" would be
+    // taken for abandoned once this server stops, so try a few times.
+    let mut recorded = record();
+    for wait in [1, 5, 30] {
+        if recorded.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(wait));
+        recorded = record();
+    }
     if let Err(error) = recorded {
         tracing::warn!(%error, "cannot record how a message went");
     }
@@ -536,11 +577,23 @@ enum Ended {
     NotSent(String),
 }
 
-/// Records how a delivery ended (or its last attempt), and audits it.
-fn finish(tx: &dyn Tx, letter: &Letter, now: Time, ended: Ended) -> Result<()> {
+/// Records how a delivery ended (or its last attempt), and audits it. With `held_by`, only
+/// while that server still holds it (not replaced or taken over meanwhile); a message that
+/// was sent is recorded as sent whoever holds it.
+fn finish(
+    tx: &dyn Tx,
+    letter: &Letter,
+    now: Time,
+    ended: Ended,
+    held_by: Option<&str>,
+) -> Result<()> {
     let Some(mut row) = tx.find_delivery(&letter.delivery_id)? else {
         return Ok(());
     };
+    let held = |id: &str| row.next_attempt_time.is_some() && row.sender_id.as_deref() == Some(id);
+    if !matches!(ended, Ended::Sent(_)) && held_by.is_some_and(|id| !held(id)) {
+        return Ok(());
+    }
     let (status, reason, next, action) = match ended.clone() {
         Ended::Sent(answer) => (MailStatus::Sent, answer, None, "mail.sent"),
         Ended::Failed(reason, next) => (MailStatus::Failed, reason, next, "mail.failed"),
@@ -685,6 +738,33 @@ fn queue_warning(
     })
 }
 
+/// The key a warning delivery is about, with its owner, while the warning still applies: the
+/// key ENABLED and not expired, its owner ACTIVE.
+fn warning_still_due(tx: &dyn Tx, row: &DeliveryRow, now: Time) -> Result<Option<ExpiringKeyRow>> {
+    let (Some(key), Some(owner)) = (
+        match &row.key_id {
+            Some(id) => tx.find_key(id)?,
+            None => None,
+        },
+        tx.find_user(&row.user_id)?,
+    ) else {
+        return Ok(None);
+    };
+    let due = owner.status == UserStatus::Active
+        && key.status == KeyStatus::Enabled
+        && key.expires_time.is_some_and(|t| t > now);
+    Ok(due.then(|| ExpiringKeyRow {
+        key_id: key.id,
+        key_name: key.name,
+        prefix: key.prefix,
+        expires_time: key.expires_time.unwrap_or(now),
+        owner_id: owner.id,
+        owner_user_name: owner.user_name,
+        owner_display_name: owner.display_name,
+        owner_email: owner.email,
+    }))
+}
+
 /// A delivery whose server is gone: a warning is rebuilt and sent from here; a message with a
 /// link cannot be, and is recorded as not delivered.
 fn take_over(
@@ -694,14 +774,9 @@ fn take_over(
     now: Time,
     letters: &mut Vec<Letter>,
 ) -> Result<()> {
-    let user = tx.find_user(&row.user_id)?;
-    let key = match &row.key_id {
-        Some(id) => tx.find_key(id)?,
-        None => None,
-    };
-    let user_name = user
-        .as_ref()
-        .map(|u| u.user_name.clone())
+    let user_name = tx
+        .find_user(&row.user_id)?
+        .map(|u| u.user_name)
         .unwrap_or_default();
     let letter = |message: Outgoing| Letter {
         delivery_id: row.id.clone(),
@@ -712,25 +787,10 @@ fn take_over(
         due: now,
         until: None,
     };
-    let still_due = match (&user, &key) {
-        (Some(user), Some(key))
-            if !row.kind.carries_link()
-                && user.status == UserStatus::Active
-                && key.status == KeyStatus::Enabled
-                && key.expires_time.is_some_and(|t| t > now) =>
-        {
-            Some(ExpiringKeyRow {
-                key_id: key.id.clone(),
-                key_name: key.name.clone(),
-                prefix: key.prefix.clone(),
-                expires_time: key.expires_time.unwrap_or(now),
-                owner_id: user.id.clone(),
-                owner_user_name: user.user_name.clone(),
-                owner_display_name: user.display_name.clone(),
-                owner_email: user.email.clone(),
-            })
-        }
-        _ => None,
+    let still_due = if row.kind.carries_link() {
+        None
+    } else {
+        warning_still_due(tx, &row, now)?
     };
     match still_due {
         Some(key) => {
@@ -749,7 +809,13 @@ fn take_over(
             } else {
                 Ended::NotSent("the key is not in use any more".to_owned())
             };
-            finish(tx, &letter(Outgoing::nothing(&row.recipient)), now, ended)
+            finish(
+                tx,
+                &letter(Outgoing::nothing(&row.recipient)),
+                now,
+                ended,
+                None,
+            )
         }
     }
 }

@@ -145,8 +145,11 @@ impl MailConfig {
             Security::StartTls => Tls::Required(tls(&host)?),
             Security::Plain => Tls::None,
         };
+        // Each step of the conversation waits this long at most: a send stays well inside the
+        // sending server's heartbeat (rules/mail.rs), even against a server that stalls.
         let mut builder = SmtpTransport::builder_dangerous(host.clone())
             .port(port)
+            .timeout(Some(std::time::Duration::from_secs(15)))
             .tls(tls);
         if let Some(credentials) = credentials {
             builder = builder.credentials(credentials);
@@ -212,19 +215,18 @@ impl crate::core::mail::Mailer for MailConfig {
             ))
             .map_err(|e| refused(format!("cannot build the message: {e}")))?;
         match self.transport.send(&email) {
-            Ok(response) => Ok(format!(
+            Ok(response) => Ok(crate::core::mail::redact_links(&format!(
                 "{} {}",
                 response.code(),
                 response.message().collect::<Vec<_>>().join(" ")
-            )),
+            ))),
             Err(error) => {
                 let permanent = error.is_permanent();
-                // lettre's text names the step and the server's reply, never the password.
-                tracing::warn!(error = %error, permanent, "an e-mail was not accepted");
-                Err(Undelivered {
-                    permanent,
-                    reason: error.to_string(),
-                })
+                // lettre's text names the step and the server's reply, never the password; a
+                // reply quoting the message's link has the token taken out.
+                let reason = crate::core::mail::redact_links(&error.to_string());
+                tracing::warn!(error = %reason, permanent, "an e-mail was not accepted");
+                Err(Undelivered { permanent, reason })
             }
         }
     }

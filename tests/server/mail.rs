@@ -873,3 +873,49 @@ fn two_servers_on_one_directory_warn_each_key_owner_once(h: Harness) {
     );
     drop((first, second));
 }
+
+#[test]
+fn a_warning_for_a_key_revoked_while_it_waits_for_its_retry_is_not_sent() {
+    let port = free_port();
+    let server = mailing_server(port);
+    let root = server.root();
+    let root_id = server.get("/api/me", &root).expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = keyward::core::clock::Clock::now(&server.h.clock);
+    let key = server
+        .post(
+            &format!("/api/users/{root_id}/keys"),
+            &root,
+            json!({"name": "ci", "description": "",
+                   "expiresTime": (start + chrono::TimeDelta::days(20)).to_rfc3339()}),
+        )
+        .expect(201);
+    server.h.clock.advance(chrono::TimeDelta::days(7));
+    let root = server.login("root", crate::common::PASSWORD);
+    let audit_has = |action: &str, text: &str| {
+        server
+            .get(&format!("/api/audit?action={action}"), &root)
+            .expect(200)
+            .to_string()
+            .contains(text)
+    };
+    wait_for("the warning to fail", Duration::from_secs(20), || {
+        audit_has("mail.failed", "trying again")
+    });
+    server
+        .post(
+            &format!("/api/keys/{}/revoke", key["id"].as_str().unwrap()),
+            &root,
+            json!({}),
+        )
+        .expect(200);
+    let smtp = Smtp::start_on(port);
+    server.h.clock.advance(chrono::TimeDelta::seconds(31));
+    wait_for("the warning to be dropped", Duration::from_secs(20), || {
+        audit_has("mail.not_sent", "the key is not in use any more")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(smtp.messages().is_empty());
+}

@@ -62,17 +62,23 @@ export function render(view, { id }) {
       line.textContent = text;
     };
     fill(user.mail);
+    // Every 2 s while sending; while waiting for a retry, until its time (at most a minute).
+    const delay = (mail) => mail.status === "SENDING" ? 2000
+      : Math.min(60000, Math.max(2000, new Date(mail.nextAttemptTime).getTime() - Date.now() + 1000));
     const refresh = async () => {
       if (!alive || !line.isConnected) return;
+      let next = 10000; // after an error: keep trying, less often
       try {
         const fresh = await call("get_user", { id: user.id });
         if (fresh.mail) fill(fresh.mail);
-        if (pending(fresh.mail)) setTimeout(refresh, 2000);
+        if (!pending(fresh.mail)) return;
+        next = delay(fresh.mail);
       } catch {
-        // The page says what it knew; a reload shows the rest.
+        // The line says what it knew; the next try may know more.
       }
+      setTimeout(refresh, next);
     };
-    if (pending(user.mail)) setTimeout(refresh, 2000);
+    if (pending(user.mail)) setTimeout(refresh, delay(user.mail));
     return line;
   }
 
