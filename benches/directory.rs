@@ -201,6 +201,8 @@ fn mail_look(dir: &SqliteDirectory, path: &std::path::Path) {
                     });
                     found += tx
                         .expiring_keys(&ExpiringKeys {
+                            key_status: KeyStatus::Enabled,
+                            owner_status: UserStatus::Active,
                             kind,
                             expires_after,
                             expires_by: now + TimeDelta::days(lead),

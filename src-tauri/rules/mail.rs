@@ -644,6 +644,8 @@ fn find(tx: &dyn Tx, now: Time, since: Option<Time>) -> Result<Found> {
         // only the keys whose expiry was beyond the window then are new in it.
         let expires_after = since.map_or(window_starts, |since| window_starts.max(since + lead));
         let keys = tx.expiring_keys(&ExpiringKeys {
+            key_status: KeyStatus::Enabled,
+            owner_status: UserStatus::Active,
             kind,
             expires_after,
             expires_by: now + lead,

@@ -138,10 +138,10 @@ impl MailRows for PgTx<'_> {
                 "SELECT k.id, k.name, k.prefix, k.expires_time, u.id, u.user_name,
                         u.display_name, u.email
                  FROM api_keys k JOIN users u ON u.id = k.owner_id
-                 WHERE k.status = 'ENABLED' AND k.expires_time IS NOT NULL
+                 WHERE k.status = $6 AND k.expires_time IS NOT NULL
                    AND k.expires_time > $1 AND k.expires_time <= $2
                    AND k.expires_time - k.created_time > $3
-                   AND u.status = 'ACTIVE'
+                   AND u.status = $7
                    AND NOT EXISTS (SELECT 1 FROM mail_deliveries d
                                    WHERE d.key_id = k.id AND d.kind = $4)
                  ORDER BY k.expires_time, k.id LIMIT $5",
@@ -151,6 +151,8 @@ impl MailRows for PgTx<'_> {
                     &q.lifetime_over_ms,
                     &q.kind.as_str(),
                     &i64::from(q.limit),
+                    &q.key_status.as_str(),
+                    &q.owner_status.as_str(),
                 ],
             )?
             .iter()

@@ -28,4 +28,4 @@ CREATE TABLE mail_senders (
     alive_until bigint NOT NULL
 );
 CREATE INDEX api_keys_by_expiry ON api_keys (expires_time)
-    WHERE status = 'ENABLED' AND expires_time IS NOT NULL;
+    WHERE expires_time IS NOT NULL;
