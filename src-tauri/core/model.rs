@@ -894,3 +894,76 @@ impl PageRequest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(kind: MailKind, status: MailStatus, reason: Option<&str>) -> MailDelivery {
+        let time = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        MailDelivery {
+            kind,
+            to: "ann@example.com".into(),
+            status,
+            reason: reason.map(Into::into),
+            queued_time: time,
+            time,
+            attempts: 1,
+            next_attempt_time: None,
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_summed_up_in_one_line_saying_what_to_do() {
+        use MailKind::*;
+        use MailStatus::*;
+        assert_eq!(
+            delivery(Invitation, Sent, Some("250 OK")).summary(),
+            "Invitation e-mailed to ann@example.com at 2027-01-15 08:00 UTC"
+        );
+        assert_eq!(
+            delivery(PasswordReset, Sending, None).summary(),
+            "Password reset to ann@example.com: sending…"
+        );
+        let mut failed = delivery(Invitation, Failed, Some("Connection refused"));
+        assert_eq!(
+            failed.summary(),
+            "Invitation to ann@example.com could not be delivered: Connection refused — copy \
+             the link instead."
+        );
+        failed.next_attempt_time = Some(failed.time + chrono::TimeDelta::minutes(1));
+        assert!(failed
+            .summary()
+            .ends_with("Trying again at 2027-01-15 08:01 UTC."));
+        assert_eq!(
+            delivery(KeyExpiresIn1Day, Failed, Some("550 no")).summary(),
+            "Key expiry warning to ann@example.com could not be delivered: 550 no."
+        );
+        assert_eq!(
+            delivery(
+                Invitation,
+                NotSent,
+                Some("the invitation was accepted meanwhile")
+            )
+            .summary(),
+            "Invitation to ann@example.com not sent: the invitation was accepted meanwhile."
+        );
+    }
+
+    #[test]
+    fn mail_kinds_and_statuses_read_back_as_written() {
+        for kind in MailKind::ALL {
+            assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
+        }
+        for status in [
+            MailStatus::Sending,
+            MailStatus::Sent,
+            MailStatus::Failed,
+            MailStatus::NotSent,
+        ] {
+            assert_eq!(MailStatus::parse(status.as_str()), Some(status));
+            let wire = serde_json::to_value(status).unwrap();
+            assert_eq!(wire, status.as_str());
+        }
+    }
+}

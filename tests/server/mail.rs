@@ -919,3 +919,35 @@ fn a_warning_for_a_key_revoked_while_it_waits_for_its_retry_is_not_sent() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(smtp.messages().is_empty());
 }
+
+#[test]
+fn a_stalling_smtp_server_holds_up_no_request() {
+    // An SMTP server that takes connections and never says a word.
+    let stalling = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = stalling.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        while let Ok((connection, _)) = stalling.accept() {
+            open.push(connection);
+            if open.len() == 2 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let server = mailing_server(port);
+    let root = server.root();
+    let (first, created) = invite(&server, &root, "sia", "sia@example.com");
+    assert_eq!(created["invitationMail"]["status"], "SENDING", "{created}");
+    // The worker is stuck in the conversation; requests are answered all the same.
+    let (second, _) = invite(&server, &root, "tao", "tao@example.com");
+    server
+        .post(&format!("/api/users/{first}/invite"), &root, json!({}))
+        .expect(200);
+    for id in [&first, &second] {
+        let user = server.get(&format!("/api/users/{id}"), &root).expect(200);
+        assert_eq!(user["mail"]["status"], "SENDING", "{user}");
+    }
+    drop(server);
+    drop(held);
+}
