@@ -131,9 +131,9 @@ fn main() {
                 })
                 .collect()
         });
-        (server, target, root, reads, copy_time, rows)
+        (server, target, root, reads, copy_time, rows, url)
     });
-    if let Some((_, _, _, pg_reads, copy_time, rows)) = &on_postgres {
+    if let Some((_, _, _, pg_reads, copy_time, rows, _)) = &on_postgres {
         println!(
             "\n`keyward copy` of the directory into PostgreSQL: {rows} rows in {:.1} s\n",
             copy_time.as_secs_f64()
@@ -153,7 +153,15 @@ fn main() {
         ratio(pg_reads);
     }
 
-    mail_look(&dir, &path);
+    let sqlite_look = {
+        let conn = Connection::open(&path).unwrap();
+        mail_look(dir.store(), &SQLITE_MAIL_LOOK, sqlite_sql(&conn))
+    };
+    let postgres_look = on_postgres.as_ref().map(|(_, target, _, _, _, _, url)| {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        mail_look(target.store(), &POSTGRES_MAIL_LOOK, postgres_sql(&mut client))
+    });
+    print_mail_look(&sqlite_look, postgres_look.as_deref());
 
     if reuse {
         return;
@@ -166,29 +174,32 @@ fn main() {
     }
 }
 
-/// What the e-mail worker's look once a minute costs among 1 000 000 keys: the queries it
-/// runs (abandoned deliveries, keys due for each expiry warning) on one read snapshot. The
-/// keys get expiry dates spread over the next 365 days (about 38 000 inside the 14-day
-/// window); measured first with no warning sent yet (each query stops at its batch of 500),
-/// then in the steady state where every key in a window has had its warning.
-fn mail_look(dir: &SqliteDirectory, path: &std::path::Path) {
+/// What the e-mail worker's look costs among 1 000 000 keys: the queries it runs (abandoned
+/// deliveries, keys due for each expiry warning) on one read snapshot of `store`. `sql` runs a
+/// statement of the store's own dialect with (now, one day in ms, and a kind, lead and start
+/// in days where the statement has them) and returns the first column of its first row, if
+/// any. The keys get expiry dates spread over the next 365 days (about 36 000 within 14 days);
+/// measured with no warning sent yet (each query stops at its batch of 500), in the steady
+/// state where every key in a window has had its warning (the hourly look through the whole
+/// windows), and the look of every minute at the keys new in a window.
+fn mail_look<S: keyward::rules::storage::Store>(
+    store: &S,
+    statements: &MailLookSql,
+    mut sql: impl FnMut(&str, &[i64], Option<&str>) -> Option<i64>,
+) -> Vec<(String, Stats)> {
     use chrono::TimeDelta;
-    use keyward::rules::storage::{ExpiringKeys, Store};
+    use keyward::rules::storage::ExpiringKeys;
     let day = TimeDelta::days(1).num_milliseconds();
     let now = chrono::Utc::now();
     let now_ms = now.timestamp_millis();
-    let conn = Connection::open(path).unwrap();
-    conn.execute("DELETE FROM mail_deliveries", []).unwrap();
-    conn.execute(
-        "UPDATE api_keys SET created_time = ?1 - 180 * ?2,
-                expires_time = ?1 + ?2 + (abs(random()) % (364 * ?2))",
-        rusqlite::params![now_ms, day],
-    )
-    .unwrap();
+    sql("DELETE FROM mail_deliveries", &[], None);
+    sql(statements.expire, &[now_ms, day], None);
+    sql(statements.analyze, &[], None);
+    let window = sql(statements.window, &[now_ms, day], None).unwrap_or(0);
     // The worker's look (rules/mail.rs): abandoned deliveries, then each warning's keys,
     // those that entered its window since `since` (every minute) or all in it (hourly).
     let look = |since: Option<chrono::DateTime<chrono::Utc>>| {
-        dir.store()
+        store
             .read(|tx| {
                 let mut found = tx.abandoned_deliveries(now, 500)?.len();
                 for (kind, lead, after) in [
@@ -215,49 +226,133 @@ fn mail_look(dir: &SqliteDirectory, path: &std::path::Path) {
             })
             .unwrap()
     };
-    let window: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM api_keys WHERE expires_time <= ?1 + 14 * ?2",
-            rusqlite::params![now_ms, day],
-            |r| r.get(0),
-        )
-        .unwrap();
     let mut found = 0;
     let first = stats((0..30).map(|_| time(|| found = look(None))).collect());
     for (kind, lead, after) in [
         ("KEY_EXPIRES_IN_1_DAY", 1, 0),
         ("KEY_EXPIRES_IN_14_DAYS", 14, 1),
     ] {
-        conn.execute(
-            "INSERT INTO mail_deliveries (id, user_id, key_id, kind, recipient, status, reason,
-                 attempts, created_time, updated_time, next_attempt_time, sender_id)
-             SELECT ?1 || id, owner_id, id, ?1, 'owner@example.com', 'SENT', '250 OK', 1, ?2, ?2,
-                    NULL, NULL
-             FROM api_keys WHERE expires_time > ?2 + ?4 * ?5 AND expires_time <= ?2 + ?3 * ?5",
-            rusqlite::params![kind, now_ms, lead, after, day],
-        )
-        .unwrap();
+        sql(statements.warned, &[now_ms, lead, after, day], Some(kind));
     }
+    sql(statements.analyze, &[], None);
     let mut nothing = usize::MAX;
     let whole = stats((0..30).map(|_| time(|| nothing = look(None))).collect());
     assert_eq!(nothing, 0, "every warning was recorded as sent");
     let minute_ago = Some(now - TimeDelta::minutes(1));
     let mut new = 0;
     let steady = stats((0..300).map(|_| time(|| new = look(minute_ago))).collect());
-    println!("\nThe e-mail look ({window} keys expire within 14 days):\n");
-    println!("| operation | p50 | p99 | mean |\n|---|---|---|---|");
-    report(
-        &format!("whole windows, nothing sent yet ({found} found)"),
-        &first,
-    );
-    report(
-        "whole windows, every warning sent (hourly, and at start)",
-        &whole,
-    );
-    report(
-        &format!("keys new in the windows since a minute ago (every minute; {new} found)"),
-        &steady,
-    );
+    vec![
+        (
+            format!("whole windows, nothing sent yet ({found} of {window} found)"),
+            first,
+        ),
+        (
+            "whole windows, every warning sent (hourly, and at start)".to_owned(),
+            whole,
+        ),
+        (
+            format!("keys new in the windows since a minute ago (every minute; {new} found)"),
+            steady,
+        ),
+    ]
+}
+
+/// The statements `mail_look` needs, in a store's dialect.
+struct MailLookSql {
+    /// Expiry dates over the next 365 days (now, day).
+    expire: &'static str,
+    analyze: &'static str,
+    /// Keys expiring within 14 days (now, day).
+    window: &'static str,
+    /// Every key in a warning's window warned (now, lead, start, day; the kind).
+    warned: &'static str,
+}
+
+const SQLITE_MAIL_LOOK: MailLookSql = MailLookSql {
+    expire: "UPDATE api_keys SET created_time = ?1 - 180 * ?2,
+                 expires_time = ?1 + ?2 + (abs(random()) % (364 * ?2))",
+    analyze: "ANALYZE",
+    window: "SELECT count(*) FROM api_keys WHERE expires_time <= ?1 + 14 * ?2",
+    warned: "INSERT INTO mail_deliveries (id, user_id, key_id, kind, recipient, status, reason,
+                 attempts, created_time, updated_time, next_attempt_time, sender_id)
+             SELECT ?5 || id, owner_id, id, ?5, 'owner@example.com', 'SENT', '250 OK', 1, ?1, ?1,
+                    NULL, NULL
+             FROM api_keys WHERE expires_time > ?1 + ?3 * ?4 AND expires_time <= ?1 + ?2 * ?4",
+};
+
+const POSTGRES_MAIL_LOOK: MailLookSql = MailLookSql {
+    expire: "UPDATE api_keys SET created_time = $1::bigint - 180 * $2::bigint,
+                 expires_time = $1::bigint + $2::bigint
+                     + floor(random() * 364 * $2::bigint)::bigint",
+    analyze: "ANALYZE",
+    window: "SELECT count(*) FROM api_keys WHERE expires_time <= $1::bigint + 14 * $2::bigint",
+    warned: "INSERT INTO mail_deliveries (id, user_id, key_id, kind, recipient, status, reason,
+                 attempts, created_time, updated_time, next_attempt_time, sender_id)
+             SELECT $5::text || id, owner_id, id, $5::text, 'owner@example.com', 'SENT',
+                    '250 OK', 1, $1::bigint, $1::bigint, NULL, NULL
+             FROM api_keys
+             WHERE expires_time > $1::bigint + $3::bigint * $4::bigint
+               AND expires_time <= $1::bigint + $2::bigint * $4::bigint",
+};
+
+/// Runs a statement on a SQLite file for `mail_look`.
+fn sqlite_sql(conn: &Connection) -> impl FnMut(&str, &[i64], Option<&str>) -> Option<i64> + '_ {
+    move |statement, numbers, text| {
+        let mut values: Vec<rusqlite::types::Value> =
+            numbers.iter().map(|n| (*n).into()).collect();
+        values.extend(text.map(|t| t.to_owned().into()));
+        let mut prepared = conn.prepare(statement).unwrap();
+        if prepared.column_count() == 0 {
+            prepared.execute(rusqlite::params_from_iter(values)).unwrap();
+            None
+        } else {
+            prepared
+                .query_row(rusqlite::params_from_iter(values), |r| r.get(0))
+                .ok()
+        }
+    }
+}
+
+/// Runs a statement on a PostgreSQL database for `mail_look`.
+fn postgres_sql(
+    client: &mut postgres::Client,
+) -> impl FnMut(&str, &[i64], Option<&str>) -> Option<i64> + '_ {
+    move |statement, numbers, text| {
+        let mut values: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            numbers.iter().map(|n| n as _).collect();
+        let text = text.map(str::to_owned);
+        if let Some(text) = &text {
+            values.push(text);
+        }
+        let rows = client.query(statement, &values).unwrap();
+        rows.first().and_then(|r| r.try_get::<_, i64>(0).ok())
+    }
+}
+
+fn print_mail_look(sqlite: &[(String, Stats)], postgres: Option<&[(String, Stats)]>) {
+    println!("\nThe e-mail look:\n");
+    match postgres {
+        None => {
+            println!("| operation | p50 | p99 | mean |\n|---|---|---|---|");
+            for (name, s) in sqlite {
+                report(name, s);
+            }
+        }
+        Some(pg) => {
+            println!(
+                "| operation | SQLite p50 | SQLite p99 | PostgreSQL p50 | PostgreSQL p99 |\n|---|---|---|---|---|"
+            );
+            for ((name, a), (_, b)) in sqlite.iter().zip(pg) {
+                println!(
+                    "| {name} | {} | {} | {} | {} |",
+                    micros(a.p50),
+                    micros(a.p99),
+                    micros(b.p50),
+                    micros(b.p99)
+                );
+            }
+        }
+    }
 }
 
 fn micros(d: Duration) -> String {
