@@ -159,7 +159,11 @@ fn main() {
     };
     let postgres_look = on_postgres.as_ref().map(|(_, target, _, _, _, _, url)| {
         let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-        mail_look(target.store(), &POSTGRES_MAIL_LOOK, postgres_sql(&mut client))
+        mail_look(
+            target.store(),
+            &POSTGRES_MAIL_LOOK,
+            postgres_sql(&mut client),
+        )
     });
     print_mail_look(&sqlite_look, postgres_look.as_deref());
 
@@ -298,12 +302,13 @@ const POSTGRES_MAIL_LOOK: MailLookSql = MailLookSql {
 /// Runs a statement on a SQLite file for `mail_look`.
 fn sqlite_sql(conn: &Connection) -> impl FnMut(&str, &[i64], Option<&str>) -> Option<i64> + '_ {
     move |statement, numbers, text| {
-        let mut values: Vec<rusqlite::types::Value> =
-            numbers.iter().map(|n| (*n).into()).collect();
+        let mut values: Vec<rusqlite::types::Value> = numbers.iter().map(|n| (*n).into()).collect();
         values.extend(text.map(|t| t.to_owned().into()));
         let mut prepared = conn.prepare(statement).unwrap();
         if prepared.column_count() == 0 {
-            prepared.execute(rusqlite::params_from_iter(values)).unwrap();
+            prepared
+                .execute(rusqlite::params_from_iter(values))
+                .unwrap();
             None
         } else {
             prepared
