@@ -1,5 +1,6 @@
 //! The `keyward` binary, run as a real process.
 
+use crate::common::{run, Ran};
 use std::process::Command;
 
 fn keyward() -> Command {
@@ -29,31 +30,6 @@ fn initialised_database() -> std::path::PathBuf {
     std::path::PathBuf::from(url)
 }
 
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Ran {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-
-    #[track_caller]
-    fn ok(self) -> Ran {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "stdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
 /// Runs `keyward ARGS --db DB` as root (proved by KEYWARD_ADMIN_PASSWORD), with `stdin`.
 fn as_root(db: &std::path::Path, args: &[&str], stdin: &str) -> Ran {
     run(
@@ -63,28 +39,6 @@ fn as_root(db: &std::path::Path, args: &[&str], stdin: &str) -> Ran {
             .env("KEYWARD_ADMIN_PASSWORD", crate::common::PASSWORD),
         stdin,
     )
-}
-
-fn run(command: &mut Command, stdin: &str) -> Ran {
-    use std::io::Write;
-    let mut child = command
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Ran {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 #[test]

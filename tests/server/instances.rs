@@ -563,34 +563,16 @@ fn the_scripting_scenario_runs_through_nginx_balancing_two_instances() {
         .unwrap()
         .to_owned();
     let cli = |args: &[&str], stdin: &str| {
-        use std::io::Write;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args(args)
-            .args(["--server", &balancer.url])
-            .env("KEYWARD_TOKEN", &token)
-            .env_remove("KEYWARD_DB")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+        crate::common::run(
+            Command::new(env!("CARGO_BIN_EXE_keyward"))
+                .args(args)
+                .args(["--server", &balancer.url])
+                .env("KEYWARD_TOKEN", &token)
+                .env_remove("KEYWARD_DB"),
+            stdin,
         )
     };
-    let ok = |ran: (Option<i32>, String, String)| {
-        assert_eq!(ran.0, Some(0), "stdout: {}\nstderr: {}", ran.1, ran.2);
-        ran.1
-    };
+    let ok = |ran: crate::common::Ran| ran.ok().stdout;
     ok(cli(
         &[
             "roles",
