@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// The superuser `initdb` makes, who owns the tests' databases.
+const ADMIN_ROLE: &str = "keyward";
 /// The role that must give a password, and its password.
 pub const PASSWORD_ROLE: &str = "keyward_pw";
 pub const ROLE_PASSWORD: &str = "db-pass-Zq81";
@@ -119,7 +121,7 @@ impl PgServer {
         let init = as_postgres(&bin.join("initdb"))
             .arg("-D")
             .arg(&data)
-            .args(["-A", "trust", "-U", "keyward", "--no-sync", "-E", "UTF8"])
+            .args(["-A", "trust", "-U", ADMIN_ROLE, "--no-sync", "-E", "UTF8"])
             .stdout(Stdio::null())
             .output()
             .expect("initdb runs");
@@ -267,7 +269,7 @@ impl PgServer {
     }
 
     fn admin_url(&self) -> String {
-        format!("postgres://keyward@127.0.0.1:{}/postgres", self.port)
+        format!("postgres://{ADMIN_ROLE}@127.0.0.1:{}/postgres", self.port)
     }
 
     fn wait_until_ready(&self) {
@@ -287,33 +289,36 @@ impl PgServer {
 
     /// A new, empty database, as the URL Keyward is given.
     pub fn new_database(&self) -> String {
-        let name = format!("t{}", self.next.fetch_add(1, Ordering::SeqCst));
-        let mut client = postgres::Client::connect(&self.admin_url(), postgres::NoTls)
-            .expect("connect to the test server");
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create a database");
-        format!("postgres://keyward@127.0.0.1:{}/{name}", self.port)
+        self.database_of(ADMIN_ROLE, None)
     }
 
     /// A new database owned by [`PASSWORD_ROLE`], as a URL without the password.
     pub fn password_database(&self) -> String {
+        let role = format!(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{PASSWORD_ROLE}') THEN
+                     CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}';
+                 END IF;
+             END $$;"
+        );
+        self.database_of(PASSWORD_ROLE, Some(&role))
+    }
+
+    /// A new database owned by `owner`, after running `prepare` (which makes the owner),
+    /// as the URL Keyward is given.
+    fn database_of(&self, owner: &str, prepare: Option<&str>) -> String {
         let name = format!("t{}", self.next.fetch_add(1, Ordering::SeqCst));
         let mut client = postgres::Client::connect(&self.admin_url(), postgres::NoTls)
             .expect("connect to the test server");
+        if let Some(prepare) = prepare {
+            client
+                .batch_execute(prepare)
+                .expect("make the database's owner");
+        }
         client
-            .batch_execute(&format!(
-                "DO $$ BEGIN
-                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{PASSWORD_ROLE}') THEN
-                         CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}';
-                     END IF;
-                 END $$;"
-            ))
-            .expect("create the role with a password");
-        client
-            .batch_execute(&format!("CREATE DATABASE {name} OWNER {PASSWORD_ROLE}"))
-            .expect("create a database with a password");
-        format!("postgres://{PASSWORD_ROLE}@127.0.0.1:{}/{name}", self.port)
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {owner}"))
+            .expect("create a database");
+        format!("postgres://{owner}@127.0.0.1:{}/{name}", self.port)
     }
 
     /// The folder of PostgreSQL's programs (`pg_dump`, `pg_ctl`).
