@@ -661,6 +661,8 @@ pub const TABLES: &[Table] = &[
 pub trait Tables {
     /// Every row of the table, its cells in the order of [`Table::columns`].
     fn rows_of(&self, table: &Table) -> Result<Vec<Vec<Cell>>>;
+    /// How many rows the table has.
+    fn count_rows(&self, table: &Table) -> Result<u64>;
     /// Adds rows to the table as they are (their ids, times, digests and hashes too).
     fn insert_rows(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<()>;
     /// Removes what a new directory starts with (the built-in roles, the default settings),

@@ -20,7 +20,7 @@ pub fn copy<A: Store, B: Store>(from: &A, to: &B) -> Result<Copied> {
         let target = TABLES
             .iter()
             .filter(|t| ["users", "audit_log", "directory_groups"].contains(&t.name))
-            .map(|t| Ok((t.name, tx.rows_of(t)?.len())))
+            .map(|t| Ok((t.name, tx.count_rows(t)?)))
             .collect::<Result<Vec<_>>>()?;
         if let Some((name, rows)) = target.iter().find(|(_, rows)| *rows > 0) {
             return Err(Error::StateConflict(format!(

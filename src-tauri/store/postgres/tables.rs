@@ -97,6 +97,11 @@ fn column(table: &Table, rows: &[Vec<Cell>], index: usize) -> Result<Box<dyn ToS
 }
 
 impl Tables for PgTx<'_> {
+    fn count_rows(&self, table: &Table) -> Result<u64> {
+        let row = self.query_one(&format!("SELECT count(*) FROM {}", table.name), &[])?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
     fn rows_of(&self, table: &Table) -> Result<Vec<Vec<Cell>>> {
         let columns: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
         let rows = self.query(

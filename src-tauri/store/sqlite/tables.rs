@@ -36,6 +36,12 @@ fn column_list(table: &Table) -> String {
 }
 
 impl Tables for SqliteTx<'_> {
+    fn count_rows(&self, table: &Table) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", table.name);
+        let count: i64 = self.0.query_row(&sql, [], |r| r.get(0))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     fn rows_of(&self, table: &Table) -> Result<Vec<Vec<Cell>>> {
         let sql = format!(
             "SELECT {} FROM {} ORDER BY {}",
