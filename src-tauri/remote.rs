@@ -371,23 +371,21 @@ impl Directory for RemoteDirectory {
             &["api", "users", id, "resetpassword"],
             &Empty {},
         )?;
-        Ok(IssuedToken {
-            token: token_from_link(&reply.reset_link),
-            expires_time: reply.expires_time,
-            link: Some(Secret::new(reply.reset_link)),
-            mail: reply.mail,
-        })
+        Ok(issued_from_link(
+            reply.reset_link,
+            reply.expires_time,
+            reply.mail,
+        ))
     }
 
     fn send_invitation(&self, credential: &Credential, id: &str) -> Result<IssuedToken> {
         let reply: InviteReply =
             self.post(Some(credential), &["api", "users", id, "invite"], &Empty {})?;
-        Ok(IssuedToken {
-            token: token_from_link(&reply.invite_link),
-            expires_time: reply.expires_time,
-            link: Some(Secret::new(reply.invite_link)),
-            mail: reply.mail,
-        })
+        Ok(issued_from_link(
+            reply.invite_link,
+            reply.expires_time,
+            reply.mail,
+        ))
     }
 
     fn list_roles(&self, credential: &Credential) -> Result<Vec<Role>> {
@@ -544,15 +542,22 @@ impl Directory for RemoteDirectory {
     }
 }
 
+/// A token as the core shapes it from the link a server handed out: the link's token.
+fn issued_from_link(link: String, expires_time: Time, mail: Option<MailDelivery>) -> IssuedToken {
+    IssuedToken {
+        token: token_from_link(&link),
+        expires_time,
+        link: Some(Secret::new(link)),
+        mail,
+    }
+}
+
 /// A created user as the core shapes it: the link's token is the invitation.
 fn created_user(reply: CreatedUserReply) -> CreatedUser {
     let invitation = match (reply.invite_link, reply.expires_time) {
-        (Some(link), Some(expires_time)) => Some(IssuedToken {
-            token: token_from_link(&link),
-            expires_time,
-            link: Some(Secret::new(link)),
-            mail: reply.invitation_mail,
-        }),
+        (Some(link), Some(expires_time)) => {
+            Some(issued_from_link(link, expires_time, reply.invitation_mail))
+        }
         _ => None,
     };
     CreatedUser {
