@@ -83,6 +83,13 @@ pub(super) struct Letter {
     until: Option<Time>,
 }
 
+impl Letter {
+    /// The recipient's user id and user name, as the audit names them.
+    fn user(&self) -> (&str, &str) {
+        (&self.user_id, &self.user_name)
+    }
+}
+
 impl Mail {
     pub fn new(mailer: Arc<dyn Mailer>, links: Links) -> Mail {
         Mail {
@@ -201,17 +208,9 @@ pub(super) fn queue_link(
         .latest_delivery(&user.id, &[kind])?
         .filter(|d| d.next_attempt_time.is_some())
     {
-        let replaced = Letter {
-            delivery_id: earlier.id.clone(),
-            kind,
-            user_id: user.id.clone(),
-            user_name: user.user_name.clone(),
-            message: Outgoing::nothing(&earlier.recipient),
-            due: now,
-            until: None,
-        };
         let reason = format!("replaced by a newer {}", kind.describe());
-        finish(tx, &replaced, now, Ended::NotSent(reason), None)?;
+        let user_ref = (user.id.as_str(), user.user_name.as_str());
+        finish(tx, &earlier.id, user_ref, now, Ended::NotSent(reason), None)?;
     }
     let delivery = new_delivery(&mail.sender_id, &user.id, None, kind, &user.email, now);
     tx.insert_delivery(&delivery)?;
@@ -233,18 +232,6 @@ pub(super) fn queue_link(
 }
 
 // --- The messages -------------------------------------------------------------------------------
-
-impl Outgoing {
-    /// No message: what is known of one that is not sent (its recipient).
-    fn nothing(to: &str) -> Outgoing {
-        Outgoing {
-            to: to.to_owned(),
-            subject: String::new(),
-            text: String::new(),
-            html: String::new(),
-        }
-    }
-}
 
 fn escape(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
@@ -467,11 +454,13 @@ fn stopped<S: Store>(mail: &Mail, store: &S, now: Time) {
     let result = store.write(End::Commit, |tx| {
         for letter in letters.iter().filter(|l| l.kind.carries_link()) {
             let reason = "Keyward stopped before it could be sent".to_owned();
+            let ended = Ended::Failed(reason, None);
             finish(
                 tx,
-                letter,
+                &letter.delivery_id,
+                letter.user(),
                 now,
-                Ended::Failed(reason, None),
+                ended,
                 Some(&mail.sender_id),
             )?;
         }
@@ -504,7 +493,8 @@ fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) 
                 .then_some("the key is not in use any more")
         };
         if let Some(reason) = no_longer {
-            finish(tx, &letter, now, Ended::NotSent(reason.to_owned()), None)?;
+            let ended = Ended::NotSent(reason.to_owned());
+            finish(tx, &letter.delivery_id, letter.user(), now, ended, None)?;
             return Ok(None);
         }
         row.status = MailStatus::Sending;
@@ -547,7 +537,14 @@ fn attempt<S: Store>(mail: &Mail, store: &S, clock: &dyn Clock, letter: Letter) 
     let held_by = Some(mail.sender_id.as_str());
     let record = || {
         store.write(End::Commit, |tx| {
-            finish(tx, &letter, now, ended.clone(), held_by)
+            finish(
+                tx,
+                &letter.delivery_id,
+                letter.user(),
+                now,
+                ended.clone(),
+                held_by,
+            )
         })
     };
     // The store may be away for a moment: a message sent but recorded as "sending" would be
@@ -577,17 +574,19 @@ enum Ended {
     NotSent(String),
 }
 
-/// Records how a delivery ended (or its last attempt), and audits it. With `held_by`, only
-/// while that server still holds it (not replaced or taken over meanwhile); a message that
-/// was sent is recorded as sent whoever holds it.
+/// Records how the delivery `delivery_id` to the user `(id, user name)` ended (or its last
+/// attempt), and audits it. With `held_by`, only while that server still holds it (not
+/// replaced or taken over meanwhile); a message that was sent is recorded as sent whoever
+/// holds it.
 fn finish(
     tx: &dyn Tx,
-    letter: &Letter,
+    delivery_id: &str,
+    (user_id, user_name): (&str, &str),
     now: Time,
     ended: Ended,
     held_by: Option<&str>,
 ) -> Result<()> {
-    let Some(mut row) = tx.find_delivery(&letter.delivery_id)? else {
+    let Some(mut row) = tx.find_delivery(delivery_id)? else {
         return Ok(());
     };
     let held = |id: &str| row.next_attempt_time.is_some() && row.sender_id.as_deref() == Some(id);
@@ -608,7 +607,7 @@ fn finish(
     }
     tx.update_delivery(&row)?;
     let what = format!("{} to {}", row.kind.describe(), row.recipient);
-    let record = Record::by_system(now, action).target("user", &letter.user_id, &letter.user_name);
+    let record = Record::by_system(now, action).target("user", user_id, user_name);
     match ended {
         Ended::Sent(_) | Ended::NotSent(_) => record.detail(format!("{what}: {reason}")),
         Ended::Failed(_, Some(next)) => record.outcome(Outcome::Failure).detail(format!(
@@ -776,19 +775,6 @@ fn take_over(
     now: Time,
     letters: &mut Vec<Letter>,
 ) -> Result<()> {
-    let user_name = tx
-        .find_user(&row.user_id)?
-        .map(|u| u.user_name)
-        .unwrap_or_default();
-    let letter = |message: Outgoing| Letter {
-        delivery_id: row.id.clone(),
-        kind: row.kind,
-        user_id: row.user_id.clone(),
-        user_name: user_name.clone(),
-        message,
-        due: now,
-        until: None,
-    };
     let still_due = if row.kind.carries_link() {
         None
     } else {
@@ -796,12 +782,19 @@ fn take_over(
     };
     match still_due {
         Some(key) => {
-            let message = warning_message(&key, now);
             row.sender_id = Some(mail.sender_id.clone());
             row.next_attempt_time = Some(now);
             row.updated_time = now;
             tx.update_delivery(&row)?;
-            letters.push(letter(message));
+            letters.push(Letter {
+                delivery_id: row.id,
+                kind: row.kind,
+                message: warning_message(&key, now),
+                user_id: key.owner_id,
+                user_name: key.owner_user_name,
+                due: now,
+                until: None,
+            });
             Ok(())
         }
         None => {
@@ -811,13 +804,11 @@ fn take_over(
             } else {
                 Ended::NotSent("the key is not in use any more".to_owned())
             };
-            finish(
-                tx,
-                &letter(Outgoing::nothing(&row.recipient)),
-                now,
-                ended,
-                None,
-            )
+            let user_name = tx
+                .find_user(&row.user_id)?
+                .map(|u| u.user_name)
+                .unwrap_or_default();
+            finish(tx, &row.id, (&row.user_id, &user_name), now, ended, None)
         }
     }
 }
