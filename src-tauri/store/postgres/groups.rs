@@ -133,21 +133,11 @@ impl GroupRows for PgTx<'_> {
     }
 
     fn set_group_members(&self, id: &str, user_ids: &[String]) -> Result<()> {
-        self.execute("DELETE FROM group_members WHERE group_id = $1", &[&id])?;
-        self.execute(
-            "INSERT INTO group_members (group_id, user_id) SELECT $1, unnest($2::text[])",
-            &[&id, &user_ids],
-        )?;
-        Ok(())
+        self.replace_links("group_members", "group_id", id, "user_id", user_ids)
     }
 
     fn set_group_roles(&self, id: &str, role_ids: &[String]) -> Result<()> {
-        self.execute("DELETE FROM group_roles WHERE group_id = $1", &[&id])?;
-        self.execute(
-            "INSERT INTO group_roles (group_id, role_id) SELECT $1, unnest($2::text[])",
-            &[&id, &role_ids],
-        )?;
-        Ok(())
+        self.replace_links("group_roles", "group_id", id, "role_id", role_ids)
     }
 
     fn touch_groups(&self, ids: &[String], now: Time) -> Result<()> {

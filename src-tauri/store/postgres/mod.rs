@@ -474,6 +474,30 @@ impl PgTx<'_> {
         .map_err(|e| self.failed(e))
     }
 
+    /// Replaces the rows of a link table (memberships, role grants) that have `key` in
+    /// `key_column` with one row for each of `values` in `value_column`.
+    fn replace_links(
+        &self,
+        table: &str,
+        key_column: &str,
+        key: &str,
+        value_column: &str,
+        values: &[String],
+    ) -> Result<()> {
+        self.execute(
+            &format!("DELETE FROM {table} WHERE {key_column} = $1"),
+            &[&key],
+        )?;
+        self.execute(
+            &format!(
+                "INSERT INTO {table} ({key_column}, {value_column})
+                 SELECT $1, unnest($2::text[])"
+            ),
+            &[&key, &values],
+        )?;
+        Ok(())
+    }
+
     fn batch(&self, sql: &str) -> Result<()> {
         let mut target = self.target.borrow_mut();
         match &mut *target {

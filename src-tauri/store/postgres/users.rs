@@ -224,21 +224,11 @@ impl UserRows for PgTx<'_> {
     }
 
     fn set_user_roles(&self, id: &str, role_ids: &[String]) -> Result<()> {
-        self.execute("DELETE FROM user_roles WHERE user_id = $1", &[&id])?;
-        self.execute(
-            "INSERT INTO user_roles (user_id, role_id) SELECT $1, unnest($2::text[])",
-            &[&id, &role_ids],
-        )?;
-        Ok(())
+        self.replace_links("user_roles", "user_id", id, "role_id", role_ids)
     }
 
     fn set_user_groups(&self, id: &str, group_ids: &[String]) -> Result<()> {
-        self.execute("DELETE FROM group_members WHERE user_id = $1", &[&id])?;
-        self.execute(
-            "INSERT INTO group_members (group_id, user_id) SELECT unnest($2::text[]), $1",
-            &[&id, &group_ids],
-        )?;
-        Ok(())
+        self.replace_links("group_members", "user_id", id, "group_id", group_ids)
     }
 
     fn role_grants(&self, user_id: &str) -> Result<Vec<(String, PermissionSet)>> {

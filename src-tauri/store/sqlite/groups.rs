@@ -44,23 +44,6 @@ fn with_relations(conn: &Connection, mut group: Group) -> Result<Group> {
     Ok(group)
 }
 
-fn replace(
-    conn: &Connection,
-    table: &str,
-    column: &str,
-    id: &str,
-    values: &[String],
-) -> Result<()> {
-    conn.execute(&format!("DELETE FROM {table} WHERE group_id = ?1"), [id])?;
-    let mut insert = conn.prepare_cached(&format!(
-        "INSERT INTO {table} (group_id, {column}) VALUES (?1, ?2)"
-    ))?;
-    for value in values {
-        insert.execute([id, value])?;
-    }
-    Ok(())
-}
-
 impl GroupRows for SqliteTx<'_> {
     fn list_groups(&self) -> Result<Vec<Group>> {
         let groups = self
@@ -155,11 +138,11 @@ impl GroupRows for SqliteTx<'_> {
     }
 
     fn set_group_members(&self, id: &str, user_ids: &[String]) -> Result<()> {
-        replace(self.0, "group_members", "user_id", id, user_ids)
+        self.replace_links("group_members", "group_id", id, "user_id", user_ids)
     }
 
     fn set_group_roles(&self, id: &str, role_ids: &[String]) -> Result<()> {
-        replace(self.0, "group_roles", "role_id", id, role_ids)
+        self.replace_links("group_roles", "group_id", id, "role_id", role_ids)
     }
 
     fn touch_groups(&self, ids: &[String], now: Time) -> Result<()> {

@@ -321,6 +321,31 @@ impl Store for SqliteStore {
 /// One transaction on one connection; the table modules implement the row traits for it.
 struct SqliteTx<'a>(&'a Connection);
 
+impl SqliteTx<'_> {
+    /// Replaces the rows of a link table (memberships, role grants) that have `key` in
+    /// `key_column` with one row for each of `values` in `value_column`.
+    fn replace_links(
+        &self,
+        table: &str,
+        key_column: &str,
+        key: &str,
+        value_column: &str,
+        values: &[String],
+    ) -> Result<()> {
+        self.0.execute(
+            &format!("DELETE FROM {table} WHERE {key_column} = ?1"),
+            [key],
+        )?;
+        let mut insert = self.0.prepare_cached(&format!(
+            "INSERT INTO {table} ({key_column}, {value_column}) VALUES (?1, ?2)"
+        ))?;
+        for value in values {
+            insert.execute([key, value])?;
+        }
+        Ok(())
+    }
+}
+
 impl Tx for SqliteTx<'_> {
     fn savepoint(&self) -> Result<()> {
         Ok(self.0.execute_batch("SAVEPOINT step")?)

@@ -239,27 +239,11 @@ impl UserRows for SqliteTx<'_> {
     }
 
     fn set_user_roles(&self, id: &str, role_ids: &[String]) -> Result<()> {
-        self.0
-            .execute("DELETE FROM user_roles WHERE user_id = ?1", [id])?;
-        let mut insert = self
-            .0
-            .prepare_cached("INSERT INTO user_roles (user_id, role_id) VALUES (?1, ?2)")?;
-        for role in role_ids {
-            insert.execute([id, role])?;
-        }
-        Ok(())
+        self.replace_links("user_roles", "user_id", id, "role_id", role_ids)
     }
 
     fn set_user_groups(&self, id: &str, group_ids: &[String]) -> Result<()> {
-        self.0
-            .execute("DELETE FROM group_members WHERE user_id = ?1", [id])?;
-        let mut insert = self
-            .0
-            .prepare_cached("INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)")?;
-        for group in group_ids {
-            insert.execute([group, id])?;
-        }
-        Ok(())
+        self.replace_links("group_members", "user_id", id, "group_id", group_ids)
     }
 
     fn role_grants(&self, user_id: &str) -> Result<Vec<(String, PermissionSet)>> {
