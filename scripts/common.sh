@@ -13,6 +13,14 @@ TEST_PACKAGES+=(postgresql postgresql-contrib)
 TEST_PACKAGES+=(nginx)
 # A real SMTP server for the e-mail tests (run with /usr/bin/python3).
 TEST_PACKAGES+=(python3-aiosmtpd)
+# Building the Windows files (scripts/package.sh windows): MinGW-w64 links them, NSIS makes the
+# installer, wixl the .msi, zip the portable archive.
+WINDOWS_PACKAGES=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nsis wixl zip)
+# And testing them: Wine runs them (64-bit only, no i386 architecture needed), xdotool answers
+# the app's dialog under Xvfb.
+TEST_PACKAGES+=("${WINDOWS_PACKAGES[@]}" wine wine64 xdotool)
+# And checking the .deb's desktop entry.
+TEST_PACKAGES+=(desktop-file-utils)
 
 ensure_packages() {
   local missing=()
@@ -32,6 +40,11 @@ ensure_packages() {
     echo "  sudo apt-get update && sudo $command" >&2
     exit 1
   fi
+}
+
+ensure_windows_target() {
+  rustup target list --installed | grep -qx x86_64-pc-windows-gnu ||
+    rustup target add x86_64-pc-windows-gnu
 }
 
 ensure_rust() {

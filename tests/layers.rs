@@ -224,3 +224,27 @@ fn no_modules_of_one_folder_import_each_other_in_a_circle() {
     .into();
     assert!(find_circle(&circle).is_some());
 }
+
+#[test]
+fn only_the_platform_modules_know_which_operating_system_they_run_on() {
+    let platform = sources().join("platform");
+    let mut found = Vec::new();
+    for (path, text) in files(&sources()) {
+        if path.starts_with(&platform) {
+            continue;
+        }
+        let code = code_of(&text);
+        for word in [
+            "cfg(windows",
+            "cfg(unix",
+            "target_os",
+            "cfg(not(windows",
+            "cfg(not(unix",
+        ] {
+            if code.contains(word) {
+                found.push(format!("{} uses {word}", path.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}

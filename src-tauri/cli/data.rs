@@ -35,13 +35,14 @@ pub fn backup(db: &Path, out: &Path) -> ExitCode {
     }
 }
 
-/// Replaces `db` with a checked copy of `input` ([`crate::store::restore`]); an existing `db`
-/// is only overwritten with `force`. Stop the app or server on `db` first: they keep the old
-/// file open.
+/// Restores the checked backup `input` into `db` ([`crate::store::restore`]); an existing
+/// `db` is only overwritten with `force`. A server or app that has `db` open carries on with
+/// the restored directory (it is written through SQLite, never by replacing the file).
 pub fn restore(db: &Path, input: &Path, force: bool) -> ExitCode {
     if db.exists() && !force {
         return refused(format!(
-            "{} exists; add --force to replace it with {} (stop the app or server using it first)",
+            "{} exists; add --force to replace what it holds with {} (a server or app using it \
+             carries on with the restored directory; its sessions become those of the backup)",
             db.display(),
             input.display()
         ));

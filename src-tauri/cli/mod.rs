@@ -77,8 +77,9 @@ pub enum Command {
         #[arg(value_name = "OUT")]
         out: PathBuf,
     },
-    /// Replace the directory file (--db) with a backup; refuses to overwrite an existing file
-    /// without --force.
+    /// Restore a backup into the directory file (--db); refuses to overwrite an existing file
+    /// without --force. Safe while a server or the app has the file open: they see the
+    /// restored directory at once.
     Restore {
         /// The backup to restore.
         #[arg(value_name = "IN")]
@@ -161,16 +162,37 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const REFUSED: u8 = 1;
     pub const USAGE: u8 = 2;
+    /// The desktop app cannot run on this system (no webview: on Windows, no WebView2
+    /// Runtime); the command line still works.
+    pub const NO_WEBVIEW: u8 = 3;
 }
 
-/// The default directory file: `keyward.db` in the platform's data directory.
+/// The default directory file: `keyward.db` in the platform's local data folder
+/// ([`crate::platform::folders`]).
 pub fn default_db_path() -> PathBuf {
-    directories::ProjectDirs::from("app", "Keyward", "Keyward")
-        .map(|dirs| dirs.data_dir().join("keyward.db"))
-        .unwrap_or_else(|| PathBuf::from("keyward.db"))
+    crate::platform::folders::default_directory_file()
 }
 
+/// `keyward`: the command line, which opens the desktop app when given no subcommand (on
+/// Windows by starting the window program beside it: [`crate::platform::launch`]).
 pub fn main() -> ExitCode {
+    run(Program::CommandLine)
+}
+
+/// `keyward-app`, the window program Windows needs for the desktop app (the Start menu opens
+/// it): without a subcommand it opens the app in its own process; with one it does what
+/// `keyward` does, with nowhere to print on Windows.
+pub fn app_main() -> ExitCode {
+    run(Program::Window)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Program {
+    CommandLine,
+    Window,
+}
+
+fn run(program: Program) -> ExitCode {
     let cli = Cli::parse();
     // A server logs each request (never a secret) by default; other commands only problems.
     #[cfg(feature = "server")]
@@ -206,7 +228,8 @@ pub fn main() -> ExitCode {
             );
             ExitCode::from(exit::USAGE)
         }
-        None => open_app(db, cli.server),
+        None if program == Program::Window => open_app(db, cli.server),
+        None => crate::platform::launch::open_app(|| open_app(db, cli.server)),
         Some(Command::Backup { .. }) if on_database => file_only("backup"),
         Some(Command::Restore { .. }) if on_database => file_only("restore"),
         Some(Command::Check) if on_database => file_only("check"),
@@ -362,8 +385,7 @@ fn open_app(db: PathBuf, server: Option<String>) -> ExitCode {
     crate::desktop::run(match server {
         Some(url) => crate::desktop::Start::Server(url),
         None => crate::desktop::Start::File(db),
-    });
-    ExitCode::from(exit::OK)
+    })
 }
 
 #[cfg(not(feature = "desktop"))]

@@ -710,7 +710,9 @@ pub async fn backup_directory(state: State<'_, Desktop>, path: String) -> Reply<
     blocking(move || crate::store::backup(&source, std::path::Path::new(path.trim()))).await
 }
 
-/// Replaces the open directory file with a checked backup, then opens it again (signed out).
+/// Restores a checked backup into the open directory file (through SQLite: a server or
+/// another app on the same file sees the restored directory at once), then opens it again,
+/// signed out: the sessions are now those of the backup.
 #[tauri::command]
 pub async fn restore_directory(
     state: State<'_, Desktop>,
@@ -718,14 +720,10 @@ pub async fn restore_directory(
     path: String,
 ) -> Reply<ConnectionInfo> {
     let target = open_file_path(&state).map_err(body)?;
-    // Let go of the file before it is replaced.
-    state.connect(target.display().to_string(), false, Err("restoring".into()));
     let restoring = target.clone();
-    let restored =
-        blocking(move || crate::store::restore(&restoring, std::path::Path::new(&path))).await;
+    blocking(move || crate::store::restore(&restoring, std::path::Path::new(&path))).await?;
     let reopened = open_file(&target);
     state.connect(target.display().to_string(), false, reopened);
     retitle(&state, &window);
-    restored?;
     describe(&state).await
 }

@@ -15,6 +15,7 @@ use crate::core::model::Credential;
 use crate::core::Error;
 use crate::store::SqliteDirectory;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use tauri::{Manager, RunEvent};
 
@@ -107,8 +108,11 @@ pub enum Start {
     Server(String),
 }
 
-/// Opens the desktop app on a directory file or a server.
-pub fn run(start: Start) {
+/// Opens the desktop app on a directory file or a server; the exit code when it closes.
+pub fn run(start: Start) -> ExitCode {
+    if let Err(error) = tauri::webview_version() {
+        return no_webview(&error.to_string());
+    }
     // While the window opens: the first sign-in with an unknown user name on a local file
     // then costs one argon2 verification, like any other.
     std::thread::spawn(crate::core::password::prepare_unknown_user_check);
@@ -148,7 +152,7 @@ pub fn run(start: Start) {
         Ok(app) => app,
         Err(error) => {
             eprintln!("error: Keyward could not start its window: {error}");
-            std::process::exit(1);
+            return ExitCode::FAILURE;
         }
     };
     app.run(|handle, event| {
@@ -157,4 +161,29 @@ pub fn run(start: Start) {
             handle.state::<Desktop>().clipboard.clear_if_ours();
         }
     });
+    ExitCode::SUCCESS
 }
+
+/// What a Windows user sees where the WebView2 Runtime is missing (Windows 10 and 11 ship it,
+/// but it can be removed, or be installed for another account only): one dialog saying what
+/// is missing and where Microsoft offers it, the same text on standard error, and exit code
+/// [`crate::cli::exit::NO_WEBVIEW`]; never a crash or a silent exit.
+fn no_webview(reason: &str) -> ExitCode {
+    tracing::error!(%reason, "no webview runtime");
+    eprintln!("error: {NO_WEBVIEW_TEXT}");
+    rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title(NO_WEBVIEW_TITLE)
+        .set_description(NO_WEBVIEW_TEXT)
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
+    ExitCode::from(crate::cli::exit::NO_WEBVIEW)
+}
+
+const NO_WEBVIEW_TITLE: &str = "Keyward cannot open its window";
+// Without a window manager (or on a small screen) the title may not show: the text says it all.
+const NO_WEBVIEW_TEXT: &str = "Keyward cannot open its window: the Microsoft Edge WebView2 \
+    Runtime is not installed for this account. Install it from Microsoft \
+    (https://go.microsoft.com/fwlink/p/?LinkId=2124703, the Evergreen Bootstrapper) or ask your \
+    IT department, then start Keyward again. The keyward command in cmd or PowerShell works \
+    without it.";

@@ -15,10 +15,7 @@ pub struct RecentFiles {
 fn config_dir() -> Option<PathBuf> {
     std::env::var_os("KEYWARD_CONFIG_DIR")
         .map(PathBuf::from)
-        .or_else(|| {
-            directories::ProjectDirs::from("app", "Keyward", "Keyward")
-                .map(|dirs| dirs.config_dir().to_path_buf())
-        })
+        .or_else(crate::platform::folders::config_folder)
 }
 
 /// A JSON file of the configuration folder, and its contents (default when missing or

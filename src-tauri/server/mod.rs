@@ -186,33 +186,10 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves on Ctrl+C or, on Unix, SIGTERM.
+/// Resolves when the server is asked to stop ([`crate::platform::shutdown`]).
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl+C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+    let what = crate::platform::shutdown::requested().await;
+    tracing::info!(signal = what, "shutting down: finishing requests in flight");
 }
 
 /// A server running on its own thread, for tests, benchmarks and embedding: dropped or

@@ -516,3 +516,127 @@ fn a_serving_keyward_mails_invitations_and_resets_and_logs_no_link_or_message() 
         assert!(!log.contains(text), "{text:?} was logged: {log}");
     }
 }
+
+/// A `keyward serve` on `db` at a free port, answering.
+fn serving(db: &Path) -> (Served, String) {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut served = Served(
+        keyward()
+            .args(["serve", "--db", db.to_str().unwrap()])
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--threads", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let http = client();
+    wait_for("keyward serve to answer", Duration::from_secs(20), || {
+        assert!(
+            served.0.try_wait().unwrap().is_none(),
+            "keyward serve exited"
+        );
+        http.get(format!("{url}/healthz")).send().is_ok()
+    });
+    (served, url)
+}
+
+fn sign_in_as_root(url: &str) -> String {
+    let signed_in: Value = client()
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"userName": "root", "password": PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    signed_in["accessToken"].as_str().unwrap().to_owned()
+}
+
+fn add_user(url: &str, token: &str, name: &str) {
+    let response = client()
+        .post(format!("{url}/api/users"))
+        .bearer_auth(token)
+        .json(
+            &json!({"userName": name, "displayName": name, "email": format!("{name}@example.com"),
+                      "password": "a long passphrase for tests", "roles": [], "groups": []}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "{:?}", response.text());
+}
+
+fn users_named(url: &str, token: &str, name: &str) -> u64 {
+    let page: Value = client()
+        .get(format!("{url}/api/users?q={name}"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    page["pageInfo"]["totalElements"].as_u64().unwrap()
+}
+
+#[test]
+fn restore_onto_a_served_file_is_seen_at_once_and_loses_no_write_acknowledged_after_it() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = tmp.path().join("served.db");
+    let backup = tmp.path().join("monday.db");
+    init(&db);
+    let (mut served, url) = serving(&db);
+    let token = sign_in_as_root(&url);
+    add_user(&url, &token, "before");
+    let ran = crate::common::run(
+        keyward().args([
+            "backup",
+            "--db",
+            db.to_str().unwrap(),
+            backup.to_str().unwrap(),
+        ]),
+        "",
+    );
+    ran.ok();
+    add_user(&url, &token, "after");
+
+    let restored = crate::common::run(
+        keyward()
+            .args(["restore", "--force", "--db"])
+            .args([&db, &backup]),
+        "",
+    )
+    .ok();
+    assert!(restored.stdout.contains("Restored"), "{}", restored.stdout);
+
+    // The running server reads the restored directory at once...
+    let token = sign_in_as_root(&url);
+    assert_eq!(users_named(&url, &token, "before"), 1);
+    assert_eq!(
+        users_named(&url, &token, "after"),
+        0,
+        "the backup has no `after`"
+    );
+    // ...and what it acknowledges from now on is in the file once it has stopped.
+    add_user(&url, &token, "later");
+    let log = served.stop_and_read_log();
+    assert!(log.contains("keyward serve stopped"), "{log}");
+    for (name, code) in [("before", 0), ("later", 0), ("after", 1)] {
+        let shown = crate::common::run(
+            keyward()
+                .args(["users", "show", name, "--db"])
+                .arg(&db)
+                .env("KEYWARD_ADMIN_PASSWORD", PASSWORD),
+            "",
+        );
+        assert_eq!(
+            shown.code,
+            Some(code),
+            "{name}: {}{}",
+            shown.stdout,
+            shown.stderr
+        );
+    }
+    crate::common::run(keyward().args(["check", "--db"]).arg(&db), "").ok();
+    assert!(
+        !tmp.path().join("served.restoring").exists(),
+        "the staging copy is removed"
+    );
+}

@@ -92,10 +92,17 @@ fn copy_database(source: &Connection, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Replaces the directory file `target` with a copy of `backup`: the backup is opened and its
-/// integrity checked first, copied with SQLite's backup beside the target, then moved over it
-/// in one rename (never a half-written file in place). Whoever has `target` open keeps the old
-/// file until they open it again.
+/// Replaces the directory in the file `target` with the one in `backup`, without ever
+/// replacing the file itself.
+///
+/// A copy of the backup is made beside the target (the backup itself is never changed),
+/// brought up to this version's schema and checked. A target that does not exist yet becomes
+/// that copy. An existing target is overwritten *through SQLite* (its backup API, in one write
+/// transaction on the target): a server, the app or a command that has the file open waits for
+/// that transaction like for any other write, then reads the restored directory, and what it
+/// writes afterwards lands in the restored file. Replacing the file instead would be refused
+/// on Windows (an open file cannot be renamed over) and, on Unix, would leave such a program
+/// writing into the old, unlinked file, where every change it acknowledged is lost.
 pub fn restore(target: &Path, backup: &Path) -> Result<()> {
     if !backup.is_file() {
         return Err(Error::invalid(
@@ -103,7 +110,44 @@ pub fn restore(target: &Path, backup: &Path) -> Result<()> {
             format!("{} does not exist.", backup.display()),
         ));
     }
-    let source = SqliteStore::open(backup).map_err(|e| Error::invalid("path", e.to_string()))?;
+    let staging = target.with_extension("restoring");
+    remove_with_sides(&staging);
+    let restored = stage(backup, &staging).and_then(|source| {
+        if target.exists() {
+            overwrite(&source, target)
+        } else {
+            drop(source);
+            std::fs::rename(&staging, target).map_err(|e| {
+                tracing::error!(error = %e, path = %target.display(), "cannot create the directory file");
+                Error::Internal(format!("cannot create {}", target.display()))
+            })
+        }
+    });
+    remove_with_sides(&staging);
+    restored
+}
+
+/// A checked copy of `backup` at `staging`, at this version's schema.
+fn stage(backup: &Path, staging: &Path) -> Result<SqliteStore> {
+    let not_a_directory = |e: OpenError| Error::invalid("path", e.to_string());
+    let conn = connect(backup, true).map_err(|e| not_a_directory(classify(backup, e)))?;
+    copy_database(&conn, staging).map_err(|_| {
+        not_a_directory(OpenError::NotADirectory {
+            path: backup.to_owned(),
+        })
+    })?;
+    drop(conn);
+    let source = SqliteStore::open(staging).map_err(|e| match e {
+        // Name the file the administrator chose, not the staging copy.
+        OpenError::TooNew { found, known, .. } => not_a_directory(OpenError::TooNew {
+            path: backup.to_owned(),
+            found,
+            known,
+        }),
+        _ => not_a_directory(OpenError::NotADirectory {
+            path: backup.to_owned(),
+        }),
+    })?;
     let problems = source.check_integrity()?;
     if !problems.is_empty() {
         return Err(Error::invalid(
@@ -115,20 +159,51 @@ pub fn restore(target: &Path, backup: &Path) -> Result<()> {
             ),
         ));
     }
-    let staging = target.with_extension("restoring");
-    let _ = std::fs::remove_file(&staging);
-    source.backup_to(&staging)?;
-    drop(source);
+    Ok(source)
+}
+
+/// Writes every page of `source` into the live file `target` in one write transaction.
+fn overwrite(source: &SqliteStore, target: &Path) -> Result<()> {
+    let mut conn = connect(target, false)
+        .map_err(|e| Error::invalid("db", classify(target, e).to_string()))?;
+    let found = conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?;
+    if found as usize > schema_version() {
+        return Err(Error::invalid(
+            "db",
+            OpenError::TooNew {
+                path: target.to_owned(),
+                found: found as usize,
+                known: schema_version(),
+            }
+            .to_string(),
+        ));
+    }
+    let reader = source.reader()?;
+    let copy = rusqlite::backup::Backup::new(&reader, &mut conn)?;
+    // All pages in one step: one write transaction, so nobody ever reads half a restore. The
+    // connection's busy timeout waits for a transaction in progress; a long one is waited
+    // out a few times before giving up.
+    for _ in 0..6 {
+        match copy.step(-1)? {
+            rusqlite::backup::StepResult::Done => return Ok(()),
+            // Busy or locked: another connection's transaction is still going.
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+    Err(Error::StateConflict(format!(
+        "{} stayed busy; nothing was restored. Try again.",
+        target.display()
+    )))
+}
+
+/// Removes `path` and the `-wal` and `-shm` files SQLite keeps beside it.
+fn remove_with_sides(path: &Path) {
+    let _ = std::fs::remove_file(path);
     for suffix in ["-wal", "-shm"] {
-        let mut side = target.as_os_str().to_owned();
+        let mut side = path.as_os_str().to_owned();
         side.push(suffix);
         let _ = std::fs::remove_file(side);
     }
-    std::fs::rename(&staging, target).map_err(|e| {
-        let _ = std::fs::remove_file(&staging);
-        tracing::error!(error = %e, path = %target.display(), "cannot replace the directory file");
-        Error::StateConflict(format!("Cannot replace {}: {e}", target.display()))
-    })
 }
 
 /// The directory kept in a local SQLite file: the rules over the SQLite store.
@@ -167,8 +242,11 @@ impl StoredDirectory<SqliteStore> {
 /// One local SQLite file.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    // Dropped in this order: the read-only connections first, so that the last connection
+    // to close is the writer, which checkpoints the WAL and removes the `-wal` and `-shm`
+    // files (a read-only connection closing last leaves them behind).
     readers: ReaderPool,
+    writer: Mutex<Connection>,
 }
 
 /// The read connections: the idle ones, and how many exist in all.
