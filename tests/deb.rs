@@ -3,8 +3,7 @@
 //! command on PATH, the desktop entry and its icon, the installed app opened under Xvfb to its
 //! first screen, and `apt-get remove`. Needs root, as CI and `./scripts/test.sh` have.
 
-use crate::common::{run, PASSWORD};
-use crate::windows::{screenshot, wait_for, window_titled};
+use crate::common::{run, screenshot, window_titled, PASSWORD};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -92,9 +91,7 @@ fn the_deb_installs_keyward_on_path_with_a_desktop_entry_opens_the_app_and_remov
     let _ = Command::new("kill")
         .args(["-TERM", &app.id().to_string()])
         .status();
-    wait_for("the app to close", Duration::from_secs(20), || {
-        app.try_wait().unwrap().is_some()
-    });
+    app.wait().unwrap();
 
     apt_get(&["remove", "-y", "keyward"]);
     assert!(!Path::new("/usr/bin/keyward").exists());

@@ -18,4 +18,5 @@ mod server;
 mod store;
 #[cfg(feature = "desktop")]
 mod webdriver;
+#[cfg(feature = "server")]
 mod windows;

@@ -12,7 +12,8 @@
 //! program is a console or a window program (Wine passes a window program's output through as
 //! well), which is why the PE header of each installed program is read instead.
 
-use crate::common::{run, Ran, PASSWORD};
+use crate::common::{run, screenshot, window_titled, Ran, PASSWORD};
+use crate::server::support::{add_user, client, free_port, sign_in_as_root, users_named, wait_for};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -161,14 +162,6 @@ fn pe_subsystem(program: &Path) -> u16 {
 const WINDOW_PROGRAM: u16 = 2;
 const CONSOLE_PROGRAM: u16 = 3;
 
-pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// A program started under Wine in the background; killed if the test fails first.
 struct Started(Child);
 
@@ -198,71 +191,8 @@ impl Started {
     }
 }
 
-/// The window whose title is `title`, once it is shown (xdotool, on the tests' Xvfb screen).
-pub fn window_titled(title: &str, timeout: Duration) -> String {
-    let mut id = String::new();
-    wait_for(title, timeout, || {
-        let out = Command::new("xdotool")
-            .args(["search", "--name", title])
-            .output()
-            .unwrap();
-        id = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned();
-        !id.is_empty()
-    });
-    id
-}
-
-/// A screenshot of one window into `tests/output/FOLDER/NAME.png`.
-pub fn screenshot(window: &str, folder: &str, name: &str) -> PathBuf {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/output")
-        .join(folder);
-    std::fs::create_dir_all(&folder).unwrap();
-    let file = folder.join(format!("{name}.png"));
-    let taken = Command::new("import")
-        .args(["-window", window])
-        .arg(&file)
-        .status()
-        .unwrap();
-    assert!(taken.success());
-    file
-}
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn sign_in(url: &str) -> String {
-    let reply: Value = http()
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"userName": "root", "password": PASSWORD}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    reply["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{reply}"))
-        .to_owned()
-}
-
 fn post(url: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = http()
+    let response = client()
         .post(format!("{url}{path}"))
         .bearer_auth(token)
         .json(&body)
@@ -270,29 +200,6 @@ fn post(url: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().unwrap_or(Value::Null))
-}
-
-fn add_user(url: &str, token: &str, name: &str) -> String {
-    let (status, created) = post(
-        url,
-        token,
-        "/api/users",
-        json!({"userName": name, "displayName": name, "email": format!("{name}@example.com"),
-               "password": "a long passphrase for tests", "roles": [], "groups": []}),
-    );
-    assert_eq!(status, 201, "{created}");
-    created["id"].as_str().unwrap().to_owned()
-}
-
-fn users_named(url: &str, token: &str, name: &str) -> u64 {
-    let page: Value = http()
-        .get(format!("{url}/api/users?q={name}"))
-        .bearer_auth(token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    page["pageInfo"]["totalElements"].as_u64().unwrap()
 }
 
 fn verify(url: &str, key: &str) -> String {
@@ -429,10 +336,10 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
             served.0.try_wait().unwrap().is_none(),
             "keyward serve exited"
         );
-        http().get(format!("{url}/healthz")).send().is_ok()
+        client().get(format!("{url}/healthz")).send().is_ok()
     });
-    let token = sign_in(&url);
-    let me: Value = http()
+    let token = sign_in_as_root(&url);
+    let me: Value = client()
         .get(format!("{url}/api/me"))
         .bearer_auth(&token)
         .send()
@@ -474,7 +381,7 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
     let restored = wine.cmd(r"keyward restore --force C:\keyward-test\monday.db", "");
     let restored = restored.ok();
     assert!(restored.stdout.contains("Restored"), "{}", restored.stdout);
-    let token = sign_in(&url);
+    let token = sign_in_as_root(&url);
     assert_eq!(users_named(&url, &token, "bea"), 0, "the backup has no bea");
     assert_eq!(users_named(&url, &token, "ann"), 1);
     add_user(&url, &token, "later");
@@ -499,8 +406,16 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
 
     // The app, where no WebView2 Runtime is: one clear dialog, the same words on standard
     // error, exit code 3 — started from the console program, which hands over and returns.
-    let handed_over = wine.cmd("keyward", "").ok();
-    assert!(handed_over.stdout.is_empty(), "{}", handed_over.stdout);
+    // (Not through pipes: under Wine every program of the prefix holds the Unix ones.)
+    let handed_over = wine
+        .wine()
+        .args(["cmd", "/c", "keyward"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(handed_over.success(), "{handed_over}");
     let dialog = window_titled("Keyward cannot open its window", Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(1));
     let shot = screenshot(&dialog, "windows", "webview2-missing");
@@ -574,6 +489,37 @@ fn the_windows_setup_installs_for_everyone_and_the_msi_and_zip_hold_the_same_pro
     );
     let version = wine.cmd("keyward --version", "").ok();
     assert_eq!(version.stdout.trim(), format!("keyward {VERSION}"));
+
+    // A directory file where Keyward 0.1 kept the default (the roaming folder) is found, and
+    // moved to the local folder since nothing has it open.
+    let roaming = wine.env("APPDATA");
+    let earlier = format!(r"{roaming}\Keyward\Keyward\data\keyward.db");
+    wine.cmd(
+        &format!("set KEYWARD_ADMIN_PASSWORD={PASSWORD}&& keyward init --db {earlier} --admin-user root --admin-email root@example.com"),
+        "",
+    )
+    .ok();
+    let listed = wine
+        .cmd(
+            &format!("set KEYWARD_ADMIN_PASSWORD={PASSWORD}&& keyward users list --json"),
+            "",
+        )
+        .ok();
+    assert_eq!(
+        listed.json()["pageInfo"]["totalElements"],
+        1,
+        "{}",
+        listed.stderr
+    );
+    assert!(
+        listed.stderr.contains("moved the directory file"),
+        "{}",
+        listed.stderr
+    );
+    let local = wine.env("LOCALAPPDATA");
+    assert!(wine.unix(&format!(r"{local}\Keyward\keyward.db")).is_file());
+    assert!(!wine.unix(&earlier).exists());
+
     let quiet = wine.reg(&key, "QuietUninstallString").unwrap();
     let line = quiet.replace('"', "");
     let (program, switches) = line.split_once(".exe").unwrap();
@@ -602,11 +548,15 @@ fn the_windows_setup_installs_for_everyone_and_the_msi_and_zip_hold_the_same_pro
     for file in ["keyward.exe", "keyward-app.exe", "WebView2Loader.dll"] {
         assert!(installed.join(file).is_file(), "{file} from the msi");
     }
-    let shortcut = wine.unix(&format!(
-        r"{}\Microsoft\Windows\Start Menu\Programs\Keyward.lnk",
-        wine.env("ProgramData")
-    ));
-    assert!(shortcut.is_file(), "{}", shortcut.display());
+    // ALLUSERS=1 puts it in ProgramData's Start menu on Windows; Wine's msiexec uses the
+    // user's Start menu instead.
+    let shortcuts = ["ProgramData", "APPDATA"].map(|folder| {
+        wine.unix(&format!(
+            r"{}\Microsoft\Windows\Start Menu\Programs\Keyward.lnk",
+            wine.env(folder)
+        ))
+    });
+    assert!(shortcuts.iter().any(|s| s.is_file()), "{shortcuts:?}");
     let version = run(
         wine.wine()
             .arg(installed.join("keyward.exe"))

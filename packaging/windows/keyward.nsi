@@ -74,11 +74,12 @@ FunctionEnd
 
 Function UseAllUsers
   StrCpy $AllUsers 1
-  SetShellVarContext all
-  ; Only when no /D= was given: $INSTDIR then still holds the per-user default.
+  ; Only when no /D= was given: $INSTDIR then still holds the per-user default (compared
+  ; before the shell context changes what $LOCALAPPDATA means).
   ${If} $INSTDIR == "$LOCALAPPDATA\Programs\Keyward"
     StrCpy $INSTDIR "$PROGRAMFILES64\Keyward"
   ${EndIf}
+  SetShellVarContext all
 FunctionEnd
 
 Function ModePage

@@ -429,3 +429,38 @@ pub fn run(command: &mut std::process::Command, stdin: &str) -> Ran {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// The window whose title is `title` on the tests' X screen, once it is shown (xdotool); its id.
+pub fn window_titled(title: &str, timeout: std::time::Duration) -> String {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--name", title])
+            .output()
+            .unwrap();
+        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
+            return id.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no window titled {title}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A screenshot of one window (an X window id) into `tests/output/FOLDER/NAME.png`.
+pub fn screenshot(window: &str, folder: &str, name: &str) -> std::path::PathBuf {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/output")
+        .join(folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join(format!("{name}.png"));
+    let taken = std::process::Command::new("import")
+        .args(["-window", window])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(taken.success(), "import -window {window}");
+    file
+}

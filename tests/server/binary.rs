@@ -1,6 +1,6 @@
 //! `keyward serve`, the real binary, as an operator runs it.
 
-use super::support::{client, free_port, wait_for};
+use super::support::{add_user, client, free_port, sign_in_as_root, users_named, wait_for};
 use crate::common::PASSWORD;
 use serde_json::{json, Value};
 use std::io::Read;
@@ -539,41 +539,6 @@ fn serving(db: &Path) -> (Served, String) {
         http.get(format!("{url}/healthz")).send().is_ok()
     });
     (served, url)
-}
-
-fn sign_in_as_root(url: &str) -> String {
-    let signed_in: Value = client()
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"userName": "root", "password": PASSWORD}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    signed_in["accessToken"].as_str().unwrap().to_owned()
-}
-
-fn add_user(url: &str, token: &str, name: &str) {
-    let response = client()
-        .post(format!("{url}/api/users"))
-        .bearer_auth(token)
-        .json(
-            &json!({"userName": name, "displayName": name, "email": format!("{name}@example.com"),
-                      "password": "a long passphrase for tests", "roles": [], "groups": []}),
-        )
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201, "{:?}", response.text());
-}
-
-fn users_named(url: &str, token: &str, name: &str) -> u64 {
-    let page: Value = client()
-        .get(format!("{url}/api/users?q={name}"))
-        .bearer_auth(token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    page["pageInfo"]["totalElements"].as_u64().unwrap()
 }
 
 #[test]

@@ -352,3 +352,43 @@ pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Signs in as the harness's `root` on a server at `url`; the session token.
+pub fn sign_in_as_root(url: &str) -> String {
+    let signed_in: Value = client()
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"userName": "root", "password": PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    signed_in["accessToken"].as_str().unwrap().to_owned()
+}
+
+/// Adds the ACTIVE user `name` with a password through the API (201 expected); its id.
+pub fn add_user(url: &str, token: &str, name: &str) -> String {
+    let response = client()
+        .post(format!("{url}/api/users"))
+        .bearer_auth(token)
+        .json(
+            &json!({"userName": name, "displayName": name, "email": format!("{name}@example.com"),
+                      "password": "a long passphrase for tests", "roles": [], "groups": []}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let created: Value = response.json().unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// How many users a search for `name` finds.
+pub fn users_named(url: &str, token: &str, name: &str) -> u64 {
+    let page: Value = client()
+        .get(format!("{url}/api/users?q={name}"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    page["pageInfo"]["totalElements"].as_u64().unwrap()
+}
