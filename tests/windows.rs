@@ -376,6 +376,16 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
         "seen at the very next request"
     );
 
+    // Installing again while the server runs cannot replace its program: a silent setup
+    // fails with exit code 6 instead of leaving a mix of versions.
+    let before = std::fs::read(installed.join("keyward.exe")).unwrap();
+    let again = run(wine.wine().arg(&setup).arg("/S"), "");
+    assert_eq!(again.code, Some(6), "{}", again.stderr);
+    assert_eq!(
+        std::fs::read(installed.join("keyward.exe")).unwrap(),
+        before
+    );
+
     // A restore while the server holds the file: written through SQLite, seen at once, and
     // what the server acknowledges afterwards stays.
     let restored = wine.cmd(r"keyward restore --force C:\keyward-test\monday.db", "");
@@ -472,6 +482,15 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
 #[test]
 fn the_windows_setup_installs_for_everyone_and_the_msi_and_zip_hold_the_same_programs() {
     let wine = Prefix::new();
+    let zip = dist(&format!("Keyward-{VERSION}-x64.zip"));
+    let unpacked = tempfile::TempDir::new().unwrap();
+    let out = Command::new("/usr/bin/python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&zip)
+        .arg(unpacked.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
     // Per machine, as a deployment tool runs it (elevated): Program Files, the system PATH,
     // the uninstaller under HKLM.
     run(wine.wine().arg(setup_exe()).args(["/ALLUSERS", "/S"]), "").ok();
@@ -489,6 +508,19 @@ fn the_windows_setup_installs_for_everyone_and_the_msi_and_zip_hold_the_same_pro
     );
     let version = wine.cmd("keyward --version", "").ok();
     assert_eq!(version.stdout.trim(), format!("keyward {VERSION}"));
+    // The portable zip holds the very files the setup installs.
+    for file in [
+        "keyward.exe",
+        "keyward-app.exe",
+        "WebView2Loader.dll",
+        "README.txt",
+    ] {
+        let zipped = std::fs::read(unpacked.path().join("Keyward").join(file)).unwrap();
+        assert!(
+            zipped == std::fs::read(installed.join(file)).unwrap(),
+            "{file}"
+        );
+    }
 
     // A directory file where Keyward 0.1 kept the default (the roaming folder) is found, and
     // moved to the local folder since nothing has it open.
@@ -572,26 +604,58 @@ fn the_windows_setup_installs_for_everyone_and_the_msi_and_zip_hold_the_same_pro
         "the msi removes its files"
     );
 
-    // The portable zip: the same programs, byte for byte, as the setup installs.
-    let zip = dist(&format!("Keyward-{VERSION}-x64.zip"));
-    let unpacked = tempfile::TempDir::new().unwrap();
-    let out = Command::new("/usr/bin/python3")
-        .args(["-m", "zipfile", "-e"])
-        .arg(&zip)
-        .arg(unpacked.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let stage = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/windows-package/Keyward");
-    for file in [
-        "keyward.exe",
-        "keyward-app.exe",
-        "WebView2Loader.dll",
-        "README.txt",
-    ] {
-        let zipped = std::fs::read(unpacked.path().join("Keyward").join(file)).unwrap();
-        assert_eq!(zipped, std::fs::read(stage.join(file)).unwrap(), "{file}");
-    }
+    // A system Path longer than the setup can hold whole is left exactly as it is, on install
+    // and uninstall (a cut or emptied system Path breaks the whole machine).
+    let long: String = (0..60).fold(path.clone(), |p, i| format!(r"{p};C:\Tools\padding{i}"));
+    run(
+        wine.wine().args([
+            "reg",
+            "add",
+            machine_env,
+            "/v",
+            "Path",
+            "/t",
+            "REG_EXPAND_SZ",
+            "/d",
+            &long,
+            "/f",
+        ]),
+        "",
+    )
+    .ok();
+    run(wine.wine().arg(setup_exe()).args(["/ALLUSERS", "/S"]), "").ok();
+    wine.wait_idle();
+    assert!(installed.join("keyward.exe").is_file());
+    assert_eq!(
+        wine.reg(machine_env, "Path").as_deref(),
+        Some(long.as_str())
+    );
+    let version = run(
+        wine.wine()
+            .arg(installed.join("keyward.exe"))
+            .arg("--version"),
+        "",
+    )
+    .ok();
+    assert_eq!(version.stdout.trim(), format!("keyward {VERSION}"));
+    run(
+        wine.wine().arg(installed.join("uninstall.exe")).arg("/S"),
+        "",
+    )
+    .ok();
+    wine.wait_idle();
+    wait_for("the uninstaller", Duration::from_secs(30), || {
+        !installed.join("keyward.exe").exists()
+    });
+    assert_eq!(
+        wine.reg(machine_env, "Path").as_deref(),
+        Some(long.as_str())
+    );
+    assert_eq!(
+        wine.reg(&key, "DisplayName"),
+        None,
+        "found as per-machine without /ALLUSERS"
+    );
     assert_eq!(
         pe_subsystem(&unpacked.path().join("Keyward/keyward.exe")),
         CONSOLE_PROGRAM

@@ -33,6 +33,8 @@ ManifestDPIAware true
 Name "${PRODUCT}"
 OutFile "${OUT}"
 InstallDir "$LOCALAPPDATA\Programs\Keyward"
+; An upgrade goes where the earlier version is (a per-machine one: see UseAllUsers).
+InstallDirRegKey HKCU "Software\Microsoft\Windows\CurrentVersion\Uninstall\Keyward" "InstallLocation"
 RequestExecutionLevel user
 BrandingText "${PRODUCT} ${VERSION}"
 
@@ -57,6 +59,9 @@ Var Everyone
 Page custom ModePage ModePageLeave
 !insertmacro MUI_PAGE_DIRECTORY
 !insertmacro MUI_PAGE_INSTFILES
+; No "Open Keyward" from an elevated (per-machine) setup: the app would run as the
+; administrator, with the administrator's data folder.
+!define MUI_PAGE_CUSTOMFUNCTION_PRE FinishPagePre
 !insertmacro MUI_PAGE_FINISH
 !insertmacro MUI_UNPAGE_CONFIRM
 !insertmacro MUI_UNPAGE_INSTFILES
@@ -74,12 +79,25 @@ FunctionEnd
 
 Function UseAllUsers
   StrCpy $AllUsers 1
-  ; Only when no /D= was given: $INSTDIR then still holds the per-user default (compared
-  ; before the shell context changes what $LOCALAPPDATA means).
+  ; Only when no /D= was given: $INSTDIR then still holds the per-user default or the
+  ; per-user install's folder (compared before the shell context changes $LOCALAPPDATA).
+  ReadRegStr $1 HKCU "${UNINSTALL_KEY}" "InstallLocation"
   ${If} $INSTDIR == "$LOCALAPPDATA\Programs\Keyward"
-    StrCpy $INSTDIR "$PROGRAMFILES64\Keyward"
+  ${OrIf} $INSTDIR == $1
+    ReadRegStr $1 HKLM "${UNINSTALL_KEY}" "InstallLocation"
+    ${If} $1 != ""
+      StrCpy $INSTDIR $1
+    ${Else}
+      StrCpy $INSTDIR "$PROGRAMFILES64\Keyward"
+    ${EndIf}
   ${EndIf}
   SetShellVarContext all
+FunctionEnd
+
+Function FinishPagePre
+  ${If} $AllUsers == 1
+    Abort
+  ${EndIf}
 FunctionEnd
 
 Function ModePage
@@ -101,7 +119,12 @@ Function ModePageLeave
   ${NSD_GetState} $Everyone $0
   ${If} $0 == ${BST_CHECKED}
     ; Start again elevated, for everyone; this per-user run ends here.
+    ClearErrors
     ExecShell "runas" "$EXEPATH" "/ALLUSERS"
+    ${If} ${Errors}
+      MessageBox MB_ICONEXCLAMATION "Windows did not give the setup administrator rights. Install just for yourself, or ask an administrator."
+      Abort
+    ${EndIf}
     Quit
   ${EndIf}
 FunctionEnd
@@ -125,15 +148,30 @@ Function CheckWebView2
   ${EndIf}
 FunctionEnd
 
-; $0: the Path value; appends $INSTDIR unless it is there, creating no empty element (Wine's
-; cmd, and some tools, stop searching at one). A value longer than NSIS can hold is left
-; alone rather than cut (and the installer says so).
+; Appends $INSTDIR to the Path value of ROOT\KEY unless it is there, creating no empty element
+; (Wine's cmd, and some tools, stop searching at one). NSIS holds strings of at most
+; ${NSIS_MAX_STRLEN} characters: a Path it cannot read whole, or that would not fit, is left
+; exactly as it is, and the details say to add the folder by hand. Never writes an empty value.
 !macro AddToPath ROOT KEY
+  ClearErrors
   ReadRegStr $0 ${ROOT} "${KEY}" "Path"
-  StrLen $1 $0
-  ${If} $1 >= ${NSIS_MAX_STRLEN}
-  ${OrIf} $1 >= 1000
-    DetailPrint "Path is too long to change safely; add $INSTDIR to it by hand."
+  ${If} ${Errors}
+    ; Missing, or too long to read: only a missing value may be created.
+    Push "${ROOT}"
+    Push "${KEY}"
+    Call PathValueExists
+    Pop $1
+  ${Else}
+    StrCpy $1 "readable"
+  ${EndIf}
+  StrLen $2 $0
+  StrLen $3 $INSTDIR
+  ; The ";" and the string's end take two more.
+  IntOp $2 $2 + $3
+  IntOp $2 $2 + 2
+  ${If} $1 == "unreadable"
+  ${OrIf} $2 >= ${NSIS_MAX_STRLEN}
+    DetailPrint "Path is too long for the setup to change safely; add $INSTDIR to it by hand."
   ${Else}
     Push $0
     Push $INSTDIR
@@ -149,18 +187,56 @@ FunctionEnd
   ${EndIf}
 !macroend
 
+; Removes $INSTDIR from the Path value of ROOT\KEY; a value NSIS cannot read whole is left
+; alone, and a value that would become empty is deleted rather than written empty.
 !macro RemoveFromPath ROOT KEY
+  ClearErrors
   ReadRegStr $0 ${ROOT} "${KEY}" "Path"
-  StrLen $1 $0
-  ${If} $1 < 1000
+  ${IfNot} ${Errors}
     Push $0
     Push $INSTDIR
     Call un.PathWithout
-    Pop $0
-    WriteRegExpandStr ${ROOT} "${KEY}" "Path" $0
-    SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=500
+    Pop $1
+    ${If} $1 != $0
+      ${If} $1 == ""
+        DeleteRegValue ${ROOT} "${KEY}" "Path"
+      ${Else}
+        WriteRegExpandStr ${ROOT} "${KEY}" "Path" $1
+      ${EndIf}
+      SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=500
+    ${EndIf}
   ${EndIf}
 !macroend
+
+; Stack: ROOT, KEY -> "missing" when KEY has no value named Path, else "unreadable".
+Function PathValueExists
+  Exch $R1 ; key
+  Exch
+  Exch $R0 ; root: HKCU or HKLM
+  Push $R2
+  Push $R3
+  StrCpy $R3 0
+  ${Do}
+    ${If} $R0 == "HKLM"
+      EnumRegValue $R2 HKLM $R1 $R3
+    ${Else}
+      EnumRegValue $R2 HKCU $R1 $R3
+    ${EndIf}
+    ${If} $R2 == ""
+      StrCpy $R0 "missing"
+      ${ExitDo}
+    ${EndIf}
+    ${If} $R2 == "Path"
+      StrCpy $R0 "unreadable"
+      ${ExitDo}
+    ${EndIf}
+    IntOp $R3 $R3 + 1
+  ${Loop}
+  Pop $R3
+  Pop $R2
+  Pop $R1
+  Exch $R0
+FunctionEnd
 
 ; Stack: PATH, FOLDER -> PATH without any element equal to FOLDER (any case, with or without
 ; a trailing backslash) and without empty elements.
@@ -208,6 +284,33 @@ FunctionEnd
 !insertmacro PathWithoutFunction ""
 !insertmacro PathWithoutFunction "un."
 
+; A running keyward.exe or keyward-app.exe (the app, `keyward serve`) cannot be replaced:
+; ask to close it, or fail a silent install with exit code 6 rather than mix versions.
+Function WaitUntilNotRunning
+  ${ForEach} $1 0 1 + 1
+    ${If} $1 == 0
+      StrCpy $2 "$INSTDIR\keyward.exe"
+    ${Else}
+      StrCpy $2 "$INSTDIR\keyward-app.exe"
+    ${EndIf}
+    ${Do}
+      ${IfNot} ${FileExists} $2
+        ${ExitDo}
+      ${EndIf}
+      ClearErrors
+      FileOpen $3 $2 a
+      ${IfNot} ${Errors}
+        FileClose $3
+        ${ExitDo}
+      ${EndIf}
+      MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION "Keyward is running (the app, or keyward serve). Close it, then choose Retry." /SD IDCANCEL IDRETRY retry
+      SetErrorLevel 6
+      Quit
+      retry:
+    ${Loop}
+  ${Next}
+FunctionEnd
+
 Section "Keyward"
   ${If} $AllUsers == 1
     ClearErrors
@@ -218,6 +321,7 @@ Section "Keyward"
       Quit
     ${EndIf}
   ${EndIf}
+  Call WaitUntilNotRunning
   SetOutPath "$INSTDIR"
   File "${STAGE}\keyward.exe"
   File "${STAGE}\keyward-app.exe"
@@ -260,12 +364,27 @@ Section "Keyward"
   Call CheckWebView2
 SectionEnd
 
+; A per-machine install is recognised by its HKLM entry, whatever switches were given; removing
+; it needs administrator rights, asked for (or, silent, refused with exit code 5) up front
+; rather than failing file by file.
+Var UnAllUsers
 Function un.onInit
-  ${GetParameters} $0
-  ClearErrors
-  ${GetOptions} $0 "/ALLUSERS" $1
-  ${IfNot} ${Errors}
+  StrCpy $UnAllUsers 0
+  ReadRegStr $1 HKLM "${UNINSTALL_KEY}" "InstallLocation"
+  ${If} $1 == $INSTDIR
+    StrCpy $UnAllUsers 1
     SetShellVarContext all
+    ClearErrors
+    WriteRegStr HKLM "${UNINSTALL_KEY}" "UninstallCheck" "1"
+    ${If} ${Errors}
+      ${If} ${Silent}
+        SetErrorLevel 5
+        Quit
+      ${EndIf}
+      ExecShell "runas" "$INSTDIR\uninstall.exe" "/ALLUSERS"
+      Quit
+    ${EndIf}
+    DeleteRegValue HKLM "${UNINSTALL_KEY}" "UninstallCheck"
   ${EndIf}
 FunctionEnd
 
@@ -278,8 +397,7 @@ Section "Uninstall"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
   Delete "$SMPROGRAMS\Keyward.lnk"
-  ReadRegStr $1 HKLM "${UNINSTALL_KEY}" "InstallLocation"
-  ${If} $1 == $INSTDIR
+  ${If} $UnAllUsers == 1
     !insertmacro RemoveFromPath HKLM "${MACHINE_ENV}"
     DeleteRegKey HKLM "${UNINSTALL_KEY}"
   ${Else}

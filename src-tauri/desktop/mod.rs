@@ -151,7 +151,10 @@ pub fn run(start: Start) -> ExitCode {
     let app = match app {
         Ok(app) => app,
         Err(error) => {
-            eprintln!("error: Keyward could not start its window: {error}");
+            // The window program has no console on Windows: say it in a dialog as well.
+            let text = format!("Keyward could not start its window: {error}");
+            eprintln!("error: {text}");
+            show_error("Keyward cannot open its window", &text);
             return ExitCode::FAILURE;
         }
     };
@@ -171,13 +174,18 @@ pub fn run(start: Start) -> ExitCode {
 fn no_webview(reason: &str) -> ExitCode {
     tracing::error!(%reason, "no webview runtime");
     eprintln!("error: {NO_WEBVIEW_TEXT}");
+    show_error(NO_WEBVIEW_TITLE, NO_WEBVIEW_TEXT);
+    ExitCode::from(crate::cli::exit::NO_WEBVIEW)
+}
+
+/// A dialog for a failure that leaves the app without a window to say it in.
+fn show_error(title: &str, text: &str) {
     rfd::MessageDialog::new()
         .set_level(rfd::MessageLevel::Error)
-        .set_title(NO_WEBVIEW_TITLE)
-        .set_description(NO_WEBVIEW_TEXT)
+        .set_title(title)
+        .set_description(text)
         .set_buttons(rfd::MessageButtons::Ok)
         .show();
-    ExitCode::from(crate::cli::exit::NO_WEBVIEW)
 }
 
 const NO_WEBVIEW_TITLE: &str = "Keyward cannot open its window";

@@ -82,6 +82,10 @@ pub fn settle(preferred: &Path, earlier: Option<&Path>) -> PathBuf {
             .parent()
             .is_none_or(|folder| std::fs::create_dir_all(folder).is_ok())
         && std::fs::rename(earlier, preferred).is_ok();
+    if !moved && preferred.exists() {
+        // Another Keyward starting at the same moment moved it first.
+        return preferred.to_owned();
+    }
     if moved {
         tracing::warn!(
             from = %earlier.display(),

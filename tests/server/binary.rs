@@ -604,4 +604,24 @@ fn restore_onto_a_served_file_is_seen_at_once_and_loses_no_write_acknowledged_af
         !tmp.path().join("served.restoring").exists(),
         "the staging copy is removed"
     );
+
+    // Into a file (and folder) that does not exist yet, as on a new machine.
+    let fresh = tmp.path().join("new folder/fresh.db");
+    crate::common::run(
+        keyward().args(["restore", "--db"]).args([&fresh, &backup]),
+        "",
+    )
+    .ok();
+    let shown = crate::common::run(
+        keyward()
+            .args(["users", "show", "before", "--db"])
+            .arg(&fresh)
+            .env("KEYWARD_ADMIN_PASSWORD", PASSWORD),
+        "",
+    );
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    // A backup is one file: nothing was left beside it by reading it.
+    for side in ["monday.db-wal", "monday.db-shm"] {
+        assert!(!tmp.path().join(side).exists(), "{side}");
+    }
 }

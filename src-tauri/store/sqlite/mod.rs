@@ -87,8 +87,13 @@ fn copy_database(source: &Connection, out: &Path) -> Result<()> {
         tracing::error!(error = %e, path = %out.display(), "cannot create backup file");
         Error::Internal(format!("cannot create {}", out.display()))
     })?;
-    let backup = rusqlite::backup::Backup::new(source, &mut target)?;
-    backup.run_to_completion(256, Duration::from_millis(5), None)?;
+    {
+        let backup = rusqlite::backup::Backup::new(source, &mut target)?;
+        backup.run_to_completion(256, Duration::from_millis(5), None)?;
+    }
+    // The copy carries the source's WAL mode in its header; a backup is one self-contained
+    // file instead, which opening it read-only leaves without `-wal` or `-shm` beside it.
+    target.pragma_update(None, "journal_mode", "DELETE")?;
     Ok(())
 }
 
@@ -96,13 +101,14 @@ fn copy_database(source: &Connection, out: &Path) -> Result<()> {
 /// replacing the file itself.
 ///
 /// A copy of the backup is made beside the target (the backup itself is never changed),
-/// brought up to this version's schema and checked. A target that does not exist yet becomes
-/// that copy. An existing target is overwritten *through SQLite* (its backup API, in one write
-/// transaction on the target): a server, the app or a command that has the file open waits for
-/// that transaction like for any other write, then reads the restored directory, and what it
-/// writes afterwards lands in the restored file. Replacing the file instead would be refused
-/// on Windows (an open file cannot be renamed over) and, on Unix, would leave such a program
-/// writing into the old, unlinked file, where every change it acknowledged is lost.
+/// brought up to this version's schema and checked. Then every page of it is written into the
+/// target *through SQLite* (its backup API, in one write transaction on the target; a target
+/// that does not exist yet is created first): a server, the app or a command that has the file
+/// open waits for that transaction like for any other write, then reads the restored
+/// directory, and what it writes afterwards lands in the restored file. Replacing the file
+/// instead would be refused on Windows (an open file cannot be renamed over) and, on Unix,
+/// would leave such a program writing into the old, unlinked file, where every change it
+/// acknowledged is lost.
 pub fn restore(target: &Path, backup: &Path) -> Result<()> {
     if !backup.is_file() {
         return Err(Error::invalid(
@@ -111,42 +117,72 @@ pub fn restore(target: &Path, backup: &Path) -> Result<()> {
         ));
     }
     let staging = target.with_extension("restoring");
+    if same_file(&staging, backup) || same_file(target, backup) {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "{} is the directory file or its restore copy; restore from a backup elsewhere.",
+                backup.display()
+            ),
+        ));
+    }
+    if let Some(folder) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(|e| {
+            tracing::error!(error = %e, path = %folder.display(), "cannot create the folder");
+            Error::invalid(
+                "db",
+                format!("cannot create the folder {}: {e}", folder.display()),
+            )
+        })?;
+    }
+    if !target.exists() {
+        // A `-wal` left by a file deleted earlier would be replayed onto the new one.
+        remove_with_sides(target);
+    }
     remove_with_sides(&staging);
-    let restored = stage(backup, &staging).and_then(|source| {
-        if target.exists() {
-            overwrite(&source, target)
-        } else {
-            drop(source);
-            std::fs::rename(&staging, target).map_err(|e| {
-                tracing::error!(error = %e, path = %target.display(), "cannot create the directory file");
-                Error::Internal(format!("cannot create {}", target.display()))
-            })
-        }
-    });
+    let restored = stage(backup, &staging).and_then(|source| overwrite(&source, target));
     remove_with_sides(&staging);
     restored
 }
 
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// A checked copy of `backup` at `staging`, at this version's schema.
 fn stage(backup: &Path, staging: &Path) -> Result<SqliteStore> {
-    let not_a_directory = |e: OpenError| Error::invalid("path", e.to_string());
-    let conn = connect(backup, true).map_err(|e| not_a_directory(classify(backup, e)))?;
-    copy_database(&conn, staging).map_err(|_| {
-        not_a_directory(OpenError::NotADirectory {
-            path: backup.to_owned(),
-        })
-    })?;
+    let not_a_directory = || {
+        Error::invalid(
+            "path",
+            OpenError::NotADirectory {
+                path: backup.to_owned(),
+            }
+            .to_string(),
+        )
+    };
+    let conn = connect(backup, true).map_err(|_| not_a_directory())?;
+    // Reading the schema is where SQLite finds out that a file is no database.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+        row.get::<_, i64>(0)
+    })
+    .map_err(|_| not_a_directory())?;
+    copy_database(&conn, staging)?;
     drop(conn);
     let source = SqliteStore::open(staging).map_err(|e| match e {
         // Name the file the administrator chose, not the staging copy.
-        OpenError::TooNew { found, known, .. } => not_a_directory(OpenError::TooNew {
-            path: backup.to_owned(),
-            found,
-            known,
-        }),
-        _ => not_a_directory(OpenError::NotADirectory {
-            path: backup.to_owned(),
-        }),
+        OpenError::TooNew { found, known, .. } => Error::invalid(
+            "path",
+            OpenError::TooNew {
+                path: backup.to_owned(),
+                found,
+                known,
+            }
+            .to_string(),
+        ),
+        _ => not_a_directory(),
     })?;
     let problems = source.check_integrity()?;
     if !problems.is_empty() {
@@ -162,7 +198,8 @@ fn stage(backup: &Path, staging: &Path) -> Result<SqliteStore> {
     Ok(source)
 }
 
-/// Writes every page of `source` into the live file `target` in one write transaction.
+/// Writes every page of `source` into the file `target` (created if missing) in one write
+/// transaction.
 fn overwrite(source: &SqliteStore, target: &Path) -> Result<()> {
     let mut conn = connect(target, false)
         .map_err(|e| Error::invalid("db", classify(target, e).to_string()))?;
@@ -179,6 +216,20 @@ fn overwrite(source: &SqliteStore, target: &Path) -> Result<()> {
         ));
     }
     let reader = source.reader()?;
+    // SQLite cannot change the page size of a file in WAL mode, as the target is.
+    let page_size =
+        |conn: &Connection| conn.pragma_query_value(None, "page_size", |row| row.get::<_, i64>(0));
+    let (theirs, ours) = (page_size(&reader)?, page_size(&conn)?);
+    if theirs != ours {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "the backup's pages are of {theirs} bytes and {}'s of {ours}: restore it into a \
+                 new file instead",
+                target.display()
+            ),
+        ));
+    }
     let copy = rusqlite::backup::Backup::new(&reader, &mut conn)?;
     // All pages in one step: one write transaction, so nobody ever reads half a restore. The
     // connection's busy timeout waits for a transaction in progress; a long one is waited
