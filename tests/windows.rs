@@ -134,6 +134,12 @@ impl Prefix {
         })
     }
 
+    /// What `PROGRAM --version` says, less the program's name.
+    fn version_of(&self, program: &Path) -> String {
+        let ran = run(self.wine().arg(program).arg("--version"), "").ok();
+        ran.stdout.trim().trim_start_matches("keyward ").to_owned()
+    }
+
     /// Waits until every program in the prefix has ended (NSIS uninstallers run again from
     /// TEMP and return at once).
     fn wait_idle(&self) {
@@ -589,14 +595,7 @@ fn the_windows_setup_installs_for_everyone_and_the_msi_and_zip_hold_the_same_pro
         ))
     });
     assert!(shortcuts.iter().any(|s| s.is_file()), "{shortcuts:?}");
-    let version = run(
-        wine.wine()
-            .arg(installed.join("keyward.exe"))
-            .arg("--version"),
-        "",
-    )
-    .ok();
-    assert_eq!(version.stdout.trim(), format!("keyward {VERSION}"));
+    assert_eq!(wine.version_of(&installed.join("keyward.exe")), VERSION);
     run(wine.wine().args(["msiexec", "/x"]).arg(&msi).arg("/qn"), "").ok();
     wine.wait_idle();
     assert!(
@@ -630,14 +629,7 @@ fn the_windows_setup_installs_for_everyone_and_the_msi_and_zip_hold_the_same_pro
         wine.reg(machine_env, "Path").as_deref(),
         Some(long.as_str())
     );
-    let version = run(
-        wine.wine()
-            .arg(installed.join("keyward.exe"))
-            .arg("--version"),
-        "",
-    )
-    .ok();
-    assert_eq!(version.stdout.trim(), format!("keyward {VERSION}"));
+    assert_eq!(wine.version_of(&installed.join("keyward.exe")), VERSION);
     run(
         wine.wine().arg(installed.join("uninstall.exe")).arg("/S"),
         "",
