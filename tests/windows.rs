@@ -12,11 +12,11 @@
 //! program is a console or a window program (Wine passes a window program's output through as
 //! well), which is why the PE header of each installed program is read instead.
 
-use crate::common::{run, screenshot, window_titled, Ran, PASSWORD};
+use crate::common::{run, screenshot, window_titled, Ran, Running, PASSWORD};
 use crate::server::support::{add_user, client, free_port, sign_in_as_root, users_named, wait_for};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -168,35 +168,6 @@ fn pe_subsystem(program: &Path) -> u16 {
 const WINDOW_PROGRAM: u16 = 2;
 const CONSOLE_PROGRAM: u16 = 3;
 
-/// A program started under Wine in the background; killed if the test fails first.
-struct Started(Child);
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-impl Started {
-    fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let mut status = None;
-        wait_for("the program to exit", timeout, || {
-            status = self.0.try_wait().unwrap();
-            status.is_some()
-        });
-        status.unwrap()
-    }
-
-    fn stderr(&mut self) -> String {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut self.0.stderr.take().unwrap(), &mut text).unwrap();
-        text
-    }
-}
-
 fn post(url: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
     let response = client()
         .post(format!("{url}{path}"))
@@ -322,7 +293,7 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
     // `keyward serve` on the same default file, a real scenario over 127.0.0.1.
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut served = Started(
+    let mut served = Running(
         wine.wine()
             .arg(installed.join("keyward.exe"))
             .args([
@@ -441,7 +412,7 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
         .status()
         .unwrap();
     wine.wait_idle();
-    let mut app = Started(
+    let mut app = Running(
         wine.wine()
             .arg(installed.join("keyward-app.exe"))
             .stdout(Stdio::null())

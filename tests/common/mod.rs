@@ -464,3 +464,48 @@ pub fn screenshot(window: &str, folder: &str, name: &str) -> std::path::PathBuf 
     assert!(taken.success(), "import -window {window}");
     file
 }
+
+/// A program a test started: killed if the test ends, or fails, before the program does.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl Running {
+    /// Waits for the program to exit, at most `timeout` ([`wait_exit`]).
+    pub fn wait(&mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
+        wait_exit(&mut self.0, timeout)
+    }
+
+    /// All it wrote to its (piped) standard error.
+    pub fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut self.0.stderr.take().unwrap(), &mut text).unwrap();
+        text
+    }
+}
+
+/// Waits for a child to exit, at most `timeout`; kills it (the child we started) and fails the
+/// test if it does not.
+pub fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{child:?} did not exit within {timeout:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

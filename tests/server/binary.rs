@@ -1,11 +1,11 @@
 //! `keyward serve`, the real binary, as an operator runs it.
 
 use super::support::{add_user, client, free_port, sign_in_as_root, users_named, wait_for};
-use crate::common::PASSWORD;
+use crate::common::{wait_exit, Running, PASSWORD};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn keyward() -> Command {
@@ -22,50 +22,13 @@ fn init(db: &Path) {
     crate::common::keyward_init(db.to_str().unwrap(), None);
 }
 
-/// The server process this test started; killed if the test fails before it stops it.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-impl Served {
-    /// Stops the server with SIGTERM and returns its log (stderr, without colours).
-    fn stop_and_read_log(&mut self) -> String {
-        let child = &mut self.0;
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        wait_exit(child, Duration::from_secs(15));
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        strip_ansi(&stderr)
-    }
-}
-
-/// Waits for a child to exit, at most `timeout`; kills it (the child we started) if it does not.
-fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("keyward serve did not stop within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Stops a server with SIGTERM and returns its log (stderr, without colours).
+fn stop_and_read_log(served: &mut Running) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &served.0.id().to_string()])
+        .status();
+    served.wait(Duration::from_secs(15));
+    strip_ansi(&served.stderr())
 }
 
 /// The log without terminal colours.
@@ -136,7 +99,7 @@ fn serve_answers_logs_each_request_never_a_secret_and_stops_on_sigterm() {
     init(&db);
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut served = Served(
+    let mut served = Running(
         keyward()
             .args(["serve", "--db", db.to_str().unwrap()])
             .args(["--bind", &format!("127.0.0.1:{port}"), "--threads", "2"])
@@ -387,7 +350,7 @@ fn a_bad_e_mail_configuration_is_one_line_and_exit_two_and_a_good_one_is_logged_
     assert_eq!(out.status.code(), Some(2));
 
     let port = free_port();
-    let mut served = Served(
+    let mut served = Running(
         serve(
             &[
                 "--bind",
@@ -410,7 +373,7 @@ fn a_bad_e_mail_configuration_is_one_line_and_exit_two_and_a_good_one_is_logged_
             .send()
             .is_ok()
     });
-    let log = served.stop_and_read_log();
+    let log = stop_and_read_log(&mut served);
     assert!(
         log.contains("e-mail goes out through")
             && log.contains("mail.example.com:587 (STARTTLS, user keyward)")
@@ -429,34 +392,18 @@ fn a_serving_keyward_mails_invitations_and_resets_and_logs_no_link_or_message() 
     let tmp = tempfile::TempDir::new().unwrap();
     let db = tmp.path().join("mailing.db");
     init(&db);
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut served = Served(
-        keyward()
-            .args(["serve", "--db", db.to_str().unwrap()])
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .args([
-                "--smtp-url",
-                &format!("smtp+plain://127.0.0.1:{}", smtp.port),
-            ])
-            .args(["--mail-from", "Keyward <keyward@example.com>"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let smtp_url = format!("smtp+plain://127.0.0.1:{}", smtp.port);
+    let (mut served, url) = serving(
+        &db,
+        &[
+            "--smtp-url",
+            &smtp_url,
+            "--mail-from",
+            "Keyward <keyward@example.com>",
+        ],
     );
     let http = client();
-    wait_for("keyward serve to answer", Duration::from_secs(20), || {
-        http.get(format!("{url}/healthz")).send().is_ok()
-    });
-    let session: Value = http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"userName": "root", "password": PASSWORD}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let bearer = format!("Bearer {}", session["accessToken"].as_str().unwrap());
+    let bearer = format!("Bearer {}", sign_in_as_root(&url));
     let post = |path: &str, body: Value| -> Value {
         http.post(format!("{url}{path}"))
             .header("Authorization", &bearer)
@@ -500,7 +447,7 @@ fn a_serving_keyward_mails_invitations_and_resets_and_logs_no_link_or_message() 
         );
     }
     std::thread::sleep(Duration::from_millis(500));
-    let log = served.stop_and_read_log();
+    let log = stop_and_read_log(&mut served);
     // The refusal is logged as what it is; no link, token or text of a message ever is.
     assert!(log.contains("an e-mail was not accepted"), "{log}");
     for link in &links {
@@ -517,14 +464,15 @@ fn a_serving_keyward_mails_invitations_and_resets_and_logs_no_link_or_message() 
     }
 }
 
-/// A `keyward serve` on `db` at a free port, answering.
-fn serving(db: &Path) -> (Served, String) {
+/// A `keyward serve` on `db` at a free port with `options`, answering; its URL.
+fn serving(db: &Path, options: &[&str]) -> (Running, String) {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut served = Served(
+    let mut served = Running(
         keyward()
             .args(["serve", "--db", db.to_str().unwrap()])
-            .args(["--bind", &format!("127.0.0.1:{port}"), "--threads", "2"])
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(options)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -547,7 +495,7 @@ fn restore_onto_a_served_file_is_seen_at_once_and_loses_no_write_acknowledged_af
     let db = tmp.path().join("served.db");
     let backup = tmp.path().join("monday.db");
     init(&db);
-    let (mut served, url) = serving(&db);
+    let (mut served, url) = serving(&db, &["--threads", "2"]);
     let token = sign_in_as_root(&url);
     add_user(&url, &token, "before");
     let ran = crate::common::run(
@@ -581,7 +529,7 @@ fn restore_onto_a_served_file_is_seen_at_once_and_loses_no_write_acknowledged_af
     );
     // ...and what it acknowledges from now on is in the file once it has stopped.
     add_user(&url, &token, "later");
-    let log = served.stop_and_read_log();
+    let log = stop_and_read_log(&mut served);
     assert!(log.contains("keyward serve stopped"), "{log}");
     for (name, code) in [("before", 0), ("later", 0), ("after", 1)] {
         let shown = crate::common::run(

@@ -203,18 +203,7 @@ fn stage(backup: &Path, staging: &Path) -> Result<SqliteStore> {
 fn overwrite(source: &SqliteStore, target: &Path) -> Result<()> {
     let mut conn = connect(target, false)
         .map_err(|e| Error::invalid("db", classify(target, e).to_string()))?;
-    let found = conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?;
-    if found as usize > schema_version() {
-        return Err(Error::invalid(
-            "db",
-            OpenError::TooNew {
-                path: target.to_owned(),
-                found: found as usize,
-                known: schema_version(),
-            }
-            .to_string(),
-        ));
-    }
+    refuse_newer(&conn, target).map_err(|e| Error::invalid("db", e.to_string()))?;
     let reader = source.reader()?;
     // SQLite cannot change the page size of a file in WAL mode, as the target is.
     let page_size =
@@ -322,16 +311,7 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| unavailable(e.to_string()))?;
         }
         let mut writer = connect(path, false).map_err(|e| classify(path, e))?;
-        let found = writer
-            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
-            .map_err(|e| classify(path, e))? as usize;
-        if found > schema_version() {
-            return Err(OpenError::TooNew {
-                path: path.to_owned(),
-                found,
-                known: schema_version(),
-            });
-        }
+        refuse_newer(&writer, path)?;
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut writer)
             .map_err(|e| unavailable(format!("schema migration failed: {e}")))?;
@@ -548,6 +528,21 @@ fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// Refuses the file at `path` (open on `conn`) if a newer Keyward wrote its schema.
+fn refuse_newer(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let found = conn
+        .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+        .map_err(|e| classify(path, e))? as usize;
+    if found > schema_version() {
+        return Err(OpenError::TooNew {
+            path: path.to_owned(),
+            found,
+            known: schema_version(),
+        });
+    }
+    Ok(())
 }
 
 fn classify(path: &Path, error: rusqlite::Error) -> OpenError {
