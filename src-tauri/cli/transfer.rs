@@ -56,6 +56,9 @@ pub fn import(s: &Session, args: ImportArgs) -> Result<()> {
         spinner.finish_and_clear();
     }
     let imported = imported?;
+    if let Some(note) = imported.note(&args.file) {
+        eprintln!("note: {note}");
+    }
     match imported.outcome {
         Outcome::Done(report) => finish(s, &args, report, imported.count),
         Outcome::Refused(problems) => {

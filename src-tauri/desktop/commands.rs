@@ -637,6 +637,8 @@ pub struct ImportResult {
     invited: usize,
     /// Every refused line, `line N: field: message`; nothing was imported when not empty.
     problems: Vec<String>,
+    /// How the file was read when that is worth saying (not UTF-8).
+    note: Option<String>,
 }
 
 /// Imports users from a CSV or JSON file, all or nothing; invitations go to `invites_out`.
@@ -659,18 +661,21 @@ pub async fn import_users_file(
         };
         let imported = crate::transfer::import_file(d, c, &request, &mut ())?;
         let count = imported.count;
+        let note = imported.note(request.path);
         Ok(match imported.outcome {
             crate::transfer::Outcome::Refused(problems) => ImportResult {
                 dry_run,
                 count,
                 invited: 0,
                 problems,
+                note,
             },
             crate::transfer::Outcome::Done(report) => ImportResult {
                 dry_run: report.dry_run,
                 count,
                 invited: report.invited(),
                 problems: Vec::new(),
+                note,
             },
         })
     })

@@ -35,7 +35,7 @@ export function importUsers(onImported) {
       const result = h("div", { id: "import-result", "aria-live": "polite" });
       const form = h("form", { id: "import-form", novalidate: true },
         pathField({ label: "File (CSV or JSON)", name: "path", kind: "users", create: false,
-          hint: "CSV: a header row with userName, displayName, email, and optionally roles and groups (names separated by ;). JSON: as exported." }),
+          hint: "CSV as Excel saves it (comma, semicolon or tab; UTF-8 or Windows-1252): a header row with userName and email, and optionally displayName, status, type, roles and groups (names separated by ;). JSON: as exported." }),
         pathField({ label: "Save the invitations to (CSV)", name: "invitesOut", kind: "invitations", create: true,
           hint: "Imported users arrive invited; their one-time invitations are written here. Keep the file private." }),
         formError(),
@@ -60,17 +60,18 @@ export function importUsers(onImported) {
         replace(result, busy(dryRun ? "Checking every row…" : `Importing ${checked ?? ""} users…`));
         try {
           const outcome = await call("import_users_file", { path, dryRun, invitesOut: form.invitesOut.value.trim() || null });
+          const note = outcome.note ? h("p", { class: "hint", id: "import-note" }, outcome.note) : null;
           if (outcome.problems.length) {
             checked = null;
-            replace(result,
+            replace(result, note,
               h("p", { class: "form-error" }, `${outcome.problems.length} problem(s) in the file; nothing was imported. Fix them and check again.`),
               h("ul", { class: "problems mono", id: "import-problems" }, outcome.problems.map((p) => h("li", {}, p))));
           } else if (outcome.dryRun) {
             checked = outcome.count;
-            replace(result, h("p", { class: "ok", id: "import-ready" }, `${outcome.count} users are ready to import. They arrive invited.`));
+            replace(result, note, h("p", { class: "ok", id: "import-ready" }, `${outcome.count} users are ready to import. They arrive invited.`));
           } else {
             checked = null;
-            replace(result, h("p", { class: "ok", id: "import-done" }, `Imported ${outcome.count} users (${outcome.invited} invited). Their invitations are in ${form.invitesOut.value.trim()}.`));
+            replace(result, note, h("p", { class: "ok", id: "import-done" }, `Imported ${outcome.count} users (${outcome.invited} invited). Their invitations are in ${form.invitesOut.value.trim()}.`));
             onImported?.();
             notify(`Imported ${outcome.count} users.`);
           }

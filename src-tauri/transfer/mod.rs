@@ -1,8 +1,10 @@
 //! Users from and to CSV or JSON files, for `keyward users import|export` and the desktop
 //! app's Import and Export.
 //!
-//! CSV has a header row; `userName,displayName,email` are required, `roles` and `groups` are
-//! names separated by `;`, `status` and `type` optional. JSON is the export's shape,
+//! CSV has a header row; `userName` and `email` are required, `displayName` (the user name when
+//! empty), `status`, `type`, `roles` and `groups` (names separated by `;`) optional, in any
+//! order and case. CSV files are read and written as Excel does ([`sheet`]: separators,
+//! encodings, formula injection). JSON is the export's shape,
 //! `{"users": [...]}`, with roles and groups by name as well. Every refused row is reported as
 //! `line N: field: message` (the line of the file: the header is line 1, a JSON file counts
 //! users from 1), and the import is all or nothing: one call to the directory, one
@@ -14,6 +16,8 @@ use crate::core::{Error, FieldErrors, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
+
+pub mod sheet;
 
 /// The roles or the groups of a directory by id and name: files and command lines name them,
 /// the directory takes ids.
@@ -102,26 +106,22 @@ struct RowFile {
     users: Vec<Row>,
 }
 
-/// The CSV form of a row: lists joined by `;`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CsvRow {
-    user_name: String,
-    #[serde(default)]
-    display_name: String,
-    email: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default, rename = "type")]
-    user_type: String,
-    #[serde(default)]
-    roles: String,
-    #[serde(default)]
-    groups: String,
-}
+/// The columns of a CSV file, in the order an export writes them; `userName` and `email` are
+/// required, the others may be left out. Lists (roles, groups) are names joined by `;`.
+const COLUMNS: [&str; 7] = [
+    "userName",
+    "displayName",
+    "email",
+    "status",
+    "type",
+    "roles",
+    "groups",
+];
+const REQUIRED: [&str; 2] = ["userName", "email"];
 
+/// The names in a list cell: separated by `;` or by line breaks (Alt+Enter in Excel).
 fn split(list: &str) -> Vec<String> {
-    list.split(';')
+    list.split([';', '\n', '\r'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
@@ -132,75 +132,109 @@ fn empty_to_none(text: String) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
-/// Reads the rows of a file with the line each came from; unreadable rows are errors on
-/// their line.
-/// The rows of a file, each with its line, and the lines that could not be read.
-type ReadRows = (Vec<(usize, Row)>, Vec<String>);
+/// The rows of a file, each with its line, the lines that could not be read, and the
+/// encoding the file was read as when it was not UTF-8.
+#[derive(Default)]
+struct ReadFile {
+    rows: Vec<(usize, Row)>,
+    problems: Vec<String>,
+    read_as: Option<&'static str>,
+}
 
-fn read_rows(path: &Path, format: Format) -> Result<ReadRows> {
+fn read_rows(path: &Path, format: Format) -> Result<ReadFile> {
     let unreadable = |e: &dyn std::fmt::Display| {
         Error::invalid("file", format!("Cannot read {}: {e}", path.display()))
     };
+    let bytes = std::fs::read(path).map_err(|e| unreadable(&e))?;
     match format {
         Format::Json => {
-            let text = std::fs::read_to_string(path).map_err(|e| unreadable(&e))?;
-            let file: RowFile = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
-            Ok((
-                file.users
+            let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            let file: RowFile = serde_json::from_slice(text).map_err(|e| unreadable(&e))?;
+            Ok(ReadFile {
+                rows: file
+                    .users
                     .into_iter()
                     .enumerate()
                     .map(|(i, r)| (i + 1, r))
                     .collect(),
-                Vec::new(),
-            ))
+                ..Default::default()
+            })
         }
-        Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .trim(csv::Trim::All)
-                .from_path(path)
-                .map_err(|e| unreadable(&e))?;
-            let mut rows = Vec::new();
-            let mut problems = Vec::new();
-            for record in reader.deserialize::<CsvRow>() {
-                match record {
-                    Ok(row) => {
-                        // The reader's position is where the next record starts.
-                        let line = rows.len() + problems.len() + 2;
-                        rows.push((
-                            line,
-                            Row {
-                                user_name: row.user_name,
-                                display_name: row.display_name,
-                                email: row.email,
-                                status: empty_to_none(row.status),
-                                user_type: empty_to_none(row.user_type),
-                                roles: split(&row.roles),
-                                groups: split(&row.groups),
-                            },
-                        ));
-                    }
-                    Err(error) => {
-                        let line = error
-                            .position()
-                            .map_or(rows.len() + problems.len() + 2, |p| p.line() as usize);
-                        problems.push(format!("line {line}: {}", csv_message(&error)));
-                    }
-                }
-            }
-            Ok((rows, problems))
-        }
+        Format::Csv => Ok(csv_rows(&bytes)),
     }
 }
 
-fn csv_message(error: &csv::Error) -> String {
-    match error.kind() {
-        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-            Some(field) => format!("column {}: {}", field + 1, err.kind()),
-            None => err.kind().to_string(),
-        },
-        csv::ErrorKind::UnequalLengths { .. } => "the row has a different number of columns".into(),
-        _ => error.to_string(),
+fn csv_rows(bytes: &[u8]) -> ReadFile {
+    let sheet = match sheet::read(bytes, &COLUMNS) {
+        Ok(sheet) => sheet,
+        Err(problem) => {
+            return ReadFile {
+                problems: vec![problem],
+                ..Default::default()
+            }
+        }
+    };
+    let column = |name: &str| {
+        sheet
+            .headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+    };
+    let missing: Vec<&str> = REQUIRED
+        .into_iter()
+        .filter(|name| column(name).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return ReadFile {
+            problems: vec![format!(
+                "line {}: the header row has no {} column (it has {}); the columns are {}, of \
+                 which {} are required",
+                sheet.header_line,
+                missing.join(" or "),
+                if sheet.headers.is_empty() {
+                    "none".to_owned()
+                } else {
+                    sheet.headers.join(", ")
+                },
+                COLUMNS.join(", "),
+                REQUIRED.join(" and "),
+            )],
+            read_as: sheet.read_as,
+            ..Default::default()
+        };
     }
+    let at = COLUMNS.map(column);
+    let mut read = ReadFile {
+        read_as: sheet.read_as,
+        ..Default::default()
+    };
+    for row in sheet.rows {
+        let (line, cells) = match row {
+            Ok(row) => row,
+            Err(problem) => {
+                read.problems.push(problem);
+                continue;
+            }
+        };
+        // Rows of empty cells are left out: spreadsheets write them for formatted cells.
+        if cells.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        let cell = |i: usize| at[i].map(|c| cells[c].clone()).unwrap_or_default();
+        read.rows.push((
+            line,
+            Row {
+                user_name: cell(0),
+                display_name: cell(1),
+                email: cell(2),
+                status: empty_to_none(cell(3)),
+                user_type: empty_to_none(cell(4)),
+                roles: split(&cell(5)),
+                groups: split(&cell(6)),
+            },
+        ));
+    }
+    read
 }
 
 /// The users of a file, ready for the directory: ids for role and group names, the file's
@@ -209,6 +243,8 @@ pub struct Prepared {
     pub users: Vec<NewUser>,
     pub lines: Vec<usize>,
     pub problems: Vec<String>,
+    /// The encoding a CSV file was read as when it was not UTF-8.
+    pub read_as: Option<&'static str>,
 }
 
 /// Reads `path` and resolves role and group names; `on_row` is called once per row read.
@@ -219,7 +255,11 @@ fn prepare(
     format: Option<Format>,
     mut on_row: impl FnMut(usize),
 ) -> Result<Prepared> {
-    let (rows, mut problems) = read_rows(path, Format::of(path, format))?;
+    let ReadFile {
+        rows,
+        mut problems,
+        read_as,
+    } = read_rows(path, Format::of(path, format))?;
     let roles = Names::roles(dir, who)?;
     let groups = Names::groups(dir, who)?;
     let total = rows.len();
@@ -283,6 +323,7 @@ fn prepare(
         users,
         lines,
         problems,
+        read_as,
     })
 }
 
@@ -316,6 +357,22 @@ impl ImportProgress for () {}
 pub struct Imported {
     pub count: usize,
     pub outcome: Outcome,
+    /// The encoding a CSV file was read as when it was not UTF-8, e.g. `Windows-1252`.
+    pub read_as: Option<&'static str>,
+}
+
+impl Imported {
+    /// What the person importing is told about how the file was read, if anything.
+    pub fn note(&self, path: &Path) -> Option<String> {
+        self.read_as.map(|encoding| {
+            format!(
+                "{} is not UTF-8: it was read as {encoding}",
+                path.file_name()
+                    .unwrap_or(path.as_os_str())
+                    .to_string_lossy()
+            )
+        })
+    }
 }
 
 /// Imports the users of a file, all or nothing: the one import flow of the CLI and the
@@ -341,6 +398,7 @@ pub fn import_file(
         progress.row(total)
     })?;
     let count = prepared.users.len();
+    let read_as = prepared.read_as;
     progress.handing_over(request.dry_run);
     let outcome = import(dir, who, prepared, request.dry_run)?;
     if let (Outcome::Done(report), Some(out)) = (&outcome, request.invites_out) {
@@ -348,7 +406,11 @@ pub fn import_file(
             write_invitations(out, report)?;
         }
     }
-    Ok(Imported { count, outcome })
+    Ok(Imported {
+        count,
+        outcome,
+        read_as,
+    })
 }
 
 /// Hands the prepared users to the directory in one call: all or nothing. With problems found
@@ -363,6 +425,7 @@ fn import(
         users,
         lines,
         mut problems,
+        ..
     } = prepared;
     match dir.import_users(who, users, dry_run || !problems.is_empty()) {
         Err(Error::Invalid(fields)) => problems.extend(row_problems(&fields, &lines)),
@@ -414,24 +477,19 @@ fn write_invitations(out: &Path, report: &ImportReport) -> Result<()> {
         .create_new(true)
         .open(out)
         .map_err(|e| failed(&e))?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(["userName", "email", "invitation", "expiresTime"])
-        .map_err(|e| failed(&e))?;
+    let mut writer = sheet::Writer::new(&["userName", "email", "invitation", "expiresTime"])?;
     for created in &report.users {
         if let Some(invitation) = &created.invitation {
             let secret = invitation.link.as_ref().unwrap_or(&invitation.token);
-            writer
-                .write_record([
-                    created.user.user_name.as_str(),
-                    created.user.email.as_str(),
-                    secret.expose(),
-                    &invitation.expires_time.to_rfc3339(),
-                ])
-                .map_err(|e| failed(&e))?;
+            writer.row([
+                created.user.user_name.as_str(),
+                created.user.email.as_str(),
+                secret.expose(),
+                &invitation.expires_time.to_rfc3339(),
+            ])?;
         }
     }
-    let bytes = writer.into_inner().map_err(|e| failed(&e))?;
+    let bytes = writer.finish()?;
     file.write_all(&bytes).map_err(|e| failed(&e))
 }
 
@@ -479,23 +537,19 @@ pub fn export(
             text
         }
         Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
+            let mut writer = sheet::Writer::new(&COLUMNS)?;
             for row in rows {
-                writer
-                    .serialize(CsvRow {
-                        user_name: row.user_name,
-                        display_name: row.display_name,
-                        email: row.email,
-                        status: row.status.unwrap_or_default(),
-                        user_type: row.user_type.unwrap_or_default(),
-                        roles: row.roles.join(";"),
-                        groups: row.groups.join(";"),
-                    })
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                writer.row([
+                    row.user_name.as_str(),
+                    &row.display_name,
+                    &row.email,
+                    row.status.as_deref().unwrap_or_default(),
+                    row.user_type.as_deref().unwrap_or_default(),
+                    &row.roles.join(";"),
+                    &row.groups.join(";"),
+                ])?;
             }
-            writer
-                .into_inner()
-                .map_err(|e| Error::Internal(e.to_string()))?
+            writer.finish()?
         }
     };
     Ok(bytes)
