@@ -231,12 +231,81 @@ impl Directory for RemoteDirectory {
         self.post(None, &["api", "setup"], &admin)
     }
 
-    fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn> {
+    fn start_sign_in(&self, user_name: &str, password: &Secret) -> Result<SignInStep> {
         let request = LoginRequest {
             user_name: user_name.to_owned(),
             password: password.clone(),
         };
-        self.post(None, &["api", "auth", "login"], &request)
+        let reply: LoginReply = self.post(None, &["api", "auth", "login"], &request)?;
+        reply
+            .into_step()
+            .ok_or_else(|| Error::Internal("the server's sign-in reply could not be read".into()))
+    }
+
+    fn finish_sign_in(&self, challenge_token: &Secret, code: &Secret) -> Result<SignedIn> {
+        let request = ChallengeRequest {
+            challenge_token: challenge_token.clone(),
+            code: Some(code.clone()),
+        };
+        self.post(None, &["api", "auth", "login", "totp"], &request)
+    }
+
+    fn enroll_second_factor(&self, who: Enrolling<'_>) -> Result<TotpSetup> {
+        match who {
+            Enrolling::Signed(credential) => {
+                self.post(Some(credential), &["api", "me", "totp"], &Empty {})
+            }
+            Enrolling::AtSignIn(token) => {
+                let request = ChallengeRequest {
+                    challenge_token: token.clone(),
+                    code: None,
+                };
+                self.post(None, &["api", "auth", "login", "enroll"], &request)
+            }
+        }
+    }
+
+    fn confirm_second_factor(&self, who: Enrolling<'_>, code: &Secret) -> Result<Enrolled> {
+        match who {
+            Enrolling::Signed(credential) => {
+                let request = CodeRequest { code: code.clone() };
+                self.post(
+                    Some(credential),
+                    &["api", "me", "totp", "confirm"],
+                    &request,
+                )
+            }
+            Enrolling::AtSignIn(token) => {
+                let request = ChallengeRequest {
+                    challenge_token: token.clone(),
+                    code: Some(code.clone()),
+                };
+                let path = ["api", "auth", "login", "enroll", "confirm"];
+                self.post(None, &path, &request)
+            }
+        }
+    }
+
+    fn new_recovery_codes(&self, credential: &Credential, code: &Secret) -> Result<RecoveryCodes> {
+        let request = CodeRequest { code: code.clone() };
+        let path = ["api", "me", "totp", "recovery-codes"];
+        self.post(Some(credential), &path, &request)
+    }
+
+    fn turn_off_second_factor(&self, credential: &Credential, code: &Secret) -> Result<()> {
+        let request = CodeRequest { code: code.clone() };
+        self.send_empty(
+            self.request(Method::DELETE, &["api", "me", "totp"], Some(credential))
+                .json(&request),
+        )
+    }
+
+    fn remove_second_factor(&self, credential: &Credential, id: &str) -> Result<User> {
+        self.send(self.request(
+            Method::DELETE,
+            &["api", "users", id, "totp"],
+            Some(credential),
+        ))
     }
 
     fn sign_out(&self, credential: &Credential) -> Result<()> {

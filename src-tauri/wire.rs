@@ -173,6 +173,103 @@ pub struct LoginRequest {
     pub password: Secret,
 }
 
+/// A code from an authenticator app (six digits) or, where one is taken, a recovery code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CodeRequest {
+    #[cfg_attr(feature = "server", schema(value_type = String, example = "123456"))]
+    pub code: Secret,
+}
+
+/// The second step of a sign-in, or of an enrolment the setting requires at sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeRequest {
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub challenge_token: Secret,
+    /// The code (absent when only starting an enrolment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
+    pub code: Option<Secret>,
+}
+
+/// What `POST /api/auth/login` answers (SPEC 10): a session (`accessToken`, `expiresTime`,
+/// `user`), or `secondFactorRequired` / `enrollmentRequired` with a `challengeToken`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginReply {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_factor_required: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrollment_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
+    pub challenge_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
+    pub access_token: Option<Secret>,
+    pub expires_time: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+}
+
+impl From<SignInStep> for LoginReply {
+    fn from(step: SignInStep) -> LoginReply {
+        match step {
+            SignInStep::SignedIn(signed_in) => LoginReply {
+                access_token: Some(signed_in.access_token),
+                expires_time: signed_in.expires_time,
+                user: Some(signed_in.user),
+                ..Default::default()
+            },
+            SignInStep::SecondFactor(challenge) => LoginReply {
+                second_factor_required: true,
+                challenge_token: Some(challenge.challenge_token),
+                expires_time: challenge.expires_time,
+                ..Default::default()
+            },
+            SignInStep::Enrollment(challenge) => LoginReply {
+                enrollment_required: true,
+                challenge_token: Some(challenge.challenge_token),
+                expires_time: challenge.expires_time,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl LoginReply {
+    /// The step a server's reply stands for; `None` for a reply that is none of them.
+    pub fn into_step(self) -> Option<SignInStep> {
+        match (self.challenge_token, self.access_token, self.user) {
+            (Some(challenge_token), _, _) => {
+                let challenge = Challenge {
+                    challenge_token,
+                    expires_time: self.expires_time,
+                };
+                if self.enrollment_required {
+                    Some(SignInStep::Enrollment(challenge))
+                } else if self.second_factor_required {
+                    Some(SignInStep::SecondFactor(challenge))
+                } else {
+                    None
+                }
+            }
+            (None, Some(access_token), Some(user)) => {
+                Some(SignInStep::SignedIn(Box::new(SignedIn {
+                    access_token,
+                    expires_time: self.expires_time,
+                    user,
+                })))
+            }
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(ToSchema))]
 #[serde(rename_all = "camelCase")]

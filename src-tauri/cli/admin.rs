@@ -261,7 +261,15 @@ pub enum SettingsCommand {
         session_lifetime_minutes: Option<u32>,
         #[arg(long)]
         lockout_threshold: Option<u32>,
+        /// Who must sign in with a second step: OPTIONAL, REQUIRED_FOR_ADMINS or REQUIRED.
+        #[arg(long, value_parser = second_factor_policy)]
+        second_factor: Option<SecondFactorPolicy>,
     },
+}
+
+fn second_factor_policy(text: &str) -> std::result::Result<SecondFactorPolicy, String> {
+    SecondFactorPolicy::parse(text)
+        .ok_or_else(|| "use OPTIONAL, REQUIRED_FOR_ADMINS or REQUIRED".to_owned())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -970,6 +978,7 @@ fn show_settings(s: &Session, settings: &Settings) {
                 settings.session_lifetime_minutes.to_string(),
             ),
             ("lockoutThreshold", settings.lockout_threshold.to_string()),
+            ("secondFactor", settings.second_factor.as_str().to_owned()),
             ("updateVersion", settings.update_version.to_string()),
         ]);
     }
@@ -985,6 +994,7 @@ pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
             clipboard_clear_seconds,
             session_lifetime_minutes,
             lockout_threshold,
+            second_factor,
         } => {
             let current = s.dir.get_settings(&s.who)?;
             let update = SettingsUpdate {
@@ -1000,6 +1010,7 @@ pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
                 clipboard_clear_seconds,
                 session_lifetime_minutes,
                 lockout_threshold,
+                second_factor,
                 update_version: current.update_version,
             };
             show_settings(s, &s.dir.update_settings(&s.who, update)?);

@@ -2,7 +2,7 @@
 //! fulfils, and that the desktop app, the server and the CLI call. Every operation that acts
 //! on behalf of someone takes their [`Credential`] and checks their permissions itself.
 
-use super::error::Result;
+use super::error::{Error, Result};
 use super::model::*;
 use super::secret::Secret;
 
@@ -13,8 +13,36 @@ pub trait Directory: Send + Sync {
     fn needs_setup(&self) -> Result<bool>;
     /// Creates the first SuperAdmin of an empty directory; refused once any user exists.
     fn create_first_admin(&self, admin: FirstAdmin) -> Result<User>;
-    /// Signs in with a password. Refusals never tell whether the user name exists.
-    fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn>;
+    /// Signs in with a password: a session, or (SPEC 10) the second step still to take with
+    /// its challenge. Refusals never tell whether the user name exists, nor whether the
+    /// account has a second step.
+    fn start_sign_in(&self, user_name: &str, password: &Secret) -> Result<SignInStep>;
+    /// Signs in with a password alone: an account with a second step (or one the setting
+    /// requires to set one up) is refused here and goes through [`Self::start_sign_in`].
+    fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn> {
+        match self.start_sign_in(user_name, password)? {
+            SignInStep::SignedIn(signed_in) => Ok(*signed_in),
+            SignInStep::SecondFactor(_) | SignInStep::Enrollment(_) => Err(Error::StateConflict(
+                "This account signs in with a second step (a code from an authenticator \
+                     app): sign in where you are asked for it."
+                    .to_owned(),
+            )),
+        }
+    }
+    /// The second step of a sign-in: the challenge and a code from the authenticator, or a
+    /// recovery code (used up). Wrong codes count towards the sign-in lockout.
+    fn finish_sign_in(&self, challenge_token: &Secret, code: &Secret) -> Result<SignedIn>;
+    /// Starts setting up a second step: a new secret, shown once, on only when confirmed.
+    fn enroll_second_factor(&self, who: Enrolling<'_>) -> Result<TotpSetup>;
+    /// Confirms the secret being set up with a code from it: the second step is on, with ten
+    /// recovery codes shown once (and, at sign-in, the session).
+    fn confirm_second_factor(&self, who: Enrolling<'_>, code: &Secret) -> Result<Enrolled>;
+    /// Replaces one's recovery codes, given a current code.
+    fn new_recovery_codes(&self, credential: &Credential, code: &Secret) -> Result<RecoveryCodes>;
+    /// Turns one's second step off, given a current code, unless the setting requires it.
+    fn turn_off_second_factor(&self, credential: &Credential, code: &Secret) -> Result<()>;
+    /// Removes a user's second step (RESET_PASSWORD and the "may manage" rule).
+    fn remove_second_factor(&self, credential: &Credential, id: &str) -> Result<User>;
     /// Ends the session of this credential. An API key has no session to end, but must
     /// still be a valid credential.
     fn sign_out(&self, credential: &Credential) -> Result<()>;

@@ -12,7 +12,9 @@ pub mod model;
 pub mod names;
 pub mod password;
 pub mod permission;
+pub mod sealing;
 pub mod secret;
 pub mod settings;
+pub mod totp;
 
 pub use error::{Error, ErrorBody, FieldErrors, Result};

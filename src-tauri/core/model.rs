@@ -81,6 +81,9 @@ pub struct User {
     pub last_updated_time: DateTime<Utc>,
     pub last_login_time: Option<DateTime<Utc>>,
     pub update_version: i64,
+    /// Whether the user signs in with a second step (a TOTP code); never the secret.
+    #[serde(default)]
+    pub second_factor: bool,
     /// The last invitation or reset e-mailed to the user, where the directory's server sends
     /// e-mail: on a single user as read by id (never in lists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -548,7 +551,45 @@ pub struct Settings {
     pub clipboard_clear_seconds: u32,
     pub session_lifetime_minutes: u32,
     pub lockout_threshold: u32,
+    /// Who must sign in with a second step (SPEC 10).
+    #[serde(default)]
+    pub second_factor: SecondFactorPolicy,
     pub update_version: i64,
+}
+
+/// Who must sign in with a second step: the `secondFactor` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SecondFactorPolicy {
+    /// Everyone chooses.
+    #[default]
+    Optional,
+    /// Anyone holding a permission that changes users, roles, groups, keys of others or
+    /// settings.
+    RequiredForAdmins,
+    /// Every console account.
+    Required,
+}
+
+impl SecondFactorPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactorPolicy::Optional => "OPTIONAL",
+            SecondFactorPolicy::RequiredForAdmins => "REQUIRED_FOR_ADMINS",
+            SecondFactorPolicy::Required => "REQUIRED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<SecondFactorPolicy> {
+        [
+            SecondFactorPolicy::Optional,
+            SecondFactorPolicy::RequiredForAdmins,
+            SecondFactorPolicy::Required,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(value))
+    }
 }
 
 /// A change to the settings: only the fields given change. `maxKeyLifetimeDays: null` removes
@@ -574,6 +615,8 @@ pub struct SettingsUpdate {
     pub session_lifetime_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockout_threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactorPolicy>,
     pub update_version: i64,
 }
 
@@ -610,6 +653,67 @@ pub struct SignedIn {
     pub access_token: Secret,
     pub expires_time: DateTime<Utc>,
     pub user: User,
+}
+
+/// What a password sign-in came to (SPEC 10): a session, or a second step still to take with
+/// the challenge (a code, or enrolment first where the `secondFactor` setting requires it).
+#[derive(Debug, Clone)]
+pub enum SignInStep {
+    SignedIn(Box<SignedIn>),
+    SecondFactor(Challenge),
+    Enrollment(Challenge),
+}
+
+/// A password accepted, the second step still to come: the token that stands for it, used
+/// once, valid [`crate::core::totp::CHALLENGE_MINUTES`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Challenge {
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub challenge_token: Secret,
+    pub expires_time: DateTime<Utc>,
+}
+
+/// Who is enrolling a second step: a signed-in user, or one whose sign-in the policy holds
+/// until they have one.
+#[derive(Debug, Clone, Copy)]
+pub enum Enrolling<'a> {
+    Signed(&'a Credential),
+    AtSignIn(&'a Secret),
+}
+
+/// What an authenticator app needs, shown once to the user enrolling: the secret as base32
+/// text and as an `otpauth://` URI (for a QR code).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpSetup {
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub secret: Secret,
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub otpauth_uri: Secret,
+}
+
+/// Recovery codes, shown once: each signs in once in place of a code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodes {
+    #[cfg_attr(feature = "server", schema(value_type = Vec<String>))]
+    pub recovery_codes: Vec<Secret>,
+}
+
+/// A second step confirmed: the recovery codes, and the session when it was enrolled at
+/// sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolled {
+    #[cfg_attr(feature = "server", schema(value_type = Vec<String>))]
+    pub recovery_codes: Vec<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in: Option<SignedIn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -843,6 +947,8 @@ pub enum Operation {
     /// Target: the key.
     RegenerateKey,
     UpdateSettings,
+    /// One's own second step (a console account's).
+    OwnSecondFactor,
 }
 
 /// How a caller proves who it is: a session from sign-in, or an API key.

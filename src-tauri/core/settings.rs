@@ -27,6 +27,7 @@ impl Settings {
                 .session_lifetime_minutes
                 .unwrap_or(self.session_lifetime_minutes),
             lockout_threshold: update.lockout_threshold.unwrap_or(self.lockout_threshold),
+            second_factor: update.second_factor.unwrap_or(self.second_factor),
             update_version: self.update_version + 1,
         };
         let mut errors = FieldErrors::new();
@@ -45,6 +46,9 @@ impl Settings {
         let mut changed = Vec::new();
         if self.api_key_auth_enabled != other.api_key_auth_enabled {
             changed.push("apiKeyAuthEnabled");
+        }
+        if self.second_factor != other.second_factor {
+            changed.push("secondFactor");
         }
         for ((field, a, _), (_, b, _)) in self.ranged().into_iter().zip(other.ranged()) {
             if a != b {
@@ -92,6 +96,7 @@ mod tests {
             clipboard_clear_seconds: 30,
             session_lifetime_minutes: 720,
             lockout_threshold: 5,
+            second_factor: Default::default(),
             update_version: 3,
         }
     }

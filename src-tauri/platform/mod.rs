@@ -4,6 +4,7 @@
 //! - [`shutdown`]: how `keyward serve` is asked to stop (signals, console events);
 //! - [`launch`]: how `keyward` without a subcommand opens the desktop app (on Windows the
 //!   command line is a console program and the app a window program beside it);
+//! - [`files`]: files only their owner may read (the key that seals two-step secrets);
 //! - [`clipboard`] (desktop app only): the system clipboard with each platform's mark that
 //!   keeps a copied secret out of clipboard history.
 //!
@@ -14,6 +15,7 @@
 
 #[cfg(feature = "desktop")]
 pub mod clipboard;
+pub mod files;
 pub mod folders;
 pub mod launch;
 pub mod shutdown;

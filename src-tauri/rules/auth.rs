@@ -5,7 +5,7 @@
 use super::actors;
 use super::audit::Record;
 use super::run::StoredDirectory;
-use super::storage::{NewUserRow, Store, TokenKind, Tx, UserChange};
+use super::storage::{ChallengeKind, NewUserRow, Store, TokenKind, Tx, UserChange};
 use super::tokens;
 use super::users;
 use crate::core::access::Actor;
@@ -13,8 +13,9 @@ use crate::core::lockout::Failures;
 use crate::core::model::*;
 use crate::core::names::{DisplayName, Email, UserName};
 use crate::core::password::{self, PolicyContext, PolicyError, Verified};
-use crate::core::permission::{BuiltinRole, Permission};
+use crate::core::permission::{BuiltinRole, Permission, PermissionSet};
 use crate::core::secret::{generate_token, Secret};
+use crate::core::totp;
 use crate::core::{Error, FieldErrors, Result};
 use chrono::TimeDelta;
 
@@ -98,7 +99,10 @@ pub(super) fn create_first_admin<S: Store>(
 
 /// Refuses the attempt while the name is locked out; otherwise counts it as a failure until
 /// it succeeds. Returns the settings read in the same transaction.
-fn reserve_attempt<S: Store>(dir: &StoredDirectory<S>, name_key: &str) -> Result<Settings> {
+pub(super) fn reserve_attempt<S: Store>(
+    dir: &StoredDirectory<S>,
+    name_key: &str,
+) -> Result<Settings> {
     dir.write(|tx, now| {
         let settings = tx.settings()?;
         let previous = tx.sign_in_failures(name_key)?;
@@ -110,11 +114,14 @@ fn reserve_attempt<S: Store>(dir: &StoredDirectory<S>, name_key: &str) -> Result
     })
 }
 
+/// A password sign-in: a session, or the second step still to take (SPEC 10). Failures are
+/// cleared only when a session is opened, so wrong codes after a right password count
+/// towards the same lockout.
 pub(super) fn sign_in<S: Store>(
     dir: &StoredDirectory<S>,
     user_name: &str,
     password: &Secret,
-) -> Result<SignedIn> {
+) -> Result<SignInStep> {
     let name_key = user_name.trim().to_lowercase();
     // The lockout is checked and the attempt counted as a failure in one transaction before
     // the password is checked, so parallel attempts cannot all slip past one check; success
@@ -145,20 +152,9 @@ pub(super) fn sign_in<S: Store>(
         }
     };
     let rehash = (verified == Verified::YesRehash).then(|| password::hash(password.expose()));
-    dir.write(|tx, now| {
+    let step = dir.write(|tx, now| {
         let user = users::load(tx, &candidate.id)?;
-        if user.status != UserStatus::Active {
-            return Err(Error::forbidden(
-                "This account is deactivated. Ask an administrator to activate it.",
-            ));
-        }
-        let (permissions, _) = actors::effective_permissions(tx, &user.id)?;
-        if !permissions.contains(Permission::SIGN_IN) {
-            return Err(Error::forbidden(
-                "This account cannot sign in to the console; it works with API keys only.",
-            ));
-        }
-        tx.clear_sign_in_failures(&name_key)?;
+        let permissions = may_sign_in(tx, &user)?;
         if let Some(hash) = &rehash {
             tx.change_user(
                 &user.id,
@@ -168,25 +164,73 @@ pub(super) fn sign_in<S: Store>(
                 },
             )?;
         }
-        tx.set_last_login(&user.id, now)?;
-        // Sessions past their expiry are of no use to anyone: sweep them while here.
-        tx.delete_sessions_expired_by(now)?;
-        let token = generate_token();
-        let expires_time = now + TimeDelta::minutes(i64::from(settings.session_lifetime_minutes));
-        tx.insert_session(&token.digest(), &user.id, now, expires_time)?;
-        Record::by_user(&user.id, &user.user_name, now, "auth.sign_in")
-            .target("user", &user.id, &user.user_name)
-            .detail(if rehash.is_some() {
-                "password hash upgraded"
-            } else {
-                "signed in"
-            })
-            .append(tx)?;
-        Ok(SignedIn {
-            access_token: token,
-            expires_time,
-            user: users::load(tx, &user.id)?,
-        })
+        let has_second_factor = tx
+            .second_factor(&user.id)?
+            .is_some_and(|factor| factor.confirmed);
+        if has_second_factor {
+            return tokens::challenge(tx, &user.id, ChallengeKind::Code, now)
+                .map(SignInStep::SecondFactor);
+        }
+        if totp::required(settings.second_factor, permissions) {
+            return tokens::challenge(tx, &user.id, ChallengeKind::Enroll, now)
+                .map(SignInStep::Enrollment);
+        }
+        let detail = if rehash.is_some() {
+            "password hash upgraded"
+        } else {
+            "signed in"
+        };
+        open_session(tx, &user, &settings, now, detail)
+            .map(|signed_in| SignInStep::SignedIn(Box::new(signed_in)))
+    })?;
+    if let SignInStep::SecondFactor(_) = &step {
+        // Nobody with a second step gets past the password while its key is missing.
+        dir.keyring().key(false)?;
+    }
+    Ok(step)
+}
+
+/// Whether `user` may sign in at all (active, with SIGN_IN); their permissions when so.
+pub(super) fn may_sign_in(tx: &dyn Tx, user: &User) -> Result<PermissionSet> {
+    if user.status != UserStatus::Active {
+        return Err(Error::forbidden(
+            "This account is deactivated. Ask an administrator to activate it.",
+        ));
+    }
+    let (permissions, _) = actors::effective_permissions(tx, &user.id)?;
+    if !permissions.contains(Permission::SIGN_IN) {
+        return Err(Error::forbidden(
+            "This account cannot sign in to the console; it works with API keys only.",
+        ));
+    }
+    Ok(permissions)
+}
+
+/// Opens a session for `user`, whose sign-in is complete: failures cleared, last sign-in
+/// recorded, audited with `detail`.
+pub(super) fn open_session(
+    tx: &dyn Tx,
+    user: &User,
+    settings: &Settings,
+    now: Time,
+    detail: &str,
+) -> Result<SignedIn> {
+    tx.clear_sign_in_failures(&user.user_name.to_lowercase())?;
+    tx.set_last_login(&user.id, now)?;
+    // Sessions and challenges past their expiry are of no use to anyone: sweep them.
+    tx.delete_sessions_expired_by(now)?;
+    tx.delete_challenges_expired_by(now)?;
+    let token = generate_token();
+    let expires_time = now + TimeDelta::minutes(i64::from(settings.session_lifetime_minutes));
+    tx.insert_session(&token.digest(), &user.id, now, expires_time)?;
+    Record::by_user(&user.id, &user.user_name, now, "auth.sign_in")
+        .target("user", &user.id, &user.user_name)
+        .detail(detail)
+        .append(tx)?;
+    Ok(SignedIn {
+        access_token: token,
+        expires_time,
+        user: users::load(tx, &user.id)?,
     })
 }
 
@@ -378,7 +422,7 @@ pub(super) fn change_password<S: Store>(
     )
 }
 
-fn managed_user(tx: &dyn Tx, actor: &Actor, id: &str) -> Result<User> {
+pub(super) fn managed_user(tx: &dyn Tx, actor: &Actor, id: &str) -> Result<User> {
     let user = users::load(tx, id)?;
     actor.may_manage(&actors::subject(tx, id)?)?;
     Ok(user)

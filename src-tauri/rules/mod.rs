@@ -19,6 +19,7 @@ mod keys;
 mod mail;
 mod roles;
 mod run;
+mod second_factor;
 mod settings;
 pub mod storage;
 mod tokens;
@@ -31,6 +32,7 @@ pub use storage::Store;
 use crate::core::access::Actor;
 use crate::core::directory::Directory;
 use crate::core::model::*;
+use crate::core::permission::Permission;
 use crate::core::secret::Secret;
 use crate::core::Result;
 use storage::TokenKind;
@@ -73,8 +75,37 @@ impl<S: Store> Directory for StoredDirectory<S> {
         auth::create_first_admin(self, &admin)
     }
 
-    fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn> {
+    fn start_sign_in(&self, user_name: &str, password: &Secret) -> Result<SignInStep> {
         auth::sign_in(self, user_name, password)
+    }
+
+    fn finish_sign_in(&self, challenge_token: &Secret, code: &Secret) -> Result<SignedIn> {
+        second_factor::finish_sign_in(self, challenge_token, code)
+    }
+
+    fn enroll_second_factor(&self, who: Enrolling<'_>) -> Result<TotpSetup> {
+        second_factor::enroll(self, who)
+    }
+
+    fn confirm_second_factor(&self, who: Enrolling<'_>, code: &Secret) -> Result<Enrolled> {
+        second_factor::confirm(self, who, code)
+    }
+
+    fn new_recovery_codes(&self, credential: &Credential, code: &Secret) -> Result<RecoveryCodes> {
+        second_factor::new_recovery_codes(self, credential, code)
+    }
+
+    fn turn_off_second_factor(&self, credential: &Credential, code: &Secret) -> Result<()> {
+        second_factor::turn_off(self, credential, code)
+    }
+
+    fn remove_second_factor(&self, credential: &Credential, id: &str) -> Result<User> {
+        self.mutate(
+            credential,
+            "user.remove_second_factor",
+            Some(id),
+            |tx, actor, now| second_factor::remove(tx, actor, now, id),
+        )
     }
 
     fn sign_out(&self, credential: &Credential) -> Result<()> {
@@ -103,6 +134,7 @@ impl<S: Store> Directory for StoredDirectory<S> {
             Operation::CreateKey => "key.create",
             Operation::RegenerateKey => "key.regenerate",
             Operation::UpdateSettings => "settings.update",
+            Operation::OwnSecondFactor => "auth.second_factor",
         };
         let target_id = target;
         let target = target.unwrap_or_default();
@@ -123,6 +155,7 @@ impl<S: Store> Directory for StoredDirectory<S> {
                 Operation::CreateKey => keys::may_create(tx, actor, target).map(drop),
                 Operation::RegenerateKey => keys::may_regenerate(tx, actor, now, target).map(drop),
                 Operation::UpdateSettings => settings::may_update(actor),
+                Operation::OwnSecondFactor => actor.require(Permission::SIGN_IN),
             },
         )
     }

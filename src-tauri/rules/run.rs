@@ -12,6 +12,7 @@ use crate::core::clock::Clock;
 use crate::core::mail::{Links, Mailer};
 use crate::core::model::{Credential, Outcome, Time};
 use crate::core::permission::BuiltinRole;
+use crate::core::sealing::Keyring;
 use crate::core::{Error, Result};
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ pub struct StoredDirectory<S> {
     mail: Option<Arc<Mail>>,
     /// The thread sending it.
     mail_worker: Option<std::thread::JoinHandle<()>>,
+    /// The key that seals two-step secrets, kept outside the store.
+    keyring: Keyring,
 }
 
 impl<S: Store> StoredDirectory<S> {
@@ -40,7 +43,20 @@ impl<S: Store> StoredDirectory<S> {
             clock,
             mail: None,
             mail_worker: None,
+            keyring: Keyring::unset(
+                "name a key file with KEYWARD_SECRET_KEY_FILE, the same file on every server",
+            ),
         })
+    }
+
+    /// The directory sealing two-step secrets with the key `keyring` finds.
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = keyring;
+        self
+    }
+
+    pub(super) fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// The directory sending its e-mail through `mailer`, with links to the pages `links`

@@ -39,7 +39,16 @@ pub enum End {
 
 /// One transaction of a store: every aggregate's rows, and savepoints.
 pub trait Tx:
-    UserRows + RoleRows + GroupRows + KeyRows + AuthRows + AuditRows + SettingsRows + MailRows + Tables
+    UserRows
+    + RoleRows
+    + GroupRows
+    + KeyRows
+    + AuthRows
+    + SecondFactorRows
+    + AuditRows
+    + SettingsRows
+    + MailRows
+    + Tables
 {
     /// Starts a savepoint: changes after it can be undone alone.
     fn savepoint(&self) -> Result<()>;
@@ -345,6 +354,52 @@ pub trait AuthRows {
     fn clear_sign_in_failures(&self, name_key: &str) -> Result<()>;
 }
 
+// --- Two-step sign-in -------------------------------------------------------------------------
+
+/// A user's second step: the sealed TOTP secret (never plain), whether it is confirmed (or
+/// still being enrolled), and the time step of the last code accepted.
+pub struct SecondFactorRow {
+    pub secret: Vec<u8>,
+    pub confirmed: bool,
+    pub last_step: Option<i64>,
+}
+
+/// What a sign-in challenge stands for: a code to enter, or enrolment first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeKind {
+    Code,
+    Enroll,
+}
+
+pub struct ChallengeRow {
+    pub user_id: String,
+    pub kind: ChallengeKind,
+    pub expires_time: Time,
+}
+
+pub trait SecondFactorRows {
+    fn second_factor(&self, user_id: &str) -> Result<Option<SecondFactorRow>>;
+    /// Writes the user's second step, replacing the one they had (or were enrolling).
+    fn put_second_factor(&self, user_id: &str, row: &SecondFactorRow, now: Time) -> Result<()>;
+    /// Records the time step of the code just accepted.
+    fn set_second_factor_step(&self, user_id: &str, step: i64) -> Result<()>;
+    /// Removes the user's second step, recovery codes and challenges.
+    fn delete_second_factor(&self, user_id: &str) -> Result<()>;
+    /// Whether any user's secret is sealed in the directory (with its key).
+    fn any_second_factor(&self) -> Result<bool>;
+    /// Replaces the user's recovery codes with these digests.
+    fn replace_recovery_codes(&self, user_id: &str, digests: &[[u8; 32]]) -> Result<()>;
+    /// Deletes the user's recovery code with this digest; false when there is none.
+    fn use_recovery_code(&self, user_id: &str, digest: &[u8; 32]) -> Result<bool>;
+    fn recovery_codes_left(&self, user_id: &str) -> Result<u64>;
+    fn insert_challenge(&self, digest: &[u8; 32], challenge: &ChallengeRow) -> Result<()>;
+    fn find_challenge(&self, digest: &[u8; 32]) -> Result<Option<ChallengeRow>>;
+    /// Deletes the challenge; false when it was not there (used by someone else).
+    fn delete_challenge(&self, digest: &[u8; 32]) -> Result<bool>;
+    /// Sweeps challenges that expired at or before `now`.
+    fn delete_challenges_expired_by(&self, now: Time) -> Result<()>;
+}
+
 // --- Audit and settings ------------------------------------------------------------------------
 
 /// One audit entry to append.
@@ -618,6 +673,32 @@ pub const TABLES: &[Table] = &[
         order_by: "hash",
     },
     Table {
+        name: "second_factors",
+        columns: &[
+            ("user_id", Text),
+            ("secret", Bytes),
+            ("confirmed", Bool),
+            ("last_step", BigInt),
+            ("created_time", BigInt),
+        ],
+        order_by: "user_id",
+    },
+    Table {
+        name: "recovery_codes",
+        columns: &[("hash", Bytes), ("user_id", Text)],
+        order_by: "hash",
+    },
+    Table {
+        name: "sign_in_challenges",
+        columns: &[
+            ("hash", Bytes),
+            ("user_id", Text),
+            ("kind", Text),
+            ("expires_time", BigInt),
+        ],
+        order_by: "hash",
+    },
+    Table {
         name: "sign_in_failures",
         columns: &[
             ("user_name_key", Text),
@@ -637,6 +718,7 @@ pub const TABLES: &[Table] = &[
             ("session_lifetime_minutes", Int),
             ("lockout_threshold", Int),
             ("update_version", BigInt),
+            ("second_factor", Text),
         ],
         order_by: "id",
     },

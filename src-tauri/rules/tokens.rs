@@ -1,9 +1,12 @@
-//! One-time tokens: invitations (valid 7 days) and password resets (valid 1 hour). Only their
-//! SHA-256 digests are stored; issuing one replaces the user's earlier token of that kind.
+//! One-time tokens: invitations (valid 7 days), password resets (valid 1 hour), and sign-in
+//! challenges (a password accepted, the second step to come; valid 5 minutes). Only their
+//! SHA-256 digests are stored; issuing an invitation or a reset replaces the user's earlier
+//! token of that kind.
 
-use super::storage::{TokenKind, TokenRow, Tx};
-use crate::core::model::{IssuedToken, Time};
+use super::storage::{ChallengeKind, ChallengeRow, TokenKind, TokenRow, Tx};
+use crate::core::model::{Challenge, IssuedToken, Time};
 use crate::core::secret::generate_token;
+use crate::core::totp;
 use crate::core::Result;
 use chrono::TimeDelta;
 
@@ -32,5 +35,28 @@ pub(super) fn issue(tx: &dyn Tx, user_id: &str, kind: TokenKind, now: Time) -> R
         expires_time,
         link: None,
         mail: None,
+    })
+}
+
+/// A new challenge of `kind` for the user whose password was just accepted.
+pub(super) fn challenge(
+    tx: &dyn Tx,
+    user_id: &str,
+    kind: ChallengeKind,
+    now: Time,
+) -> Result<Challenge> {
+    let token = generate_token();
+    let expires_time = now + TimeDelta::minutes(totp::CHALLENGE_MINUTES);
+    tx.insert_challenge(
+        &token.digest(),
+        &ChallengeRow {
+            user_id: user_id.to_owned(),
+            kind,
+            expires_time,
+        },
+    )?;
+    Ok(Challenge {
+        challenge_token: token,
+        expires_time,
     })
 }

@@ -68,6 +68,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health))
         .routes(routes!(setup_status, set_up))
         .routes(routes!(login))
+        .routes(routes!(login_second_factor))
+        .routes(routes!(login_enroll))
+        .routes(routes!(login_enroll_confirm))
+        .routes(routes!(enroll_second_factor, turn_off_second_factor))
+        .routes(routes!(confirm_second_factor))
+        .routes(routes!(new_recovery_codes))
         .routes(routes!(logout))
         .routes(routes!(accept_invitation))
         .routes(routes!(complete_reset))
@@ -87,6 +93,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(reset_password))
         .routes(routes!(send_invitation))
+        .routes(routes!(remove_second_factor))
         .routes(routes!(list_roles, create_role))
         .routes(routes!(get_role, update_role, delete_role))
         .routes(routes!(list_groups, create_group))
@@ -224,22 +231,168 @@ async fn set_up(
     Ok(created(user))
 }
 
-/// Signs in. Refusals never tell whether the user name exists; repeated failures are
-/// delayed per user name (the core) and per client address (here).
+/// Signs in. Refusals never tell whether the user name exists, nor whether the account has a
+/// second step; repeated failures are delayed per user name (the core) and per client address
+/// (here). An account with a second step gets `secondFactorRequired` and a challenge instead
+/// of a session; one the `secondFactor` setting requires to set one up, `enrollmentRequired`.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()),
     request_body = LoginRequest,
-    responses((status = 200, body = SignedIn),
+    responses((status = 200, body = LoginReply),
         (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(request): Body<LoginRequest>,
+) -> Reply<Json<LoginReply>> {
+    state.limit_sign_ins(peer)?;
+    let step = state
+        .call(move |d| d.start_sign_in(&request.user_name, &request.password))
+        .await?;
+    Ok(Json(LoginReply::from(step)))
+}
+
+/// The code of a challenge's request, which these endpoints need.
+fn code_of(request: &ChallengeRequest) -> Result<Secret, ApiError> {
+    request
+        .code
+        .clone()
+        .filter(|code| !code.expose().trim().is_empty())
+        .ok_or_else(|| {
+            ApiError(Error::invalid(
+                "code",
+                "Enter the code from your authenticator app, or a recovery code.",
+            ))
+        })
+}
+
+/// The second step of a sign-in: the challenge and a code from the authenticator (or a
+/// recovery code, used up). Limited per client address like the password; wrong codes count
+/// towards the user's lockout.
+#[utoipa::path(post, path = "/api/auth/login/totp", tag = "auth", security(()),
+    request_body = ChallengeRequest,
+    responses((status = 200, body = SignedIn),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn login_second_factor(
+    State(state): State<AppState>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    Body(request): Body<ChallengeRequest>,
 ) -> Reply<Json<SignedIn>> {
     state.limit_sign_ins(peer)?;
+    let code = code_of(&request)?;
     let signed_in = state
-        .call(move |d| d.sign_in(&request.user_name, &request.password))
+        .call(move |d| d.finish_sign_in(&request.challenge_token, &code))
         .await?;
     Ok(Json(signed_in))
+}
+
+/// Starts the set-up the `secondFactor` setting requires at sign-in: the secret for the
+/// authenticator, shown once.
+#[utoipa::path(post, path = "/api/auth/login/enroll", tag = "auth", security(()),
+    request_body = ChallengeRequest,
+    responses((status = 200, body = TotpSetup),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn login_enroll(
+    State(state): State<AppState>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    Body(request): Body<ChallengeRequest>,
+) -> Reply<Json<TotpSetup>> {
+    state.limit_sign_ins(peer)?;
+    let setup = state
+        .call(move |d| d.enroll_second_factor(Enrolling::AtSignIn(&request.challenge_token)))
+        .await?;
+    Ok(Json(setup))
+}
+
+/// Confirms the set-up begun at sign-in with a code: the recovery codes (shown once) and the
+/// session.
+#[utoipa::path(post, path = "/api/auth/login/enroll/confirm", tag = "auth", security(()),
+    request_body = ChallengeRequest,
+    responses((status = 200, body = Enrolled),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn login_enroll_confirm(
+    State(state): State<AppState>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    Body(request): Body<ChallengeRequest>,
+) -> Reply<Json<Enrolled>> {
+    state.limit_sign_ins(peer)?;
+    let code = code_of(&request)?;
+    let enrolled = state
+        .call(move |d| {
+            d.confirm_second_factor(Enrolling::AtSignIn(&request.challenge_token), &code)
+        })
+        .await?;
+    Ok(Json(enrolled))
+}
+
+/// Starts setting up one's second step: the secret for the authenticator (as text and as an
+/// `otpauth://` URI), shown once; it is on only once a code from it is confirmed.
+#[utoipa::path(post, path = "/api/me/totp", tag = "auth",
+    responses((status = 200, body = TotpSetup),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn enroll_second_factor(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Reply<Json<TotpSetup>> {
+    let setup = state
+        .call(move |d| d.enroll_second_factor(Enrolling::Signed(&caller)))
+        .await?;
+    Ok(Json(setup))
+}
+
+/// Turns one's second step off, given a current code; refused (409) where the setting requires
+/// it.
+#[utoipa::path(delete, path = "/api/me/totp", tag = "auth", request_body = CodeRequest,
+    responses((status = 204), (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn turn_off_second_factor(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Input(request): Input<CodeRequest>,
+) -> Reply<Response> {
+    let request = state
+        .admit(&caller, Operation::OwnSecondFactor, None, request)
+        .await?;
+    state
+        .call(move |d| d.turn_off_second_factor(&caller, &request.code))
+        .await?;
+    Ok(no_content())
+}
+
+/// Confirms one's set-up with a code from the authenticator: the second step is on, and the
+/// ten recovery codes are shown this once.
+#[utoipa::path(post, path = "/api/me/totp/confirm", tag = "auth", request_body = CodeRequest,
+    responses((status = 200, body = Enrolled),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn confirm_second_factor(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Input(request): Input<CodeRequest>,
+) -> Reply<Json<Enrolled>> {
+    let request = state
+        .admit(&caller, Operation::OwnSecondFactor, None, request)
+        .await?;
+    let enrolled = state
+        .call(move |d| d.confirm_second_factor(Enrolling::Signed(&caller), &request.code))
+        .await?;
+    Ok(Json(enrolled))
+}
+
+/// Ten new recovery codes, given a current code; the earlier ones stop working.
+#[utoipa::path(post, path = "/api/me/totp/recovery-codes", tag = "auth",
+    request_body = CodeRequest,
+    responses((status = 200, body = RecoveryCodes),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn new_recovery_codes(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Input(request): Input<CodeRequest>,
+) -> Reply<Json<RecoveryCodes>> {
+    let request = state
+        .admit(&caller, Operation::OwnSecondFactor, None, request)
+        .await?;
+    let codes = state
+        .call(move |d| d.new_recovery_codes(&caller, &request.code))
+        .await?;
+    Ok(Json(codes))
 }
 
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
@@ -524,6 +677,24 @@ async fn reset_password(
         expires_time: issued.expires_time,
         mail: issued.mail,
     }))
+}
+
+/// Removes a user's lost second step (RESET_PASSWORD, for a user the caller may manage); where
+/// the setting requires one, they set up a new one at their next sign-in.
+#[utoipa::path(delete, path = "/api/users/{id}/totp", tag = "users",
+    params(("id" = String, Path)),
+    responses((status = 200, body = User),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn remove_second_factor(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Reply<Json<User>> {
+    Ok(Json(
+        state
+            .call(move |d| d.remove_second_factor(&caller, &id))
+            .await?,
+    ))
 }
 
 /// Replaces an invited user's invitation link; the old one stops working.

@@ -11,8 +11,43 @@ pub use sqlite::{backup, restore, schema_version, OpenError, SqliteDirectory, Sq
 
 // What both stores write the same way.
 
+use crate::core::sealing::Keyring;
+
+/// The environment variable naming the file with the key that seals two-step secrets.
+pub const SECRET_KEY_FILE_ENV: &str = "KEYWARD_SECRET_KEY_FILE";
+
+/// The file named by [`SECRET_KEY_FILE_ENV`], when set.
+fn key_file_from_env() -> Option<std::path::PathBuf> {
+    std::env::var_os(SECRET_KEY_FILE_ENV)
+        .filter(|value| !value.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
+/// The key of a directory file: [`SECRET_KEY_FILE_ENV`], else `<file>.key` beside it; created
+/// the first time a secret is sealed (one machine holds the file and its key).
+fn keyring_of_file(path: &std::path::Path) -> Keyring {
+    let beside = || {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".key");
+        std::path::PathBuf::from(name)
+    };
+    Keyring::file(key_file_from_env().unwrap_or_else(beside), true)
+}
+
+/// The key of a directory in PostgreSQL: [`SECRET_KEY_FILE_ENV`] only, never created, so that
+/// every server uses the one key its operator gave them all.
+fn keyring_of_database() -> Keyring {
+    match key_file_from_env() {
+        Some(path) => Keyring::file(path, false),
+        None => Keyring::unset(format!(
+            "every server on this database needs the same key file, named by \
+             {SECRET_KEY_FILE_ENV}; make one with `openssl rand -hex 32`"
+        )),
+    }
+}
+
 use crate::core::model::{KeyStatus, Time};
-use crate::rules::storage::TokenKind;
+use crate::rules::storage::{ChallengeKind, TokenKind};
 use chrono::DateTime;
 
 /// Times are stored as whole milliseconds since the Unix epoch (UTC), in every store.
@@ -64,5 +99,21 @@ fn token_kind(name: &str) -> TokenKind {
         TokenKind::Reset
     } else {
         TokenKind::Invite
+    }
+}
+
+/// How a store writes a sign-in challenge's kind.
+fn challenge_kind_name(kind: ChallengeKind) -> &'static str {
+    match kind {
+        ChallengeKind::Code => "CODE",
+        ChallengeKind::Enroll => "ENROLL",
+    }
+}
+
+fn challenge_kind(name: &str) -> ChallengeKind {
+    if name == "ENROLL" {
+        ChallengeKind::Enroll
+    } else {
+        ChallengeKind::Code
     }
 }

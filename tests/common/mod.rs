@@ -6,6 +6,7 @@ use keyward::core::clock::ManualClock;
 use keyward::core::directory::Directory;
 use keyward::core::model::*;
 use keyward::core::permission::BuiltinRole;
+use keyward::core::sealing::Keyring;
 use keyward::core::secret::Secret;
 use keyward::store::SqliteDirectory;
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ pub struct Harness {
     pub path: PathBuf,
     /// The PostgreSQL database's URL, when the directory is there.
     pub database: Option<String>,
+    /// The file with the key that seals two-step secrets (beside a SQLite file).
+    pub key: PathBuf,
     /// The server the remote backend talks to; stopped before the file goes away.
     #[cfg(feature = "server")]
     pub server: Option<keyward::server::RunningServer>,
@@ -44,6 +47,7 @@ impl Harness {
         Harness {
             dir: Arc::new(dir),
             clock,
+            key: tmp.path().join("directory.db.key"),
             path,
             database: None,
             #[cfg(feature = "server")]
@@ -64,9 +68,12 @@ impl Harness {
             Arc::new(clock.clone()),
         )
         .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+        let key = tmp.path().join("keyward.key");
+        let dir = dir.with_keyring(Keyring::file(&key, true));
         Harness {
             dir: Arc::new(dir),
             clock,
+            key,
             path: tmp.path().join("no-file-on-postgres"),
             database: Some(url),
             #[cfg(feature = "server")]
@@ -129,7 +136,8 @@ impl Harness {
                     &Default::default(),
                     clock,
                 )
-                .expect("connect");
+                .expect("connect")
+                .with_keyring(Keyring::file(&self.key, true));
                 match mail {
                     Some((mailer, links)) => {
                         Arc::new(dir.with_mailer(mailer, links).expect("mail"))

@@ -143,6 +143,7 @@ pub fn settings_are_validated_versioned_and_need_manage_settings(h: &Harness) {
             clipboard_clear_seconds: 30,
             session_lifetime_minutes: 720,
             lockout_threshold: 5,
+            second_factor: SecondFactorPolicy::Optional,
             update_version: 1,
         }
     );

@@ -8,6 +8,7 @@ mod keys;
 mod moved;
 mod permissions;
 mod roles_groups;
+mod second_factor;
 mod secrets;
 mod users;
 
@@ -94,4 +95,10 @@ every_backend!(
     moved::authorize_answers_as_the_operation_would_before_its_input,
     moved::a_membership_change_is_one_change_to_each_group_it_touches,
     moved::a_test_message_needs_manage_settings_and_e_mail_configured,
+    second_factor::a_second_step_is_set_up_confirmed_and_asked_at_every_sign_in,
+    second_factor::wrong_codes_count_towards_the_sign_in_lockout,
+    second_factor::a_code_is_accepted_once_by_every_instance_of_the_directory,
+    second_factor::the_setting_requires_a_second_step_set_up_at_sign_in,
+    second_factor::recovery_codes_are_replaced_and_the_second_step_turned_off_with_a_code,
+    second_factor::an_administrator_removes_a_lost_second_step,
 );

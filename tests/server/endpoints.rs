@@ -48,6 +48,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/api/setup", Public),
     ep("POST", "/api/setup", Public),
     ep("POST", "/api/auth/login", Public),
+    ep("POST", "/api/auth/login/totp", Public),
+    ep("POST", "/api/auth/login/enroll", Public),
+    ep("POST", "/api/auth/login/enroll/confirm", Public),
     ep("POST", "/api/auth/accept-invitation", Public),
     ep("POST", "/api/auth/complete-reset", Public),
     ep("POST", "/api/auth/redeem", Public),
@@ -58,6 +61,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/pages/page.css", Page),
     ep("GET", "/api/me", SignedIn),
     ep("POST", "/api/me/changepassword", Own),
+    ep("POST", "/api/me/totp", Own),
+    ep("POST", "/api/me/totp/confirm", Own),
+    ep("POST", "/api/me/totp/recovery-codes", Own),
+    ep("DELETE", "/api/me/totp", Own),
     ep("POST", "/api/authorize", Own),
     ep("GET", "/api/users", Needs(&["VIEW_USER"])),
     ep("POST", "/api/users", Needs(&["CREATE_USER"])),
@@ -73,6 +80,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Needs(&["RESET_PASSWORD"]),
     ),
     ep("POST", "/api/users/{id}/invite", Needs(&["CREATE_USER"])),
+    ep("DELETE", "/api/users/{id}/totp", Needs(&["RESET_PASSWORD"])),
     ep("GET", "/api/users/{id}/keys", Needs(&["VIEW_KEYS"])),
     ep("POST", "/api/users/{id}/keys", Needs(&["MANAGE_KEYS"])),
     ep("GET", "/api/roles", Needs(&["VIEW_ROLE"])),
@@ -160,6 +168,12 @@ impl Endpoint {
                 json!({"token": "no-such-token", "password": password})
             }
             ("POST", "/api/keys/verify") => json!({"key": "kw_not-a-key"}),
+            ("POST", "/api/auth/login/totp" | "/api/auth/login/enroll/confirm") => {
+                json!({"challengeToken": "no-such-challenge", "code": "123456"})
+            }
+            ("POST", "/api/auth/login/enroll") => json!({"challengeToken": "no-such-challenge"}),
+            ("POST", "/api/me/totp/confirm" | "/api/me/totp/recovery-codes")
+            | ("DELETE", "/api/me/totp") => json!({"code": "123456"}),
             ("POST", "/api/authorize") => json!({"operation": "UPDATE_SETTINGS"}),
             ("POST", "/api/users") => json!({"userName": "newcomer", "displayName": "New",
                 "email": "newcomer@example.com", "roles": []}),

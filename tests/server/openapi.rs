@@ -798,6 +798,85 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         409
     );
 
+    // Two-step sign-in: set up and confirmed with a code computed here as an authenticator
+    // would (at the server's manual clock), then asked at sign-in (recovery codes stand in for
+    // later codes: a code is taken once per 30 seconds).
+    let setup = expect!(
+        server.call(Method::POST, "/api/me/totp", &root, None),
+        "/api/me/totp",
+        200
+    );
+    let code = code_at(setup["secret"].as_str().unwrap(), server.h.clock_now());
+    let enrolled = expect!(
+        server.post("/api/me/totp/confirm", &root, json!({"code": code})),
+        "/api/me/totp/confirm",
+        200
+    );
+    let first_codes = enrolled["recoveryCodes"].as_array().unwrap().clone();
+    let fresh = expect!(
+        server.post(
+            "/api/me/totp/recovery-codes",
+            &root,
+            json!({"code": first_codes[0]})
+        ),
+        "/api/me/totp/recovery-codes",
+        200
+    );
+    let recovery = fresh["recoveryCodes"].as_array().unwrap().clone();
+    let step = expect!(
+        server.post(
+            "/api/auth/login",
+            "",
+            json!({"userName": "root", "password": PASSWORD})
+        ),
+        "/api/auth/login",
+        200
+    );
+    assert_eq!(step["secondFactorRequired"], true, "{step}");
+    assert!(step.get("accessToken").is_none(), "{step}");
+    expect!(
+        server.post(
+            "/api/auth/login/totp",
+            "",
+            json!({"challengeToken": step["challengeToken"], "code": recovery[0]})
+        ),
+        "/api/auth/login/totp",
+        200
+    );
+    expect!(
+        server.post(
+            "/api/auth/login/enroll",
+            "",
+            json!({"challengeToken": "no-such-challenge"})
+        ),
+        "/api/auth/login/enroll",
+        400
+    );
+    expect!(
+        server.post(
+            "/api/auth/login/enroll/confirm",
+            "",
+            json!({"challengeToken": "no-such-challenge", "code": "123456"})
+        ),
+        "/api/auth/login/enroll/confirm",
+        400
+    );
+    expect!(
+        server.call(
+            Method::DELETE,
+            "/api/me/totp",
+            &root,
+            Some(json!({"code": recovery[1]}))
+        ),
+        "/api/me/totp",
+        204
+    );
+    expect!(
+        server.delete(&format!("/api/users/{root_id}/totp"), &root),
+        "/api/users/{id}/totp",
+        409
+    );
+
     // Deletions and sign-out.
     expect!(
         server.delete(&format!("/api/groups/{group_id}"), &root),
@@ -968,4 +1047,14 @@ fn the_document_states_the_rules_the_server_enforces_and_links_created_ids() {
         .get("/api/users?pageSize=501", &root)
         .problem(400, "INVALID_INPUT");
     assert!(problem["errors"]["pageSize"].is_array(), "{problem}");
+}
+
+/// The code an authenticator shows at `at` for a base32 secret.
+fn code_at(secret: &str, at: keyward::core::model::Time) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret).expect("base32 secret");
+    totp_rs::Builder::new()
+        .with_secret(bytes.as_bytes().to_vec())
+        .build_noncompliant()
+        .generate(at.timestamp() as u64)
+        .to_string()
 }

@@ -54,6 +54,9 @@ fn the_public_endpoints_are_exactly_these_and_every_route_is_classified() {
             "POST /api/auth/accept-invitation",
             "POST /api/auth/complete-reset",
             "POST /api/auth/login",
+            "POST /api/auth/login/enroll",
+            "POST /api/auth/login/enroll/confirm",
+            "POST /api/auth/login/totp",
             "POST /api/auth/redeem",
             "POST /api/keys/verify",
             "POST /api/setup",
@@ -94,7 +97,12 @@ fn the_public_endpoints_answer_without_credentials() {
             ("POST", "/api/setup") => 409,
             (
                 "POST",
-                "/api/auth/accept-invitation" | "/api/auth/complete-reset" | "/api/auth/redeem",
+                "/api/auth/accept-invitation"
+                | "/api/auth/complete-reset"
+                | "/api/auth/redeem"
+                | "/api/auth/login/totp"
+                | "/api/auth/login/enroll"
+                | "/api/auth/login/enroll/confirm",
             ) => 400,
             _ => 200,
         };
@@ -192,7 +200,7 @@ fn every_endpoint_refuses_a_request_without_credentials() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 37 * refused.len());
+    assert_eq!(checked, 42 * refused.len());
     // Nothing was changed by any of them: root is still signed in, their things unchanged.
     let me = server.get("/api/me", &root).expect(200);
     assert_eq!(me["userName"], "root");

@@ -39,9 +39,27 @@ impl Directory for Gated {
     fn create_first_admin(&self, admin: FirstAdmin) -> Result<User> {
         self.inner.create_first_admin(admin)
     }
-    fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn> {
+    fn start_sign_in(&self, user_name: &str, password: &Secret) -> Result<SignInStep> {
         self.hold("sign_in");
-        self.inner.sign_in(user_name, password)
+        self.inner.start_sign_in(user_name, password)
+    }
+    fn finish_sign_in(&self, challenge_token: &Secret, code: &Secret) -> Result<SignedIn> {
+        self.inner.finish_sign_in(challenge_token, code)
+    }
+    fn enroll_second_factor(&self, who: Enrolling<'_>) -> Result<TotpSetup> {
+        self.inner.enroll_second_factor(who)
+    }
+    fn confirm_second_factor(&self, who: Enrolling<'_>, code: &Secret) -> Result<Enrolled> {
+        self.inner.confirm_second_factor(who, code)
+    }
+    fn new_recovery_codes(&self, credential: &Credential, code: &Secret) -> Result<RecoveryCodes> {
+        self.inner.new_recovery_codes(credential, code)
+    }
+    fn turn_off_second_factor(&self, credential: &Credential, code: &Secret) -> Result<()> {
+        self.inner.turn_off_second_factor(credential, code)
+    }
+    fn remove_second_factor(&self, credential: &Credential, id: &str) -> Result<User> {
+        self.inner.remove_second_factor(credential, id)
     }
     fn sign_out(&self, credential: &Credential) -> Result<()> {
         self.inner.sign_out(credential)

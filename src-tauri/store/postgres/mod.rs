@@ -14,6 +14,7 @@ mod groups;
 mod keys;
 mod mail;
 mod roles;
+mod second_factor;
 mod settings;
 mod tables;
 mod users;
@@ -36,6 +37,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_mail.sql"),
+    include_str!("migrations/0003_second_factor.sql"),
 ];
 /// Connections at most, per instance.
 const CONNECTIONS: u32 = 16;
@@ -188,10 +190,11 @@ impl StoredDirectory<PostgresStore> {
     ) -> Result<Self, OpenError> {
         let store = PostgresStore::connect(url, access)?;
         let masked = store.url.clone();
-        StoredDirectory::new(store, clock).map_err(|e| OpenError::Unavailable {
+        let directory = StoredDirectory::new(store, clock).map_err(|e| OpenError::Unavailable {
             url: masked,
             reason: e.to_string(),
-        })
+        })?;
+        Ok(directory.with_keyring(super::keyring_of_database()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one settings row (its defaults are in the first migration).
 
 use super::PgTx;
-use crate::core::model::Settings;
+use crate::core::model::{SecondFactorPolicy, Settings};
 use crate::core::Result;
 use crate::rules::storage::SettingsRows;
 
@@ -18,7 +18,7 @@ impl SettingsRows for PgTx<'_> {
         let r = self.query_one(
             "SELECT api_key_auth_enabled, max_key_lifetime_days, password_min_length,
                     clipboard_clear_seconds, session_lifetime_minutes, lockout_threshold,
-                    update_version
+                    update_version, second_factor
              FROM settings WHERE id = 1",
             &[],
         )?;
@@ -30,6 +30,7 @@ impl SettingsRows for PgTx<'_> {
             session_lifetime_minutes: unsigned(r.get(4)),
             lockout_threshold: unsigned(r.get(5)),
             update_version: r.get(6),
+            second_factor: SecondFactorPolicy::parse(r.get(7)).unwrap_or_default(),
         })
     }
 
@@ -37,7 +38,8 @@ impl SettingsRows for PgTx<'_> {
         self.execute(
             "UPDATE settings SET api_key_auth_enabled = $1, max_key_lifetime_days = $2,
                     password_min_length = $3, clipboard_clear_seconds = $4,
-                    session_lifetime_minutes = $5, lockout_threshold = $6, update_version = $7
+                    session_lifetime_minutes = $5, lockout_threshold = $6, update_version = $7,
+                    second_factor = $8
              WHERE id = 1",
             &[
                 &next.api_key_auth_enabled,
@@ -47,6 +49,7 @@ impl SettingsRows for PgTx<'_> {
                 &signed(next.session_lifetime_minutes),
                 &signed(next.lockout_threshold),
                 &next.update_version,
+                &next.second_factor.as_str(),
             ],
         )?;
         Ok(())

@@ -12,6 +12,7 @@ mod groups;
 mod keys;
 mod mail;
 mod roles;
+mod second_factor;
 mod settings;
 mod tables;
 mod users;
@@ -30,6 +31,7 @@ use std::time::Duration;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_mail.sql")),
+    M::up(include_str!("migrations/0003_second_factor.sql")),
 ];
 /// Read connections at most: more callers than this wait for one to be free rather than
 /// open their own (opening a connection costs far more than most reads).
@@ -258,10 +260,11 @@ impl StoredDirectory<SqliteStore> {
     /// Opens (or creates) the directory file, taking time from `clock`.
     pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, OpenError> {
         let store = SqliteStore::open(path)?;
-        StoredDirectory::new(store, clock).map_err(|e| OpenError::Unavailable {
+        let directory = StoredDirectory::new(store, clock).map_err(|e| OpenError::Unavailable {
             path: path.to_owned(),
             reason: e.to_string(),
-        })
+        })?;
+        Ok(directory.with_keyring(super::keyring_of_file(path)))
     }
 
     pub fn path(&self) -> &Path {

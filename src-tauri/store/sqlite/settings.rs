@@ -1,7 +1,7 @@
 //! The one settings row (its defaults are in the first migration).
 
 use super::SqliteTx;
-use crate::core::model::Settings;
+use crate::core::model::{SecondFactorPolicy, Settings};
 use crate::core::Result;
 use crate::rules::storage::SettingsRows;
 use rusqlite::params;
@@ -13,7 +13,7 @@ impl SettingsRows for SqliteTx<'_> {
             .prepare_cached(
                 "SELECT api_key_auth_enabled, max_key_lifetime_days, password_min_length,
                     clipboard_clear_seconds, session_lifetime_minutes, lockout_threshold,
-                    update_version
+                    update_version, second_factor
              FROM settings WHERE id = 1",
             )?
             .query_row([], |r| {
@@ -25,6 +25,8 @@ impl SettingsRows for SqliteTx<'_> {
                     session_lifetime_minutes: r.get(4)?,
                     lockout_threshold: r.get(5)?,
                     update_version: r.get(6)?,
+                    second_factor: SecondFactorPolicy::parse(&r.get::<_, String>(7)?)
+                        .unwrap_or_default(),
                 })
             })?)
     }
@@ -33,7 +35,8 @@ impl SettingsRows for SqliteTx<'_> {
         self.0.execute(
             "UPDATE settings SET api_key_auth_enabled = ?1, max_key_lifetime_days = ?2,
                     password_min_length = ?3, clipboard_clear_seconds = ?4,
-                    session_lifetime_minutes = ?5, lockout_threshold = ?6, update_version = ?7
+                    session_lifetime_minutes = ?5, lockout_threshold = ?6, update_version = ?7,
+                    second_factor = ?8
              WHERE id = 1",
             params![
                 next.api_key_auth_enabled,
@@ -43,6 +46,7 @@ impl SettingsRows for SqliteTx<'_> {
                 next.session_lifetime_minutes,
                 next.lockout_threshold,
                 next.update_version,
+                next.second_factor.as_str(),
             ],
         )?;
         Ok(())

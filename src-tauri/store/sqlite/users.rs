@@ -11,7 +11,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "u.id, u.user_name, u.display_name, u.email, u.status, u.type,
-    u.created_time, u.last_updated_time, u.last_login_time, u.update_version";
+    u.created_time, u.last_updated_time, u.last_login_time, u.update_version,
+    EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id AND f.confirmed)";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let status: String = r.get(4)?;
@@ -30,6 +31,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         last_updated_time: from_ms(r.get(7)?),
         last_login_time: from_ms_opt(r.get(8)?),
         update_version: r.get(9)?,
+        second_factor: r.get(10)?,
         mail: None,
     })
 }

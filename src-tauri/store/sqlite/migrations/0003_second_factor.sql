@@ -1,0 +1,29 @@
+-- Two-step sign-in (SPEC 10). The TOTP secret is sealed (AES-256-GCM under a key kept
+-- outside the database, see core::sealing): never stored in plain text.
+CREATE TABLE second_factors (
+    user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    secret BLOB NOT NULL,
+    confirmed INTEGER NOT NULL,            -- 0 while the user is still enrolling
+    last_step INTEGER,                     -- the time step of the last code accepted (no replay)
+    created_time INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One-time recovery codes by SHA-256 digest.
+CREATE TABLE recovery_codes (
+    hash BLOB PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX recovery_codes_by_user ON recovery_codes (user_id);
+
+-- A password accepted and a second step (a code, or enrolment) still to come, by SHA-256
+-- digest of its token.
+CREATE TABLE sign_in_challenges (
+    hash BLOB PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('CODE', 'ENROLL')),
+    expires_time INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sign_in_challenges_by_user ON sign_in_challenges (user_id);
+
+ALTER TABLE settings ADD COLUMN second_factor TEXT NOT NULL DEFAULT 'OPTIONAL'
+    CHECK (second_factor IN ('OPTIONAL', 'REQUIRED_FOR_ADMINS', 'REQUIRED'));
