@@ -1161,10 +1161,35 @@ fn copy_moves_a_whole_directory_to_postgresql_and_back_to_a_new_file() {
         )
         .unwrap();
         let root_id = dir.me(&root).unwrap().id;
-        dir.create_key(&root, &root_id, crate::common::key_named("deploy"))
+        dir.create_user(
+            &root,
+            NewUser {
+                user_name: "tom".into(),
+                display_name: "Tom".into(),
+                email: "tom@example.com".into(),
+                password: Some(crate::common::secret(crate::common::PASSWORD)),
+                roles: vec![keyward::core::permission::BuiltinRole::Viewer.id().into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let second = crate::common::turn_on_second_factor(&dir, "tom", chrono::Utc::now());
+        let key = dir
+            .create_key(&root, &root_id, crate::common::key_named("deploy"))
             .unwrap()
             .secret
-            .unwrap()
+            .unwrap();
+        (key, second)
+    };
+    let (secret, (totp, recovery)) = secret;
+    // Tom's second step: the file's key opens it wherever the directory goes.
+    let file_key = tmp.path().join("team.db.key");
+    let tom_signs_in = |dir: &dyn Directory, code: &keyward::core::secret::Secret| {
+        let step = dir.start_sign_in("tom", &crate::common::secret(crate::common::PASSWORD))?;
+        let SignInStep::SecondFactor(challenge) = step else {
+            panic!("a second step: {step:?}")
+        };
+        dir.finish_sign_in(&challenge.challenge_token, code)
     };
     let file_audit: i64 = rusqlite::Connection::open(&file)
         .unwrap()
@@ -1184,7 +1209,12 @@ fn copy_moves_a_whole_directory_to_postgresql_and_back_to_a_new_file() {
         "{}",
         copied.stdout
     );
-    assert!(copied.stdout.contains("2 users"), "{}", copied.stdout);
+    assert!(copied.stdout.contains("3 users"), "{}", copied.stdout);
+    assert!(
+        copied.stdout.contains("1 two-step sign-ins (sealed)"),
+        "{}",
+        copied.stdout
+    );
     let database_audit = || -> i64 {
         postgres::Client::connect(&url, postgres::NoTls)
             .unwrap()
@@ -1211,6 +1241,33 @@ fn copy_moves_a_whole_directory_to_postgresql_and_back_to_a_new_file() {
         assert!(audit.items.iter().any(|e| e.action == "directory.setup"));
         // New entries follow the copied ones.
         assert!(audit.items[0].id > file_audit, "{:?}", audit.items[0]);
+        // Without the key, Tom cannot sign in and is told why; with the file's, he can.
+        let refused = tom_signs_in(&dir, &recovery[0]).unwrap_err();
+        assert!(
+            refused.to_string().contains("KEYWARD_SECRET_KEY_FILE"),
+            "{refused}"
+        );
+        let dir = dir.with_keyring(keyward::core::sealing::Keyring::file(&file_key, false));
+        tom_signs_in(&dir, &recovery[0]).expect("the file's key opens the copied secret");
+    }
+    // Nothing of it is in the database in clear.
+    let dump = std::process::Command::new(crate::common::postgres::server().bin().join("pg_dump"))
+        .args(["--data-only", &url])
+        .output()
+        .unwrap();
+    assert!(dump.status.success());
+    let raw = totp_rs::Secret::try_from_base32(totp.secret.expose())
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(text.contains("tom@example.com"));
+    for needle in [totp.secret.expose(), &hex, recovery[1].expose()] {
+        assert!(
+            !text.contains(needle),
+            "a two-step secret in clear in pg_dump"
+        );
     }
     // A target with a directory in it is refused, and keeps what it had.
     let again = run(
@@ -1238,6 +1295,20 @@ fn copy_moves_a_whole_directory_to_postgresql_and_back_to_a_new_file() {
     let dir = SqliteDirectory::open(&back).unwrap();
     dir.sign_in("ann", &crate::common::secret(crate::common::OTHER_PASSWORD))
         .expect("the password signs in on the offline copy");
+    let copied_bytes = std::fs::read(&back).unwrap();
+    assert!(!copied_bytes.windows(raw.len()).any(|w| w == raw.as_slice()));
+    let missing = tom_signs_in(&dir, &recovery[1]).unwrap_err();
+    assert!(
+        missing.to_string().contains("offline.db.key is missing"),
+        "{missing}"
+    );
+    assert!(
+        !tmp.path().join("offline.db.key").exists(),
+        "no new key in its place"
+    );
+    std::fs::copy(&file_key, tmp.path().join("offline.db.key")).unwrap();
+    let dir = SqliteDirectory::open(&back).unwrap();
+    tom_signs_in(&dir, &recovery[1]).expect("with the key beside it");
     assert_eq!(
         dir.verify_key(secret.expose()).unwrap().code,
         VerifyCode::Valid

@@ -41,6 +41,99 @@ fn the_database_file_holds_no_password_key_or_token() {
     assert!(text.contains("$argon2id$v=19$m=19456,t=2,p=1$"));
 }
 
+/// The bytes of `path` and of its `-wal` beside it.
+fn file_and_wal(path: &std::path::Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    bytes.extend(std::fs::read(wal).unwrap_or_default());
+    bytes
+}
+
+fn holds(bytes: &[u8], needle: &[u8]) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_two_step_secret_is_sealed_in_the_file_its_wal_and_a_backup_and_opens_only_with_its_key() {
+    let h = Harness::sqlite();
+    let root = h.root();
+    h.user(&root, "ann", &[BuiltinRole::Viewer.id()]);
+    assert!(!h.key.exists(), "no key until a secret is sealed");
+    let (setup, recovery) = turn_on_second_factor(h.dir.as_ref(), "ann", h.clock_now());
+    let raw = totp_rs::Secret::try_from_base32(setup.secret.expose())
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let backup = h.path.with_file_name("backup.db");
+    SqliteDirectory::open(&h.path)
+        .unwrap()
+        .backup_to(&backup)
+        .unwrap();
+    for bytes in [file_and_wal(&h.path), std::fs::read(&backup).unwrap()] {
+        assert!(holds(&bytes, b"ann@example.com"), "the data is there");
+        for needle in [
+            raw.as_slice(),
+            setup.secret.expose().as_bytes(),
+            setup.otpauth_uri.expose().as_bytes(),
+            recovery[0].expose().as_bytes(),
+        ] {
+            assert!(
+                !holds(&bytes, needle),
+                "a two-step secret is stored in clear"
+            );
+        }
+    }
+    // The key is a file of its own beside the directory, for its owner alone.
+    let key = std::fs::read_to_string(&h.key).unwrap();
+    assert_eq!(key.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&h.key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Without it, nobody with a second step signs in, and says why; the others still do.
+    let aside = h.key.with_extension("aside");
+    std::fs::rename(&h.key, &aside).unwrap();
+    let dir = h.reopen(None);
+    let refused = dir.start_sign_in("ann", &secret(PASSWORD)).unwrap_err();
+    assert!(
+        matches!(refused, keyward::core::Error::Unavailable(_)),
+        "{refused:?}"
+    );
+    let message = refused.to_string();
+    assert!(
+        message.contains("directory.db.key is missing") && message.contains("Nobody with two-step"),
+        "{message}"
+    );
+    dir.sign_in("root", &secret(PASSWORD)).unwrap();
+    // Nor does another key open it, or get made in its place.
+    std::fs::write(&h.key, format!("{}\n", "ab".repeat(32))).unwrap();
+    let dir = h.reopen(None);
+    let other = dir.start_sign_in("ann", &secret(PASSWORD)).unwrap();
+    let SignInStep::SecondFactor(challenge) = other else {
+        panic!("{other:?}")
+    };
+    let wrong = dir
+        .finish_sign_in(
+            &challenge.challenge_token,
+            &totp_code(setup.secret.expose(), h.clock_now()),
+        )
+        .unwrap_err();
+    assert!(wrong.to_string().contains("is not the key"), "{wrong}");
+    // Back in place, the code signs in.
+    std::fs::rename(&aside, &h.key).unwrap();
+    let dir = h.reopen(None);
+    let SignInStep::SecondFactor(challenge) = dir.start_sign_in("ann", &secret(PASSWORD)).unwrap()
+    else {
+        panic!("a second step")
+    };
+    dir.finish_sign_in(&challenge.challenge_token, &recovery[0])
+        .unwrap();
+}
+
 #[test]
 fn the_file_uses_wal_foreign_keys_and_a_numbered_schema() {
     let h = Harness::sqlite();

@@ -284,6 +284,38 @@ impl Harness {
     }
 }
 
+/// The code an authenticator app shows at `at` for a base32 TOTP secret (computed with
+/// totp-rs, as any authenticator would: SHA-1, 6 digits, 30 s).
+pub fn totp_code(secret_base32: &str, at: Time) -> Secret {
+    let bytes = totp_rs::Secret::try_from_base32(secret_base32).expect("base32 secret");
+    let totp = totp_rs::Builder::new()
+        .with_secret(bytes.as_bytes().to_vec())
+        .build_noncompliant();
+    Secret::new(totp.generate(at.timestamp() as u64).to_string())
+}
+
+/// `name` (signed in with the harness password) turns a second step on at `now`: the secret
+/// shown to them and their recovery codes.
+pub fn turn_on_second_factor(
+    dir: &dyn Directory,
+    name: &str,
+    now: Time,
+) -> (TotpSetup, Vec<Secret>) {
+    let session = Credential::Session(
+        dir.sign_in(name, &secret(PASSWORD))
+            .expect("sign in")
+            .access_token,
+    );
+    let setup = dir
+        .enroll_second_factor(Enrolling::Signed(&session))
+        .expect("enroll");
+    let code = totp_code(setup.secret.expose(), now);
+    let enrolled = dir
+        .confirm_second_factor(Enrolling::Signed(&session), &code)
+        .expect("confirm");
+    (setup, enrolled.recovery_codes)
+}
+
 pub fn key_named(name: &str) -> NewKey {
     NewKey {
         name: name.into(),

@@ -10,11 +10,7 @@ use keyward::core::Error;
 
 /// What an authenticator shows for `setup` at `at`.
 fn code_at(setup: &TotpSetup, at: Time) -> Secret {
-    let bytes = totp_rs::Secret::try_from_base32(setup.secret.expose()).expect("base32 secret");
-    let totp = totp_rs::Builder::new()
-        .with_secret(bytes.as_bytes().to_vec())
-        .build_noncompliant();
-    Secret::new(totp.generate(at.timestamp() as u64).to_string())
+    totp_code(setup.secret.expose(), at)
 }
 
 impl Harness {
@@ -25,18 +21,10 @@ impl Harness {
 
     /// `name` turns a second step on; the set-up and the recovery codes.
     fn with_second_factor(&self, name: &str) -> (TotpSetup, Vec<Secret>) {
-        let credential = self.sign_in(name);
-        let setup = self
-            .dir
-            .enroll_second_factor(Enrolling::Signed(&credential))
-            .expect("enroll");
-        let enrolled = self
-            .dir
-            .confirm_second_factor(Enrolling::Signed(&credential), &self.code(&setup))
-            .expect("confirm");
+        let turned_on = turn_on_second_factor(self.dir.as_ref(), name, self.clock_now());
         // The code just used stays used: the next sign-in takes the next step's.
         self.clock.advance(TimeDelta::seconds(30));
-        (setup, enrolled.recovery_codes)
+        turned_on
     }
 
     fn challenge(&self, name: &str) -> Secret {

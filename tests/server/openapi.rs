@@ -806,9 +806,13 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
         "/api/me/totp",
         200
     );
-    let code = code_at(setup["secret"].as_str().unwrap(), server.h.clock_now());
+    let code = crate::common::totp_code(setup["secret"].as_str().unwrap(), server.h.clock_now());
     let enrolled = expect!(
-        server.post("/api/me/totp/confirm", &root, json!({"code": code})),
+        server.post(
+            "/api/me/totp/confirm",
+            &root,
+            json!({"code": code.expose()})
+        ),
         "/api/me/totp/confirm",
         200
     );
@@ -1047,14 +1051,4 @@ fn the_document_states_the_rules_the_server_enforces_and_links_created_ids() {
         .get("/api/users?pageSize=501", &root)
         .problem(400, "INVALID_INPUT");
     assert!(problem["errors"]["pageSize"].is_array(), "{problem}");
-}
-
-/// The code an authenticator shows at `at` for a base32 secret.
-fn code_at(secret: &str, at: keyward::core::model::Time) -> String {
-    let bytes = totp_rs::Secret::try_from_base32(secret).expect("base32 secret");
-    totp_rs::Builder::new()
-        .with_secret(bytes.as_bytes().to_vec())
-        .build_noncompliant()
-        .generate(at.timestamp() as u64)
-        .to_string()
 }
