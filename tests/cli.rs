@@ -985,6 +985,112 @@ fn files_excel_writes_are_imported_and_exports_open_in_excel_without_running_any
 }
 
 #[test]
+fn two_step_sign_in_asks_for_the_code_on_a_file_and_a_server_and_an_admin_removes_it() {
+    use keyward::core::directory::Directory;
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = initialised(&tmp);
+    as_root(
+        &db,
+        &[
+            "users",
+            "add",
+            "--user-name",
+            "ann",
+            "--email",
+            "ann@example.com",
+            "--role",
+            "Viewer",
+            "--password-stdin",
+        ],
+        &format!("{}\n", crate::common::OTHER_PASSWORD),
+    )
+    .ok();
+    let directory = keyward::store::SqliteDirectory::open(&db).unwrap();
+    let dir: &dyn Directory = &directory;
+    let session = crate::common::secret(crate::common::OTHER_PASSWORD);
+    let ann_session = keyward::core::model::Credential::Session(
+        dir.sign_in("ann", &session).unwrap().access_token,
+    );
+    let setup = dir
+        .enroll_second_factor(keyward::core::model::Enrolling::Signed(&ann_session))
+        .unwrap();
+    let code = crate::common::totp_code(setup.secret.expose(), chrono::Utc::now());
+    let recovery = dir
+        .confirm_second_factor(keyward::core::model::Enrolling::Signed(&ann_session), &code)
+        .unwrap()
+        .recovery_codes;
+    let as_ann = |target: &[&str], code: Option<&str>| {
+        // Without a terminal of its own (setsid), a prompt cannot wait for a person.
+        let mut command = Command::new("setsid");
+        command
+            .arg("-w")
+            .arg(env!("CARGO_BIN_EXE_keyward"))
+            .env_remove("KEYWARD_DB")
+            .env_remove("KEYWARD_SERVER")
+            .env_remove("KEYWARD_TOKEN")
+            .env_remove("KEYWARD_ADMIN_PASSWORD")
+            .args(["users", "list", "--as", "ann"])
+            .args(target)
+            .env("KEYWARD_PASSWORD", crate::common::OTHER_PASSWORD)
+            .env_remove("KEYWARD_TOTP_CODE");
+        if let Some(code) = code {
+            command.env("KEYWARD_TOTP_CODE", code);
+        }
+        run(&mut command, "")
+    };
+    let on_file = ["--db", db.to_str().unwrap()];
+    // A script without a code is told where to put it; a wrong code is refused.
+    let asked = as_ann(&on_file, None);
+    assert_eq!(asked.code, Some(1), "{}", asked.stderr);
+    assert!(
+        asked.stderr.contains("KEYWARD_TOTP_CODE"),
+        "{}",
+        asked.stderr
+    );
+    let wrong = as_ann(&on_file, Some("000000"));
+    assert_eq!(wrong.code, Some(1));
+    assert!(
+        wrong.stderr.contains("This code is not right"),
+        "{}",
+        wrong.stderr
+    );
+    as_ann(&on_file, Some(recovery[0].expose())).ok();
+    // The same on a server.
+    let (server, token) = serving(directory, "127.0.0.1:0");
+    let url = server.url();
+    as_ann(&["--server", &url], Some(recovery[1].expose())).ok();
+    let wrong = as_ann(&["--server", &url], Some(recovery[1].expose()));
+    assert_eq!(wrong.code, Some(1), "a recovery code signs in once");
+
+    // `users show` says so; an administrator removes it.
+    let on_server = |args: &[&str]| {
+        run(
+            keyward()
+                .args(args)
+                .args(["--server", &url])
+                .env("KEYWARD_TOKEN", token.expose()),
+            "",
+        )
+    };
+    let shown = on_server(&["users", "show", "ann"]).ok();
+    assert!(shown.stdout.contains("twoStepSignIn"), "{}", shown.stdout);
+    assert!(on_server(&["users", "show", "ann", "--json"]).ok().json()["secondFactor"] == true);
+    let removed = on_server(&["users", "remove-2fa", "ann"]).ok();
+    assert!(
+        removed.stdout.contains("Two-step sign-in removed for ann"),
+        "{}",
+        removed.stdout
+    );
+    assert_eq!(
+        on_server(&["users", "remove-2fa", "ann"]).code,
+        Some(1),
+        "nothing left to remove"
+    );
+    as_ann(&["--server", &url], None).ok();
+    drop(server);
+}
+
+#[test]
 fn a_database_password_comes_from_the_url_pgpassword_or_a_file_and_is_never_shown() {
     use crate::common::postgres::{server, ROLE_PASSWORD};
     let url = server().password_database();

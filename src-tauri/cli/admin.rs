@@ -23,7 +23,8 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
     /// Act as this user on a local file or a server (its password from KEYWARD_PASSWORD, else a
-    /// prompt). Default on a file: its first SuperAdmin, with KEYWARD_ADMIN_PASSWORD.
+    /// prompt; with two-step sign-in, the code from KEYWARD_TOTP_CODE, else a prompt). Default on
+    /// a file: its first SuperAdmin, with KEYWARD_ADMIN_PASSWORD.
     #[arg(long = "as", global = true, value_name = "USER")]
     pub as_user: Option<String>,
 }
@@ -107,6 +108,10 @@ pub enum UsersCommand {
     ResetPassword { user: String },
     /// Replace an invited user's invitation and print the new one.
     Invite { user: String },
+    /// Remove a user's two-step sign-in (a lost authenticator); where the directory requires
+    /// one, they set up a new one at their next sign-in.
+    #[command(name = "remove-2fa")]
+    RemoveSecondFactor { user: String },
     /// Import users from CSV (header row: userName,displayName,email[,roles,groups,status,type];
     /// roles and groups by name, separated by `;`) or JSON (`{"users": [...]}`, as exported).
     /// Users arrive INVITED. All or nothing: every invalid row is reported as
@@ -347,6 +352,10 @@ impl Session<'_> {
                 ("email", user.email.clone()),
                 ("status", user.status.as_str().into()),
                 ("type", user.user_type.as_str().into()),
+                (
+                    "twoStepSignIn",
+                    if user.second_factor { "on" } else { "off" }.into(),
+                ),
                 ("roles", roles),
                 ("groups", groups),
                 ("createdTime", user.created_time.to_rfc3339()),
@@ -570,6 +579,19 @@ pub fn users(s: &Session, command: UsersCommand) -> Result<()> {
             let id = s.user_id(&user)?;
             let issued = s.dir.reset_password(&s.who, &id)?;
             s.reveal_token("Password reset", &issued);
+        }
+        UsersCommand::RemoveSecondFactor { user } => {
+            let id = s.user_id(&user)?;
+            let user = s.dir.remove_second_factor(&s.who, &id)?;
+            if s.json {
+                print_json(&user);
+            } else {
+                println!(
+                    "Two-step sign-in removed for {}: they sign in with their password (and set \
+                     up a new second step where the directory requires one).",
+                    user.user_name
+                );
+            }
         }
         UsersCommand::Invite { user } => {
             let id = s.user_id(&user)?;
@@ -1019,6 +1041,10 @@ pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
     Ok(())
 }
 
+/// Where a script gives the code of a second step (else it is asked at a prompt that does not
+/// echo).
+pub const SECOND_FACTOR_ENV: &str = "KEYWARD_TOTP_CODE";
+
 /// The credential a command acts with: `KEYWARD_TOKEN` (a session token or an API key), else a
 /// sign-in as `--as` (default on a file: its first SuperAdmin) with the password from the
 /// environment or a prompt that does not echo.
@@ -1065,8 +1091,26 @@ pub fn credential(
         ("KEYWARD_PASSWORD", format!("Password of {user}: "))
     };
     let password = super::read_password(env, &prompt)?;
-    let signed_in = dir
-        .sign_in(&user, &password)
-        .map_err(|e| crate::core::ErrorBody::from(&e).message)?;
+    let message = |e: Error| crate::core::ErrorBody::from(&e).message;
+    let signed_in = match dir.start_sign_in(&user, &password).map_err(message)? {
+        SignInStep::SignedIn(signed_in) => *signed_in,
+        SignInStep::SecondFactor(challenge) => {
+            let prompt = format!("Code from {user}'s authenticator app (or a recovery code): ");
+            let code = super::read_password(SECOND_FACTOR_ENV, &prompt)?;
+            dir.finish_sign_in(&challenge.challenge_token, &code)
+                .map_err(
+                    |e| match e.field_errors().and_then(|f| f.0.values().next()) {
+                        Some(messages) => messages.join(" "),
+                        None => message(e),
+                    },
+                )?
+        }
+        SignInStep::Enrollment(_) => {
+            return Err(format!(
+                "{user} must set up two-step sign-in first (the directory requires it): sign \
+                 in once in the Keyward app, which walks through it"
+            ))
+        }
+    };
     Ok((Credential::Session(signed_in.access_token), true))
 }
