@@ -21,6 +21,8 @@ WINDOWS_PACKAGES=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nsis wixl zip)
 TEST_PACKAGES+=("${WINDOWS_PACKAGES[@]}" wine wine64 xdotool)
 # And checking the .deb's desktop entry.
 TEST_PACKAGES+=(desktop-file-utils)
+# A QR code reader: the e2e test reads the two-step set-up's QR code as a phone would.
+TEST_PACKAGES+=(zbar-tools)
 
 ensure_packages() {
   local missing=()

@@ -871,3 +871,137 @@ fn users_are_imported_exported_and_the_file_backed_up_and_restored_from_the_app(
     app.script("const s = document.querySelector('#user-search'); s.value = 'user07'; s.dispatchEvent(new Event('input')); return true");
     app.wait_for_element("#users-table tr[data-user=user07]");
 }
+
+#[test]
+fn two_step_sign_in_is_set_up_asked_for_required_by_the_setting_and_removed_by_an_admin() {
+    use crate::common::totp_code;
+    use chrono::{TimeDelta, Utc};
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let mut ada_id = String::new();
+    let prepared = Prepared::new(|dir, root| {
+        ada_id = add_user(dir, root, "ada", "administrator").id;
+    });
+    let folder = prepared.db.parent().unwrap().to_path_buf();
+    let set = |app: &App, selector: &str, value: &str| {
+        app.script_with(
+            "const c = document.querySelector(arguments[0]); c.value = arguments[1]; \
+             c.dispatchEvent(new Event('input')); c.dispatchEvent(new Event('change')); return true",
+            json!([selector, value]),
+        );
+    };
+    let texts = |app: &App, selector: &str| -> Vec<String> {
+        app.script_with(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent.trim())",
+            json!([selector]),
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
+    };
+    let app = App::open(&prepared.db);
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+
+    // Account → Two-step sign-in: the QR code and the key; a wrong code is said on its field.
+    app.click("#two-step-link");
+    app.click("#totp-start");
+    let secret_text = app.wait_text("#totp-secret").replace(' ', "");
+    assert_eq!(secret_text.len(), 32, "160 bits in base32");
+    app.wait_for_element("#two-step svg.qr path");
+    let shot = app.screenshot("two-step-setup");
+    // The QR code on the screen is what a phone reads: the key shown beside it, for Keyward.
+    let read = Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(&shot)
+        .output()
+        .expect("zbarimg (installed by ./scripts/test.sh)");
+    let uri = String::from_utf8_lossy(&read.stdout);
+    assert!(
+        uri.starts_with("otpauth://totp/Keyward:root?")
+            && uri.contains(&format!("secret={secret_text}"))
+            && uri.contains("issuer=Keyward"),
+        "{uri}"
+    );
+    app.fill("#totp-confirm-form", json!({"code": "000000"}));
+    app.wait_for(
+        "return document.querySelector('#totp-confirm-form [data-field=code] .field-error')\
+         .textContent.includes('not right')",
+    );
+    let code = totp_code(&secret_text, Utc::now());
+    app.fill("#totp-confirm-form", json!({"code": code.expose()}));
+    app.wait_for_element("#recovery-codes li");
+    let codes = texts(&app, "#recovery-codes li");
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    let saved = folder.join("recovery.txt");
+    set(&app, "#recovery-path", saved.to_str().unwrap());
+    app.click("#recovery-save");
+    app.wait_for("return [...document.querySelectorAll('.notice')].some(n => n.textContent.includes('saved'))");
+    let file = std::fs::read_to_string(&saved).unwrap();
+    assert!(codes.iter().all(|c| file.contains(c.as_str())), "{file}");
+    app.screenshot("two-step-recovery-codes");
+    app.click("#recovery-done");
+
+    // Signing in now asks for the code after the password (the next step's: one is spent).
+    app.sign_out();
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#code-form");
+    app.screenshot("two-step-code");
+    let next = totp_code(&secret_text, Utc::now() + TimeDelta::seconds(30));
+    app.fill("#code-form", json!({"code": next.expose()}));
+    app.wait_for_element("#users-table tr[data-user=root]");
+    // …or a recovery code, once.
+    app.sign_out();
+    app.sign_in("root", PASSWORD);
+    app.click("#use-recovery");
+    app.fill("#code-form", json!({"code": codes[0]}));
+    app.wait_for_element("#users-table tr[data-user=root]");
+
+    // Settings: required for administrators. Ada, an Administrator, sets it up at sign-in.
+    app.go("#/settings");
+    app.wait_for_element("#settings-form [name=secondFactor]");
+    set(
+        &app,
+        "#settings-form [name=secondFactor]",
+        "REQUIRED_FOR_ADMINS",
+    );
+    app.click("#save-settings");
+    app.wait_for("return [...document.querySelectorAll('.notice')].some(n => n.textContent.includes('Settings saved'))");
+    app.sign_out();
+    app.sign_in("ada", PASSWORD);
+    let ada_secret = app.wait_text("#enrolment #totp-secret").replace(' ', "");
+    app.screenshot("two-step-required");
+    let code = totp_code(&ada_secret, Utc::now());
+    app.fill("#totp-confirm-form", json!({"code": code.expose()}));
+    app.wait_for_element("#recovery-codes li");
+    assert_eq!(texts(&app, "#recovery-codes li").len(), 10);
+    app.click("#recovery-done");
+    app.wait_for_element("#users-table tr[data-user=ada]");
+
+    // Root removes Ada's (a lost phone): her page says so before and after.
+    app.sign_out();
+    app.sign_in("root", PASSWORD);
+    app.click("#use-recovery");
+    app.fill("#code-form", json!({"code": codes[1]}));
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.go(&format!("#/users/{ada_id}"));
+    assert_eq!(app.wait_text("#two-step-status"), "Two-step sign-in: on");
+    app.screenshot("two-step-user");
+    app.click("#remove-two-step");
+    app.click("dialog[open] button.danger");
+    app.wait_for("return document.querySelector('#two-step-status')?.textContent === 'Two-step sign-in: off'");
+    let dir = prepared.directory();
+    let root = Credential::Session(
+        dir.finish_sign_in(
+            &match dir.start_sign_in("root", &secret(PASSWORD)).unwrap() {
+                SignInStep::SecondFactor(challenge) => challenge.challenge_token,
+                step => panic!("{step:?}"),
+            },
+            &secret(&codes[2]),
+        )
+        .unwrap()
+        .access_token,
+    );
+    assert!(!dir.get_user(&root, &ada_id).unwrap().second_factor);
+}

@@ -100,7 +100,7 @@ fn a_two_step_secret_is_sealed_in_the_file_its_wal_and_a_backup_and_opens_only_w
     let dir = h.reopen(None);
     let refused = dir.start_sign_in("ann", &secret(PASSWORD)).unwrap_err();
     assert!(
-        matches!(refused, keyward::core::Error::Unavailable(_)),
+        matches!(refused, keyward::core::Error::StateConflict(_)),
         "{refused:?}"
     );
     let message = refused.to_string();

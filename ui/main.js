@@ -13,6 +13,7 @@ import * as audit from "./views/audit.js";
 import * as settings from "./views/settings.js";
 import * as directory from "./views/directory.js";
 import * as account from "./views/account.js";
+import { twoStepDialog } from "./views/twostep.js";
 
 const view = document.getElementById("view");
 const nav = document.getElementById("nav");
@@ -63,6 +64,7 @@ function renderChrome() {
   replace(accountArea, me ? [
     h("span", { class: "who", id: "signed-in-as", title: me.email }, me.displayName, h("span", { class: "muted" }, ` (${me.userName})`)),
     h("button", { type: "button", class: "link", onclick: () => account.changePassword() }, "Change password"),
+    h("button", { type: "button", class: "link", id: "two-step-link", onclick: () => twoStepDialog({ onChanged: refresh }) }, "Two-step sign-in"),
     h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
   ] : []);
 }

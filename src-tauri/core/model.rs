@@ -643,6 +643,9 @@ pub struct Me {
     pub email: String,
     pub roles: Vec<String>,
     pub permissions: PermissionSet,
+    /// Whether one signs in with a second step.
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -153,7 +153,7 @@ impl Keyring {
 
 /// The refusal while the key is missing: nothing with a second step works until it is back.
 fn missing(why: &str) -> Error {
-    Error::Unavailable(format!(
+    Error::StateConflict(format!(
         "Two-step sign-in is unavailable: this directory's key for sealed secrets is not here \
          ({why}). Nobody with two-step sign-in can sign in until it is back."
     ))
@@ -196,7 +196,7 @@ fn create_key_file(path: &Path) -> Result<SealingKey> {
 }
 
 fn cannot_write(path: &Path, error: &std::io::Error) -> Error {
-    Error::Unavailable(format!(
+    Error::StateConflict(format!(
         "Two-step sign-in cannot be set up: the key file {} cannot be written ({error}).",
         path.display()
     ))
@@ -246,6 +246,6 @@ mod tests {
             .key(true)
             .err()
             .unwrap();
-        assert!(matches!(unset, Error::Unavailable(_)));
+        assert!(matches!(unset, Error::StateConflict(_)));
     }
 }

@@ -34,6 +34,15 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         choose_file,
         set_up,
         sign_in,
+        finish_sign_in,
+        enroll_at_sign_in,
+        confirm_at_sign_in,
+        enroll_second_factor,
+        confirm_second_factor,
+        new_recovery_codes,
+        turn_off_second_factor,
+        remove_second_factor,
+        save_recovery_codes,
         sign_out,
         redeem_code,
         change_password,
@@ -318,6 +327,12 @@ pub async fn choose_file(
                 (Some("invitations"), _) => {
                     ("CSV", &["csv"], "Save the invitations", "invitations.csv")
                 }
+                (Some("recovery"), _) => (
+                    "Text",
+                    &["txt"],
+                    "Save the recovery codes",
+                    "keyward-recovery-codes.txt",
+                ),
                 (Some("backup"), true) => (
                     "Keyward directory",
                     &["db"],
@@ -380,17 +395,184 @@ fn start_session(state: &Desktop, window: &WebviewWindow, signed_in: SignedIn) {
     retitle(state, window);
 }
 
+/// What a password sign-in came to: signed in (with the connection as it now is), or a
+/// second step to take (`SECOND_FACTOR`: a code; `ENROLLMENT`: set one up first), whose
+/// challenge this side keeps.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInReply {
+    step: &'static str,
+    connection: Option<ConnectionInfo>,
+}
+
 #[tauri::command]
 pub async fn sign_in(
     state: State<'_, Desktop>,
     window: WebviewWindow,
     user_name: String,
     password: Secret,
+) -> Reply<SignInReply> {
+    let (directory, _) = state.directory().map_err(body)?;
+    let step = blocking(move || directory.start_sign_in(user_name.trim(), &password)).await?;
+    let step = match step {
+        SignInStep::SignedIn(signed_in) => {
+            start_session(&state, &window, *signed_in);
+            return Ok(SignInReply {
+                step: "SIGNED_IN",
+                connection: Some(describe(&state).await?),
+            });
+        }
+        SignInStep::SecondFactor(challenge) => {
+            state.hold_challenge(Some(challenge.challenge_token));
+            "SECOND_FACTOR"
+        }
+        SignInStep::Enrollment(challenge) => {
+            state.hold_challenge(Some(challenge.challenge_token));
+            "ENROLLMENT"
+        }
+    };
+    Ok(SignInReply {
+        step,
+        connection: None,
+    })
+}
+
+/// The second step of the sign-in begun with the password: a code, or a recovery code.
+#[tauri::command]
+pub async fn finish_sign_in(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    code: Secret,
 ) -> Reply<ConnectionInfo> {
     let (directory, _) = state.directory().map_err(body)?;
-    let signed_in = blocking(move || directory.sign_in(user_name.trim(), &password)).await?;
+    let challenge = state.challenge().map_err(body)?;
+    let signed_in = blocking(move || directory.finish_sign_in(&challenge, &code)).await?;
     start_session(&state, &window, signed_in);
     describe(&state).await
+}
+
+/// What the window shows to set up an authenticator: the secret as text, the `otpauth://`
+/// URI, and its QR code.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpView {
+    secret: Secret,
+    otpauth_uri: Secret,
+    qr: super::qr::QrImage,
+}
+
+fn totp_view(setup: TotpSetup) -> Result<TotpView> {
+    Ok(TotpView {
+        qr: super::qr::draw(setup.otpauth_uri.expose())?,
+        secret: setup.secret,
+        otpauth_uri: setup.otpauth_uri,
+    })
+}
+
+/// Starts the set-up the directory requires at sign-in.
+#[tauri::command]
+pub async fn enroll_at_sign_in(state: State<'_, Desktop>) -> Reply<TotpView> {
+    let (directory, _) = state.directory().map_err(body)?;
+    let challenge = state.challenge().map_err(body)?;
+    blocking(move || totp_view(directory.enroll_second_factor(Enrolling::AtSignIn(&challenge))?))
+        .await
+}
+
+/// A set-up at sign-in confirmed: the recovery codes (shown once) and the session.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrolledAtSignIn {
+    recovery_codes: Vec<Secret>,
+    connection: ConnectionInfo,
+}
+
+#[tauri::command]
+pub async fn confirm_at_sign_in(
+    state: State<'_, Desktop>,
+    window: WebviewWindow,
+    code: Secret,
+) -> Reply<EnrolledAtSignIn> {
+    let (directory, _) = state.directory().map_err(body)?;
+    let challenge = state.challenge().map_err(body)?;
+    let enrolled =
+        blocking(move || directory.confirm_second_factor(Enrolling::AtSignIn(&challenge), &code))
+            .await?;
+    let signed_in = enrolled
+        .signed_in
+        .ok_or_else(|| body(Error::Internal("no session after the set-up".into())))?;
+    start_session(&state, &window, signed_in);
+    Ok(EnrolledAtSignIn {
+        recovery_codes: enrolled.recovery_codes,
+        connection: describe(&state).await?,
+    })
+}
+
+/// Starts setting up one's own second step.
+#[tauri::command]
+pub async fn enroll_second_factor(state: State<'_, Desktop>) -> Reply<TotpView> {
+    as_signed_in(&state, |d, c| {
+        totp_view(d.enroll_second_factor(Enrolling::Signed(c))?)
+    })
+    .await
+}
+
+/// Confirms one's set-up with a code: the recovery codes, shown once.
+#[tauri::command]
+pub async fn confirm_second_factor(state: State<'_, Desktop>, code: Secret) -> Reply<Vec<Secret>> {
+    as_signed_in(&state, move |d, c| {
+        Ok(d.confirm_second_factor(Enrolling::Signed(c), &code)?
+            .recovery_codes)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn new_recovery_codes(state: State<'_, Desktop>, code: Secret) -> Reply<Vec<Secret>> {
+    as_signed_in(&state, move |d, c| {
+        Ok(d.new_recovery_codes(c, &code)?.recovery_codes)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn turn_off_second_factor(state: State<'_, Desktop>, code: Secret) -> Reply<()> {
+    as_signed_in(&state, move |d, c| d.turn_off_second_factor(c, &code)).await
+}
+
+/// An administrator removes a user's lost second step.
+#[tauri::command]
+pub async fn remove_second_factor(state: State<'_, Desktop>, id: String) -> Reply<User> {
+    as_signed_in(&state, move |d, c| d.remove_second_factor(c, &id)).await
+}
+
+/// Writes recovery codes to a new text file the person chose (never over an existing one).
+#[tauri::command]
+pub async fn save_recovery_codes(path: String, codes: Vec<Secret>) -> Reply<()> {
+    blocking(move || {
+        let path = PathBuf::from(path.trim());
+        let mut text = String::from(
+            "Keyward recovery codes. Each signs in once in place of a code from your \
+             authenticator app. Keep them somewhere safe.\n\n",
+        );
+        for code in &codes {
+            text.push_str(code.expose());
+            text.push('\n');
+        }
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()));
+        written.map_err(|e| {
+            let reason = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                "it exists already; choose a new file".to_owned()
+            } else {
+                e.to_string()
+            };
+            Error::invalid("path", format!("Cannot write {}: {reason}", path.display()))
+        })
+    })
+    .await
 }
 
 /// Works as the owner of an API key (pasted instead of a password).

@@ -8,10 +8,12 @@
 mod clipboard;
 mod commands;
 mod profiles;
+mod qr;
 mod recent;
 
 use crate::core::directory::Directory;
 use crate::core::model::Credential;
+use crate::core::secret::Secret;
 use crate::core::Error;
 use crate::store::SqliteDirectory;
 use std::path::PathBuf;
@@ -37,6 +39,9 @@ pub struct SignedInAs {
 /// The app's state, shared by every command.
 pub struct Desktop {
     connection: Mutex<Result<Connection, String>>,
+    /// A sign-in whose password was accepted and whose second step (a code, or setting one
+    /// up) is still to come: the challenge stays here, never in the webview.
+    challenge: Mutex<Option<Secret>>,
     clipboard: Arc<clipboard::SecretClipboard>,
     recent: recent::RecentFiles,
     profiles: profiles::Profiles,
@@ -62,6 +67,7 @@ impl Desktop {
 
     /// Replaces the open directory (the previous session is simply dropped with it).
     fn connect(&self, place: String, remote: bool, opened: Result<Arc<dyn Directory>, String>) {
+        self.hold_challenge(None);
         *self.lock() = opened.map(|directory| Connection {
             place,
             remote,
@@ -70,7 +76,30 @@ impl Desktop {
         });
     }
 
+    /// Keeps (or, with `None`, forgets) the challenge of a sign-in half done.
+    fn hold_challenge(&self, challenge: Option<Secret>) {
+        *self
+            .challenge
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = challenge;
+    }
+
+    /// The challenge of the sign-in half done, or why there is none.
+    fn challenge(&self) -> Result<Secret, Error> {
+        self.challenge
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                Error::invalid(
+                    "challengeToken",
+                    "This sign-in has expired or was finished already: sign in again.",
+                )
+            })
+    }
+
     fn set_signed_in(&self, signed_in: Option<SignedInAs>) {
+        self.hold_challenge(None);
         if let Ok(connection) = &mut *self.lock() {
             connection.signed_in = signed_in;
         }
@@ -118,6 +147,7 @@ pub fn run(start: Start) -> ExitCode {
     std::thread::spawn(crate::core::password::prepare_unknown_user_check);
     let desktop = Desktop {
         connection: Mutex::new(Err(String::new())),
+        challenge: Mutex::new(None),
         clipboard: Arc::new(clipboard::SecretClipboard::default()),
         recent: recent::RecentFiles::load(),
         profiles: profiles::Profiles::load(),

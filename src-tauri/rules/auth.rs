@@ -262,6 +262,7 @@ pub(super) fn me(tx: &dyn Tx, actor: &Actor) -> Result<Me> {
         email: user.email,
         roles,
         permissions: actor.permissions,
+        second_factor: user.second_factor,
     })
 }
 

@@ -64,7 +64,7 @@ impl Opener {
     /// The plain TOTP secret of a sealed one, or why it cannot be opened.
     fn open(&self, user_id: &str, sealed: &[u8]) -> Result<Vec<u8>> {
         if !self.key.sealed_it(sealed) {
-            return Err(Error::Unavailable(format!(
+            return Err(Error::StateConflict(format!(
                 "Two-step sign-in is unavailable: the key {} is not the key this directory's \
                  secrets were sealed with. Put the right key file back; nobody with two-step \
                  sign-in can sign in until then.",

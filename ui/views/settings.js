@@ -1,5 +1,5 @@
 // Settings of the directory: key authentication, key lifetime cap, password length, clipboard
-// delay, session lifetime, lock-out threshold. Read-only without MANAGE_SETTINGS. Below them,
+// delay, session lifetime, lock-out threshold, who must use two-step sign-in. Read-only without MANAGE_SETTINGS. Below them,
 // whether the server sends e-mail, with a test message for those who may change settings.
 
 import { call, session } from "../api.js";
@@ -29,7 +29,14 @@ export function render(view) {
       h("fieldset", { class: "group" }, h("legend", {}, "Passwords and sessions"),
         number("Minimum password length", "passwordMinLength", "At least 8; 15 is recommended (NIST SP 800-63B).", { min: 8 }),
         number("Session lifetime (minutes)", "sessionLifetimeMinutes", "How long a sign-in lasts.", { min: 1 }),
-        number("Failed sign-ins before delays", "lockoutThreshold", "After this many failures for one user name, each further attempt waits longer.", { min: 1 })),
+        number("Failed sign-ins before delays", "lockoutThreshold", "After this many failures for one user name, each further attempt waits longer.", { min: 1 }),
+        field({ label: "Two-step sign-in", name: "secondFactor", type: "select", value: settings.secondFactor ?? "OPTIONAL", disabled: readOnly,
+          hint: "Who must sign in with a code from an authenticator app after the password. Those who have none yet set it up at their next sign-in.",
+          options: [
+            ["OPTIONAL", "Optional: everyone chooses"],
+            ["REQUIRED_FOR_ADMINS", "Required for administrators (anyone who can change users, roles, groups, others' keys or settings)"],
+            ["REQUIRED", "Required for everyone who signs in"],
+          ] })),
       h("fieldset", { class: "group" }, h("legend", {}, "Clipboard"),
         number("Clear a copied secret after (seconds)", "clipboardClearSeconds", "0: never clear. The clipboard is only cleared if it still holds the secret.")),
       formError(),
@@ -50,9 +57,10 @@ export function render(view) {
         sessionLifetimeMinutes: whole("sessionLifetimeMinutes"),
         lockoutThreshold: whole("lockoutThreshold"),
         clipboardClearSeconds: whole("clipboardClearSeconds"),
+        secondFactor: data.get("secondFactor"),
         updateVersion: settings.updateVersion,
       };
-      const bad = Object.entries(update).filter(([name, v]) => name !== "updateVersion" && name !== "apiKeyAuthEnabled"
+      const bad = Object.entries(update).filter(([name, v]) => !["updateVersion", "apiKeyAuthEnabled", "secondFactor"].includes(name)
         && (form.querySelector(`[name=${name}]`).validity.badInput || (typeof v === "number" && (!Number.isInteger(v) || v < 0))));
       if (bad.length) {
         showErrors(form, { errors: Object.fromEntries(bad.map(([name]) => [name, ["Enter a whole number."]])) });

@@ -3,6 +3,7 @@
 
 import { call, session } from "../api.js";
 import { h, replace, field, formError, showErrors, clearErrors, repeatDiffers, notify } from "../dom.js";
+import { codeField, setupPanel, recoveryPanel } from "./twostep.js";
 
 export function render(view, { onSignedIn }) {
   const show = (screen) => replace(view, screen());
@@ -63,8 +64,10 @@ export function render(view, { onSignedIn }) {
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        await call("sign_in", { userName: data.get("userName"), password: data.get("password") });
-        onSignedIn();
+        const reply = await call("sign_in", { userName: data.get("userName"), password: data.get("password") });
+        if (reply.step === "SECOND_FACTOR") show(secondStep);
+        else if (reply.step === "ENROLLMENT") show(enrolment);
+        else onSignedIn();
       } catch (error) {
         button.disabled = false;
         form.querySelector("[name=password]").value = "";
@@ -76,6 +79,71 @@ export function render(view, { onSignedIn }) {
       h("a", { href: "#", id: "use-key", onclick: (e) => { e.preventDefault(); show(withKey); } }, "Use an API key instead"),
       otherFile,
     ]);
+  }
+
+  /** The password was right: a code from the authenticator (or a recovery code) follows. */
+  function secondStep() {
+    let recovery = false;
+    const holder = h("div", {});
+    const form = h("form", { id: "code-form", novalidate: true }, holder, formError(),
+      h("div", { class: "actions" },
+        h("button", { type: "button", onclick: () => show(signIn) }, "Back"),
+        h("button", { type: "submit", class: "primary" }, "Sign in")));
+    const toggle = h("a", { href: "#", id: "use-recovery" });
+    const mode = () => {
+      replace(holder, recovery
+        ? field({ label: "Recovery code", name: "code", autocomplete: "off", required: true, autofocus: true, class: "mono", spellcheck: "false",
+          hint: "One of the codes you kept when you set up two-step sign-in. Each works once." })
+        : codeField({ hint: "The six digits your authenticator app shows for Keyward now." }));
+      toggle.textContent = recovery ? "Use a code from the app instead" : "Use a recovery code";
+      holder.querySelector("input").focus();
+    };
+    toggle.addEventListener("click", (e) => { e.preventDefault(); recovery = !recovery; clearErrors(form); mode(); });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        await call("finish_sign_in", { code: new FormData(form).get("code").trim() });
+        onSignedIn();
+      } catch (error) {
+        button.disabled = false;
+        form.querySelector("[name=code]").value = "";
+        if (error.errors?.challengeToken) {
+          show(signIn);
+          notify(error.errors.challengeToken.join(" "), "error");
+        } else {
+          showErrors(form, error);
+        }
+      }
+    });
+    mode();
+    return card("Two-step sign-in", "Enter the code from your authenticator app.", form, [toggle, otherFile]);
+  }
+
+  /** The directory requires a second step of this account: set it up now, then sign in. */
+  function enrolment() {
+    const body = h("div", { id: "enrolment" }, h("p", { class: "busy" }, "Preparing…"));
+    (async () => {
+      try {
+        const totp = await call("enroll_at_sign_in");
+        replace(body, setupPanel(totp, {
+          onCancel: () => show(signIn),
+          confirm: async (code) => {
+            const done = await call("confirm_at_sign_in", { code });
+            replace(body, h("p", { class: "ok" }, "Two-step sign-in is on, and you are signed in."),
+              recoveryPanel(done.recoveryCodes, { onDone: onSignedIn, done: "Continue" }));
+          },
+        }));
+      } catch (error) {
+        show(signIn);
+        notify(error.message, "error");
+      }
+    })();
+    return card("Set up two-step sign-in",
+      "Your directory requires two-step sign-in for your account: a code from an authenticator app on your phone, after your password. Set it up now to sign in.",
+      body, null);
   }
 
   function withKey() {

@@ -165,6 +165,8 @@ export function render(view, { id }) {
         ? h("button", { type: "button", id: "send-invite", onclick: () => invite(user) }, "Send new invite") : null,
       user.type === "NATIVE" && user.status === "ACTIVE" && session.can("RESET_PASSWORD") && manageable
         ? h("button", { type: "button", id: "reset-password", onclick: () => resetPassword(user) }, "Reset password") : null,
+      user.secondFactor && !self && session.can("RESET_PASSWORD") && manageable
+        ? h("button", { type: "button", id: "remove-two-step", onclick: () => removeSecondFactor(user) }, "Remove two-step sign-in") : null,
       session.can("DELETE_USER") && !self && manageable
         ? h("button", { type: "button", class: "danger-text", id: "delete-user", onclick: () => remove(user) }, "Delete") : null);
 
@@ -174,7 +176,8 @@ export function render(view, { id }) {
       h("div", { class: "page-head" },
         h("div", {},
           h("h1", {}, user.displayName, " ", badge(user.status)),
-          h("p", { class: "muted" }, `${user.userName} · ${user.type === "NATIVE" ? "managed here" : "external"} · created ${formatTime(user.createdTime)} · last sign-in ${formatTime(user.lastLoginTime)}`)),
+          h("p", { class: "muted" }, `${user.userName} · ${user.type === "NATIVE" ? "managed here" : "external"} · created ${formatTime(user.createdTime)} · last sign-in ${formatTime(user.lastLoginTime)}`),
+          h("p", { class: "muted", id: "two-step-status" }, `Two-step sign-in: ${user.secondFactor ? "on" : "off"}`)),
         actions),
       user.mail ? mailStatus(user) : null,
       form, keysSection);
@@ -220,6 +223,23 @@ export function render(view, { id }) {
         issued, purpose: "reset", person: user.displayName,
       });
       if (issued.mail) load();
+    } catch (error) {
+      notify(error.message, "error");
+    }
+  }
+
+  async function removeSecondFactor(user) {
+    const sure = await confirmAction({
+      title: `Remove two-step sign-in of ${user.userName}?`,
+      message: ["For a lost phone: they then sign in with their password alone, and set up a new authenticator where the directory requires one.",
+        "Make sure it is really them asking."],
+      confirm: "Remove two-step sign-in",
+    });
+    if (!sure) return;
+    try {
+      const saved = await call("remove_second_factor", { id: user.id });
+      notify(`Two-step sign-in removed for ${saved.userName}.`);
+      show(saved);
     } catch (error) {
       notify(error.message, "error");
     }
