@@ -128,6 +128,7 @@ fn usage_errors_exit_with_two_and_help_is_complete() {
                 "delete",
                 "reset-password",
                 "invite",
+                "remove-2fa",
                 "import",
                 "export",
             ],
@@ -162,7 +163,7 @@ fn usage_errors_exit_with_two_and_help_is_complete() {
             );
         }
     }
-    for command in ["audit", "backup", "restore", "check", "serve"] {
+    for command in ["audit", "backup", "restore", "check", "serve", "secret-key"] {
         let help = keyward().args([command, "--help"]).output().unwrap();
         assert_eq!(help.status.code(), Some(0), "{command} --help");
     }
@@ -1055,11 +1056,54 @@ fn two_step_sign_in_asks_for_the_code_on_a_file_and_a_server_and_an_admin_remove
         wrong.stderr
     );
     as_ann(&on_file, Some(recovery[0].expose())).ok();
+    // A key of its own for a directory: `secret-key` writes one, never over another. Named by
+    // KEYWARD_SECRET_KEY_FILE, it is the one used, and it is not the key of this file.
+    let other_key = tmp.path().join("other.key");
+    let made = run(keyward().arg("secret-key").arg(&other_key), "").ok();
+    assert!(
+        made.stdout.contains("KEYWARD_SECRET_KEY_FILE"),
+        "{}",
+        made.stdout
+    );
+    let text = std::fs::read_to_string(&other_key).unwrap();
+    assert!(text.trim().len() == 64 && text.trim().bytes().all(|b| b.is_ascii_hexdigit()));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&other_key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = run(keyward().arg("secret-key").arg(&other_key), "");
+    assert_eq!(again.code, Some(1));
+    assert!(
+        again.stderr.contains("never overwritten"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&other_key).unwrap(), text);
+    let mut with_other = Command::new("setsid");
+    with_other
+        .arg("-w")
+        .arg(env!("CARGO_BIN_EXE_keyward"))
+        .args(["users", "list", "--as", "ann", "--db", db.to_str().unwrap()])
+        .env("KEYWARD_PASSWORD", crate::common::OTHER_PASSWORD)
+        .env("KEYWARD_TOTP_CODE", recovery[2].expose())
+        .env("KEYWARD_SECRET_KEY_FILE", &other_key);
+    let refused = run(&mut with_other, "");
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused.stderr.contains("is not the key"),
+        "{}",
+        refused.stderr
+    );
     // The same on a server.
     let (server, token) = serving(directory, "127.0.0.1:0");
     let url = server.url();
     as_ann(&["--server", &url], Some(recovery[1].expose())).ok();
     let wrong = as_ann(&["--server", &url], Some(recovery[1].expose()));
+    assert!(
+        !wrong.stderr.contains(recovery[1].expose()),
+        "no code in an error"
+    );
     assert_eq!(wrong.code, Some(1), "a recovery code signs in once");
 
     // `users show` says so; an administrator removes it.

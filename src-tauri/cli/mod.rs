@@ -51,7 +51,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Users: list, show, add, edit, deactivate, activate, delete, reset-password, invite,
-    /// import, export.
+    /// remove-2fa, import, export.
     #[command(subcommand)]
     Users(admin::UsersCommand),
     /// Roles: list, show, add, edit, delete.
@@ -100,6 +100,14 @@ pub enum Command {
         /// Where to: a new file, or a database without a directory yet.
         #[arg(long, value_name = "PATH|URL")]
         to: PathBuf,
+    },
+    /// Write a new key for sealing two-step sign-in secrets to a new file (64 hexadecimal
+    /// digits, readable by its owner only). Give the same file to every `keyward serve` on a
+    /// PostgreSQL directory with KEYWARD_SECRET_KEY_FILE; a directory file makes its own
+    /// (`<file>.key`) when first needed.
+    SecretKey {
+        /// The key file to write; an existing file is refused.
+        out: PathBuf,
     },
     /// Create a directory file and its first SuperAdmin.
     ///
@@ -237,6 +245,26 @@ fn run(program: Program) -> ExitCode {
         Some(Command::Restore { input, force }) => data::restore(&db, &input, force),
         Some(Command::Check) => data::check(&db),
         Some(Command::Copy { from, to }) => copy(&from, &to),
+        Some(Command::SecretKey { out }) => match crate::core::sealing::write_new_key(&out) {
+            Ok(()) => {
+                println!(
+                    "Wrote a new key to {}. Keep a copy where you keep the database's \
+                     backups, apart from them; give every server the same file with \
+                     KEYWARD_SECRET_KEY_FILE.",
+                    out.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                let reason = if error.kind() == std::io::ErrorKind::AlreadyExists {
+                    "it exists already; a key is never overwritten".to_owned()
+                } else {
+                    error.to_string()
+                };
+                eprintln!("error: cannot write {}: {reason}", out.display());
+                ExitCode::from(exit::REFUSED)
+            }
+        },
         Some(Command::Users(command)) => {
             administer(&cli.global, &db, cli.server, |s| admin::users(s, command))
         }

@@ -178,21 +178,28 @@ fn parse(path: &Path, text: &str) -> Result<SealingKey> {
     }
 }
 
-fn create_key_file(path: &Path) -> Result<SealingKey> {
+/// Writes a new random key to a new file at `path` (64 hexadecimal digits and a line end,
+/// readable by its owner only); `AlreadyExists` when there is a file.
+pub fn write_new_key(path: &Path) -> std::io::Result<()> {
     let mut bytes = [0u8; 32];
     OsRng.unwrap_err().fill(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| cannot_write(path, &e))?;
+        std::fs::create_dir_all(parent)?;
     }
-    match crate::platform::files::create_private(path, format!("{hex}\n").as_bytes()) {
-        Ok(()) => Ok(SealingKey::from_bytes(&bytes)),
+    crate::platform::files::create_private(path, format!("{hex}\n").as_bytes())
+}
+
+fn create_key_file(path: &Path) -> Result<SealingKey> {
+    match write_new_key(path) {
+        Ok(()) => {}
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path)
-            .map_err(|e| cannot_write(path, &e))
-            .and_then(|text| parse(path, &text)),
-        Err(e) => Err(cannot_write(path, &e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(cannot_write(path, &e)),
     }
+    std::fs::read_to_string(path)
+        .map_err(|e| cannot_write(path, &e))
+        .and_then(|text| parse(path, &text))
 }
 
 fn cannot_write(path: &Path, error: &std::io::Error) -> Error {

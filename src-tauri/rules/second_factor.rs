@@ -108,9 +108,11 @@ fn accept(
     now: Time,
     recovery: bool,
 ) -> Result<Option<Accepted>> {
+    // The secret is opened whichever way in: with the key missing or another key, nothing
+    // (a recovery code neither) lets someone with a second step in.
+    let secret = opener.open(user_id, &factor.secret)?;
     match totp::entered(code.expose()) {
         Entered::Code(digits) => {
-            let secret = opener.open(user_id, &factor.secret)?;
             let step = totp::check(&secret, &digits, now).and_then(|s| i64::try_from(s).ok());
             match step {
                 Some(step) if factor.last_step.is_none_or(|last| step > last) => {

@@ -386,6 +386,20 @@ fn one_address_signing_in_too_often_is_answered_429_with_retry_after() {
             json!({"token": "t", "password": OTHER_PASSWORD}),
         )
         .problem(429, "RATE_LIMITED");
+    // So does every second step of a sign-in (a code is a secret to guess, too).
+    for (path, body) in [
+        (
+            "/api/auth/login/totp",
+            json!({"challengeToken": "c", "code": "123456"}),
+        ),
+        ("/api/auth/login/enroll", json!({"challengeToken": "c"})),
+        (
+            "/api/auth/login/enroll/confirm",
+            json!({"challengeToken": "c", "code": "123456"}),
+        ),
+    ] {
+        server.post(path, "", body).problem(429, "RATE_LIMITED");
+    }
     for _ in 0..5 {
         server.get("/api/me", &root).expect(200);
         server
