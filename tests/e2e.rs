@@ -425,10 +425,16 @@ impl Serve {
     }
 
     fn start_with(db: &std::path::Path, port: u16, extra: &[&str]) -> Serve {
+        Serve::spawn(db, port, extra, &[])
+    }
+
+    /// `keyward serve` with these arguments and environment variables.
+    fn spawn(db: &std::path::Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Serve {
         let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args(["serve", "--db", db.to_str().unwrap(), "--bind"])
             .arg(format!("127.0.0.1:{port}"))
             .args(extra)
+            .envs(env.iter().copied())
             .env("KEYWARD_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -1004,4 +1010,63 @@ fn two_step_sign_in_is_set_up_asked_for_required_by_the_setting_and_removed_by_a
         .access_token,
     );
     assert!(!dir.get_user(&root, &ada_id).unwrap().second_factor);
+}
+
+#[test]
+fn two_step_sign_in_works_from_the_app_on_a_server_over_postgresql_with_its_key_file() {
+    use crate::common::totp_code;
+    use chrono::{TimeDelta, Utc};
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::TempDir::new().unwrap();
+    let database = crate::common::postgres::server().new_database();
+    crate::common::keyward_init(&database, Some("Rita Root"));
+    let db = std::path::Path::new(&database);
+
+    // Without a key the server says what it lacks, and nothing is set up.
+    let port = crate::server::support::free_port();
+    let keyless = Serve::start(db, port);
+    let app = App::open(&tmp.path().join("laptop.db"));
+    signed_in_through_a_connection(&app, "Team database", &keyless.url);
+    app.click("#two-step-link");
+    app.click("#totp-start");
+    app.wait_for(
+        "return [...document.querySelectorAll('.notice')].some(n => \
+         n.textContent.includes('KEYWARD_SECRET_KEY_FILE'))",
+    );
+    app.press(&["\u{E00C}"]);
+    app.sign_out();
+    drop(keyless);
+
+    // With the key `keyward secret-key` wrote, on the same port: set up, then asked for.
+    let key = tmp.path().join("team.key");
+    let made = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .arg("secret-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let server = Serve::spawn(
+        db,
+        port,
+        &[],
+        &[("KEYWARD_SECRET_KEY_FILE", key.to_str().unwrap())],
+    );
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.click("#two-step-link");
+    app.click("#totp-start");
+    let secret_text = app.wait_text("#totp-secret").replace(' ', "");
+    app.fill(
+        "#totp-confirm-form",
+        json!({"code": totp_code(&secret_text, Utc::now()).expose()}),
+    );
+    app.wait_for_element("#recovery-codes li");
+    app.click("#recovery-done");
+    app.sign_out();
+    app.sign_in("root", PASSWORD);
+    let next = totp_code(&secret_text, Utc::now() + TimeDelta::seconds(30));
+    app.fill("#code-form", json!({"code": next.expose()}));
+    app.wait_for_element("#users-table tr[data-user=root]");
+    app.screenshot("two-step-server-signed-in");
+    drop(server);
 }

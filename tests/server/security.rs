@@ -944,6 +944,20 @@ fn replies_that_carry_a_secret_are_never_cached_and_no_reply_is_sniffed() {
     );
     assert_eq!(imported.status, 200, "{}", imported.text);
     never_cached(&imported, "an import with invitation links");
+    let setup = server.call(Method::POST, "/api/me/totp", &root, None);
+    assert_eq!(setup.status, 200, "{}", setup.text);
+    never_cached(&setup, "a two-step set-up with its secret");
+    let code = crate::common::totp_code(
+        setup.json()["secret"].as_str().unwrap(),
+        server.h.clock_now(),
+    );
+    let enrolled = server.post(
+        "/api/me/totp/confirm",
+        &root,
+        json!({"code": code.expose()}),
+    );
+    assert_eq!(enrolled.status, 200, "{}", enrolled.text);
+    never_cached(&enrolled, "recovery codes");
     // Every route, answered or refused, carries nosniff; every API reply no-store.
     for endpoint in ENDPOINTS {
         let path = endpoint
