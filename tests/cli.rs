@@ -4,13 +4,27 @@ use crate::common::{run, Ran};
 use std::process::Command;
 
 fn keyward() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    scrubbed(Command::new(env!("CARGO_BIN_EXE_keyward")))
+}
+
+/// `keyward` without a terminal of its own (setsid): a prompt cannot wait for a person, as in
+/// a script run by a scheduler.
+fn keyward_detached() -> Command {
+    let mut command = Command::new("setsid");
+    command.arg("-w").arg(env!("CARGO_BIN_EXE_keyward"));
+    scrubbed(command)
+}
+
+/// `command` without the caller's Keyward environment.
+fn scrubbed(mut command: Command) -> Command {
     command
         .env_remove("KEYWARD_DB")
         .env_remove("KEYWARD_SERVER")
         .env_remove("KEYWARD_TOKEN")
         .env_remove("KEYWARD_PASSWORD")
-        .env_remove("KEYWARD_ADMIN_PASSWORD");
+        .env_remove("KEYWARD_ADMIN_PASSWORD")
+        .env_remove("KEYWARD_TOTP_CODE")
+        .env_remove("KEYWARD_SECRET_KEY_FILE");
     command
 }
 
@@ -1021,19 +1035,11 @@ fn two_step_sign_in_asks_for_the_code_on_a_file_and_a_server_and_an_admin_remove
         .unwrap()
         .recovery_codes;
     let as_ann = |target: &[&str], code: Option<&str>| {
-        // Without a terminal of its own (setsid), a prompt cannot wait for a person.
-        let mut command = Command::new("setsid");
+        let mut command = keyward_detached();
         command
-            .arg("-w")
-            .arg(env!("CARGO_BIN_EXE_keyward"))
-            .env_remove("KEYWARD_DB")
-            .env_remove("KEYWARD_SERVER")
-            .env_remove("KEYWARD_TOKEN")
-            .env_remove("KEYWARD_ADMIN_PASSWORD")
             .args(["users", "list", "--as", "ann"])
             .args(target)
-            .env("KEYWARD_PASSWORD", crate::common::OTHER_PASSWORD)
-            .env_remove("KEYWARD_TOTP_CODE");
+            .env("KEYWARD_PASSWORD", crate::common::OTHER_PASSWORD);
         if let Some(code) = code {
             command.env("KEYWARD_TOTP_CODE", code);
         }
@@ -1080,10 +1086,8 @@ fn two_step_sign_in_asks_for_the_code_on_a_file_and_a_server_and_an_admin_remove
         again.stderr
     );
     assert_eq!(std::fs::read_to_string(&other_key).unwrap(), text);
-    let mut with_other = Command::new("setsid");
+    let mut with_other = keyward_detached();
     with_other
-        .arg("-w")
-        .arg(env!("CARGO_BIN_EXE_keyward"))
         .args(["users", "list", "--as", "ann", "--db", db.to_str().unwrap()])
         .env("KEYWARD_PASSWORD", crate::common::OTHER_PASSWORD)
         .env("KEYWARD_TOTP_CODE", recovery[2].expose())
