@@ -1073,6 +1073,7 @@ fn two_step_sign_in_asks_for_the_code_on_a_file_and_a_server_and_an_admin_remove
     );
     let text = std::fs::read_to_string(&other_key).unwrap();
     assert!(text.trim().len() == 64 && text.trim().bytes().all(|b| b.is_ascii_hexdigit()));
+    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&other_key).unwrap().permissions().mode();

@@ -1010,6 +1010,44 @@ fn two_step_sign_in_is_set_up_asked_for_required_by_the_setting_and_removed_by_a
         .access_token,
     );
     assert!(!dir.get_user(&root, &ada_id).unwrap().second_factor);
+
+    // Root's own: new recovery codes (the old ones stop working), then turned off, in the app.
+    app.click("#two-step-link");
+    app.wait_for_element("#two-step-on");
+    app.fill("#recovery-new-form", json!({"code": codes[3]}));
+    app.wait_for_element("#recovery-codes li");
+    let fresh = texts(&app, "#recovery-codes li");
+    assert_eq!(fresh.len(), 10);
+    assert!(fresh.iter().all(|code| !codes.contains(code)), "{fresh:?}");
+    app.click("#recovery-done");
+    app.click("#two-step-link");
+    // It asks first; then an old recovery code is refused on the field.
+    app.fill("#totp-off-form", json!({"code": codes[4]}));
+    app.click("dialog[open]:last-of-type button.danger");
+    app.wait_for(
+        "return document.querySelector('#totp-off-form [data-field=code] .field-error')\
+         .textContent.includes('not right')",
+    );
+    // The setting still requires it of administrators: refused, and said why.
+    app.fill("#totp-off-form", json!({"code": fresh[0]}));
+    app.click("dialog[open]:last-of-type button.danger");
+    app.wait_for(
+        "return document.querySelector('#totp-off-form .form-error')\
+         .textContent.includes('cannot be turned off')",
+    );
+    app.press(&["\u{E00C}"]);
+    app.go("#/settings");
+    app.wait_for_element("#settings-form [name=secondFactor]");
+    set(&app, "#settings-form [name=secondFactor]", "OPTIONAL");
+    app.click("#save-settings");
+    app.wait_for("return [...document.querySelectorAll('.notice')].some(n => n.textContent.includes('Settings saved'))");
+    app.click("#two-step-link");
+    app.fill("#totp-off-form", json!({"code": fresh[0]}));
+    app.click("dialog[open]:last-of-type button.danger");
+    app.wait_for("return [...document.querySelectorAll('.notice')].some(n => n.textContent.includes('Two-step sign-in is off'))");
+    app.sign_out();
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#users-table tr[data-user=root]");
 }
 
 #[test]

@@ -4,6 +4,7 @@ use crate::common::*;
 use keyward::core::model::*;
 use keyward::core::permission::BuiltinRole;
 use keyward::store::{schema_version, OpenError, SqliteDirectory};
+use keyward::transfer::Format;
 use rusqlite::Connection;
 
 #[test]
@@ -70,13 +71,22 @@ fn a_two_step_secret_is_sealed_in_the_file_its_wal_and_a_backup_and_opens_only_w
         .unwrap()
         .backup_to(&backup)
         .unwrap();
-    for bytes in [file_and_wal(&h.path), std::fs::read(&backup).unwrap()] {
+    let exports = [Format::Csv, Format::Json]
+        .map(|format| keyward::transfer::export(h.dir.as_ref(), &root, format, |_, _| {}).unwrap());
+    for bytes in [file_and_wal(&h.path), std::fs::read(&backup).unwrap()]
+        .into_iter()
+        .chain(exports)
+    {
         assert!(holds(&bytes, b"ann@example.com"), "the data is there");
+        // A recovery code is kept as an HMAC under the key, not as a bare SHA-256 that a
+        // copy of the database could be searched against.
+        let plain_digest = keyward::core::secret::sha256(&recovery[0].expose().replace('-', ""));
         for needle in [
             raw.as_slice(),
             setup.secret.expose().as_bytes(),
             setup.otpauth_uri.expose().as_bytes(),
             recovery[0].expose().as_bytes(),
+            plain_digest.as_slice(),
         ] {
             assert!(
                 !holds(&bytes, needle),

@@ -368,6 +368,42 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
         "seen at the very next request"
     );
 
+    // Two-step sign-in on Windows: the key file is made beside the directory file in
+    // %LOCALAPPDATA% at the first set-up, and the command line takes the code. (The restore
+    // below brings back a backup from before it.)
+    let (status, totp) = post(&url, &token, "/api/me/totp", json!({}));
+    assert_eq!(status, 200, "{totp}");
+    let code = crate::common::totp_code(totp["secret"].as_str().unwrap(), chrono::Utc::now());
+    let (status, enrolled) = post(
+        &url,
+        &token,
+        "/api/me/totp/confirm",
+        json!({"code": code.expose()}),
+    );
+    assert_eq!(status, 200, "{enrolled}");
+    let key_file = wine.unix(&format!(r"{local}\Keyward\keyward.db.key"));
+    let key_text = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(key_text.trim().len(), 64, "{key_text}");
+    let recovery = enrolled["recoveryCodes"][0].as_str().unwrap();
+    let listed = wine
+        .cmd(
+            &format!(
+                "set KEYWARD_ADMIN_PASSWORD={PASSWORD}&& set KEYWARD_TOTP_CODE={recovery}&& \
+                 keyward users show root"
+            ),
+            "",
+        )
+        .ok();
+    assert!(listed.stdout.contains("twoStepSignIn"), "{}", listed.stdout);
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|l| l.contains("twoStepSignIn") && l.contains("on")),
+        "{}",
+        listed.stdout
+    );
+
     // Installing again while the server runs cannot replace its program: a silent setup
     // fails with exit code 6 instead of leaving a mix of versions.
     let before = std::fs::read(installed.join("keyward.exe")).unwrap();

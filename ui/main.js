@@ -64,7 +64,8 @@ function renderChrome() {
   replace(accountArea, me ? [
     h("span", { class: "who", id: "signed-in-as", title: me.email }, me.displayName, h("span", { class: "muted" }, ` (${me.userName})`)),
     h("button", { type: "button", class: "link", onclick: () => account.changePassword() }, "Change password"),
-    h("button", { type: "button", class: "link", id: "two-step-link", onclick: () => twoStepDialog({ onChanged: refresh }) }, "Two-step sign-in"),
+    session.connection.withKey ? null
+      : h("button", { type: "button", class: "link", id: "two-step-link", onclick: () => twoStepDialog({ onChanged: refresh }) }, "Two-step sign-in"),
     h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
   ] : []);
 }

@@ -22,9 +22,14 @@ pub trait Directory: Send + Sync {
     fn sign_in(&self, user_name: &str, password: &Secret) -> Result<SignedIn> {
         match self.start_sign_in(user_name, password)? {
             SignInStep::SignedIn(signed_in) => Ok(*signed_in),
-            SignInStep::SecondFactor(_) | SignInStep::Enrollment(_) => Err(Error::StateConflict(
-                "This account signs in with a second step (a code from an authenticator \
-                     app): sign in where you are asked for it."
+            SignInStep::SecondFactor(_) => Err(Error::StateConflict(
+                "This account signs in with a second step (a code from an authenticator app): \
+                 sign in where you are asked for it."
+                    .to_owned(),
+            )),
+            SignInStep::Enrollment(_) => Err(Error::StateConflict(
+                "This directory requires this account to set up two-step sign-in first: sign \
+                 in where you are walked through it."
                     .to_owned(),
             )),
         }

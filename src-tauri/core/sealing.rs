@@ -11,15 +11,18 @@ use super::error::{Error, Result};
 use rand::rngs::OsRng;
 use rand::{Rng, TryRngCore};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::hmac;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 const KEY_ID_LEN: usize = 8;
 
-/// A key that seals and opens secrets.
+/// A key that seals and opens secrets, and tags (HMAC-SHA256) what is kept as a digest but
+/// must not be guessable from a copy of the database (recovery codes).
 pub struct SealingKey {
     key: LessSafeKey,
+    tags: hmac::Key,
     id: [u8; KEY_ID_LEN],
 }
 
@@ -29,10 +32,24 @@ impl SealingKey {
         let digest = Sha256::digest(bytes);
         let mut id = [0; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        // The tagging key is derived, so that one key is never used for two algorithms.
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, bytes),
+            b"keyward recovery codes v1",
+        );
         SealingKey {
             key: LessSafeKey::new(unbound),
+            tags: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
             id,
         }
+    }
+
+    /// The HMAC-SHA256 of `text` under this directory's key: a digest that a copy of the
+    /// database alone cannot be searched against.
+    pub fn tag(&self, text: &str) -> [u8; 32] {
+        let mut tag = [0; 32];
+        tag.copy_from_slice(hmac::sign(&self.tags, text.as_bytes()).as_ref());
+        tag
     }
 
     /// `plain`, sealed for the record `owner` (e.g. a user id): key id, nonce, ciphertext.
@@ -161,7 +178,7 @@ fn missing(why: &str) -> Error {
 
 fn parse(path: &Path, text: &str) -> Result<SealingKey> {
     let hex = text.trim();
-    let bytes: Option<Vec<u8>> = (hex.len() == 64)
+    let bytes: Option<Vec<u8>> = (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| {
             (0..32)
                 .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
@@ -246,9 +263,20 @@ mod tests {
         let sealed = key.seal("u", b"s");
         let again = Keyring::file(&path, false).key(false).unwrap();
         assert_eq!(again.open("u", &sealed).unwrap(), b"s");
-        std::fs::write(&path, "not hex").unwrap();
-        let bad = Keyring::file(&path, true).key(true).err().unwrap();
-        assert!(bad.to_string().contains("64 hexadecimal digits"), "{bad}");
+        for bad in [
+            "not hex".to_owned(),
+            "é".repeat(32),
+            format!("+f{}", "0".repeat(62)),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let refused = Keyring::file(&path, true).key(true).err().unwrap();
+            assert!(
+                refused.to_string().contains("64 hexadecimal digits"),
+                "{refused}"
+            );
+        }
+        assert_ne!(key.tag("abc"), SealingKey::from_bytes(&[1; 32]).tag("abc"));
+        assert_eq!(key.tag("abc"), again.tag("abc"));
         let unset = Keyring::unset("set KEYWARD_SECRET_KEY_FILE")
             .key(true)
             .err()

@@ -5,7 +5,7 @@
 
 use super::model::{SecondFactorPolicy, Time};
 use super::permission::{Permission, PermissionSet};
-use super::secret::{sha256, Secret};
+use super::secret::Secret;
 use rand::rngs::OsRng;
 use rand::{Rng, TryRngCore};
 use totp_rs::{Algorithm, Builder, Totp};
@@ -63,16 +63,6 @@ pub fn check(secret: &[u8], code: &str, now: Time) -> Option<u64> {
     totp(secret, "").check(code, time)
 }
 
-/// The code of `secret` at `time`: what an authenticator shows (for tests and tools).
-pub fn code_at(secret_base32: &str, time: Time) -> Option<String> {
-    let secret = totp_rs::Secret::try_from_base32(secret_base32).ok()?;
-    let totp = totp(secret.as_bytes(), "");
-    Some(
-        totp.generate(u64::try_from(time.timestamp()).ok()?)
-            .to_string(),
-    )
-}
-
 /// What a person typed as their second step.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entered {
@@ -96,8 +86,9 @@ pub fn entered(text: &str) -> Entered {
     }
 }
 
-/// New recovery codes, each `xxxxx-xxxxx` (50 bits), and the digests to keep of them.
-pub fn new_recovery_codes() -> (Vec<Secret>, Vec<[u8; 32]>) {
+/// New recovery codes, each `xxxxx-xxxxx` (50 bits). They are kept as tags under the
+/// directory's sealing key (`SealingKey::tag` of [`recovery_text`]), never as they are.
+pub fn new_recovery_codes() -> Vec<Secret> {
     let mut rng = OsRng.unwrap_err();
     (0..RECOVERY_CODES)
         .map(|_| {
@@ -108,18 +99,16 @@ pub fn new_recovery_codes() -> (Vec<Secret>, Vec<[u8; 32]>) {
                     })
                     .collect::<String>()
             };
-            let code = format!("{}-{}", pick(), pick());
-            let digest = recovery_digest(&code);
-            (Secret::new(code), digest)
+            Secret::new(format!("{}-{}", pick(), pick()))
         })
-        .unzip()
+        .collect()
 }
 
-/// The digest kept of a recovery code, however it was typed.
-pub fn recovery_digest(code: &str) -> [u8; 32] {
+/// A recovery code as its tag is taken, however it was typed.
+pub fn recovery_text(code: &str) -> Secret {
     match entered(code) {
-        Entered::Recovery(plain) => sha256(plain.expose()),
-        Entered::Code(digits) => sha256(&digits),
+        Entered::Recovery(plain) => plain,
+        Entered::Code(digits) => Secret::new(digits),
     }
 }
 
@@ -179,11 +168,11 @@ mod tests {
     #[test]
     fn what_is_typed_is_a_code_or_a_recovery_code() {
         assert_eq!(entered(" 123 456 "), Entered::Code("123456".into()));
-        let (codes, digests) = new_recovery_codes();
+        let codes = new_recovery_codes();
         assert_eq!(codes.len(), RECOVERY_CODES);
         let typed = codes[0].expose().to_uppercase().replace('-', " ");
-        assert_eq!(recovery_digest(&typed), digests[0]);
-        assert_ne!(digests[0], digests[1]);
+        assert_eq!(recovery_text(&typed), recovery_text(codes[0].expose()));
+        assert_ne!(codes[0], codes[1]);
         assert!(matches!(entered(codes[0].expose()), Entered::Recovery(_)));
     }
 

@@ -122,6 +122,8 @@ pub struct ConnectionInfo {
     unreachable: bool,
     needs_setup: bool,
     me: Option<Me>,
+    /// Signed in with an API key (which never changes its owner's two-step sign-in).
+    with_key: bool,
     settings: Option<Settings>,
     recent: Vec<String>,
     profiles: Vec<Profile>,
@@ -145,12 +147,14 @@ async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
                 unreachable: false,
                 needs_setup: false,
                 me: None,
+                with_key: false,
                 settings: None,
                 recent,
                 profiles,
             })
         }
     };
+    let with_key = matches!(credential, Some(Credential::ApiKey(_)));
     let described = blocking(move || {
         let needs_setup = directory.needs_setup()?;
         let signed_in = match credential {
@@ -175,6 +179,7 @@ async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
                 unreachable: true,
                 needs_setup: false,
                 me: None,
+                with_key: false,
                 settings: None,
                 recent,
                 profiles,
@@ -193,6 +198,7 @@ async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
         unreachable: false,
         needs_setup,
         me,
+        with_key,
         settings,
         recent,
         profiles,
@@ -451,13 +457,12 @@ pub async fn finish_sign_in(
     describe(&state).await
 }
 
-/// What the window shows to set up an authenticator: the secret as text, the `otpauth://`
-/// URI, and its QR code.
-#[derive(Debug, Serialize)]
+/// What the window shows to set up an authenticator: the secret as text and the QR code of
+/// its `otpauth://` URI. (No `Debug`: the QR code's path spells the secret.)
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TotpView {
     secret: Secret,
-    otpauth_uri: Secret,
     qr: super::qr::QrImage,
 }
 
@@ -465,7 +470,6 @@ fn totp_view(setup: TotpSetup) -> Result<TotpView> {
     Ok(TotpView {
         qr: super::qr::draw(setup.otpauth_uri.expose())?,
         secret: setup.secret,
-        otpauth_uri: setup.otpauth_uri,
     })
 }
 
@@ -545,7 +549,8 @@ pub async fn remove_second_factor(state: State<'_, Desktop>, id: String) -> Repl
     as_signed_in(&state, move |d, c| d.remove_second_factor(c, &id)).await
 }
 
-/// Writes recovery codes to a new text file the person chose (never over an existing one).
+/// Writes recovery codes to a new text file the person chose (never over an existing one,
+/// readable by its owner only).
 #[tauri::command]
 pub async fn save_recovery_codes(path: String, codes: Vec<Secret>) -> Reply<()> {
     blocking(move || {
@@ -558,11 +563,8 @@ pub async fn save_recovery_codes(path: String, codes: Vec<Secret>) -> Reply<()> 
             text.push_str(code.expose());
             text.push('\n');
         }
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()));
+        // Readable by its owner only, like the key beside a directory file.
+        let written = crate::platform::files::create_private(&path, text.as_bytes());
         written.map_err(|e| {
             let reason = if e.kind() == std::io::ErrorKind::AlreadyExists {
                 "it exists already; choose a new file".to_owned()

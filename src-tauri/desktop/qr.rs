@@ -8,8 +8,9 @@ use serde::Serialize;
 /// Modules of light border around the code, as the QR standard asks.
 const QUIET_ZONE: usize = 4;
 
-/// A QR code as an SVG path of its dark modules, in a square of `size` units.
-#[derive(Debug, Serialize)]
+/// A QR code as an SVG path of its dark modules, in a square of `size` units. (No `Debug`:
+/// the path spells what the code holds, a secret.)
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QrImage {
     pub size: usize,

@@ -167,13 +167,28 @@ pub(super) fn sign_in<S: Store>(
         let has_second_factor = tx
             .second_factor(&user.id)?
             .is_some_and(|factor| factor.confirmed);
-        if has_second_factor {
-            return tokens::challenge(tx, &user.id, ChallengeKind::Code, now)
-                .map(SignInStep::SecondFactor);
-        }
-        if totp::required(settings.second_factor, permissions) {
-            return tokens::challenge(tx, &user.id, ChallengeKind::Enroll, now)
-                .map(SignInStep::Enrollment);
+        let upgraded = if rehash.is_some() {
+            "; password hash upgraded"
+        } else {
+            ""
+        };
+        let second = if has_second_factor {
+            Some((ChallengeKind::Code, "a code asked"))
+        } else if totp::required(settings.second_factor, permissions) {
+            Some((ChallengeKind::Enroll, "two-step sign-in to be set up first"))
+        } else {
+            None
+        };
+        if let Some((kind, asked)) = second {
+            Record::by_user(&user.id, &user.user_name, now, "auth.sign_in")
+                .target("user", &user.id, &user.user_name)
+                .detail(format!("password accepted, {asked}{upgraded}"))
+                .append(tx)?;
+            let challenge = tokens::challenge(tx, &user.id, kind, now)?;
+            return Ok(match kind {
+                ChallengeKind::Code => SignInStep::SecondFactor(challenge),
+                ChallengeKind::Enroll => SignInStep::Enrollment(challenge),
+            });
         }
         let detail = if rehash.is_some() {
             "password hash upgraded"

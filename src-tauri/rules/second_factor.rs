@@ -64,16 +64,46 @@ impl Opener {
     /// The plain TOTP secret of a sealed one, or why it cannot be opened.
     fn open(&self, user_id: &str, sealed: &[u8]) -> Result<Vec<u8>> {
         if !self.key.sealed_it(sealed) {
-            return Err(Error::StateConflict(format!(
-                "Two-step sign-in is unavailable: the key {} is not the key this directory's \
-                 secrets were sealed with. Put the right key file back; nobody with two-step \
-                 sign-in can sign in until then.",
-                self.place
-            )));
+            return Err(wrong_key(&self.place));
         }
         self.key
             .open(user_id, sealed)
             .ok_or_else(|| Error::Internal("a sealed two-step secret does not open".to_owned()))
+    }
+}
+
+impl Opener {
+    /// The tag a recovery code is kept as, however it was typed.
+    fn tag(&self, code: &str) -> [u8; 32] {
+        self.key.tag(totp::recovery_text(code).expose())
+    }
+
+    /// New recovery codes and the tags to keep of them.
+    fn new_recovery_codes(&self) -> (Vec<Secret>, Vec<[u8; 32]>) {
+        let codes = totp::new_recovery_codes();
+        let tags = codes.iter().map(|code| self.tag(code.expose())).collect();
+        (codes, tags)
+    }
+}
+
+/// The refusal while the key at `place` is not the one the directory's secrets were sealed
+/// with.
+fn wrong_key(place: &str) -> Error {
+    Error::StateConflict(format!(
+        "Two-step sign-in is unavailable: the key {place} is not the key this directory's \
+         secrets were sealed with. Put the right key file back; nobody with two-step sign-in \
+         can sign in until then."
+    ))
+}
+
+/// Only a signed-in session changes its own second step: an API key is a machine's
+/// credential, and must not let whoever holds it take over its owner's console account.
+fn in_session(credential: &Credential) -> Result<()> {
+    match credential {
+        Credential::Session(_) => Ok(()),
+        Credential::ApiKey(_) => Err(Error::forbidden(
+            "Two-step sign-in is changed in a signed-in session, not with an API key.",
+        )),
     }
 }
 
@@ -123,7 +153,7 @@ fn accept(
             }
         }
         Entered::Recovery(plain) if recovery => {
-            if tx.use_recovery_code(user_id, &totp::recovery_digest(plain.expose()))? {
+            if tx.use_recovery_code(user_id, &opener.tag(plain.expose()))? {
                 Ok(Some(Accepted::Recovery(tx.recovery_codes_left(user_id)?)))
             } else {
                 Ok(None)
@@ -180,7 +210,8 @@ fn enrolling(tx: &dyn Tx, who: &Enrolling<'_>, actor: Option<&Actor>, now: Time)
         (Enrolling::AtSignIn(token), _) => {
             challenged(tx, &token.digest(), ChallengeKind::Enroll, now)?
         }
-        (Enrolling::Signed(_), Some(actor)) => {
+        (Enrolling::Signed(credential), Some(actor)) => {
+            in_session(credential)?;
             actor.require(Permission::SIGN_IN)?;
             users::load(tx, &actor.id)?
         }
@@ -208,7 +239,12 @@ fn begin(
                 .to_owned(),
         ));
     }
-    let key = keyring.key(!tx.any_second_factor()?)?;
+    let existing = tx.any_sealed_secret()?;
+    let key = keyring.key(existing.is_none())?;
+    // Never two keys in one directory: a secret sealed with another key stays unopenable.
+    if existing.is_some_and(|other| !key.sealed_it(&other)) {
+        return Err(wrong_key(&keyring.describe()));
+    }
     let secret = totp::new_secret();
     tx.put_second_factor(
         &user.id,
@@ -293,8 +329,8 @@ pub(super) fn confirm<S: Store>(
             },
             now,
         )?;
-        let (codes, digests) = totp::new_recovery_codes();
-        tx.replace_recovery_codes(&user.id, &digests)?;
+        let (codes, tags) = opener.new_recovery_codes();
+        tx.replace_recovery_codes(&user.id, &tags)?;
         tx.touch_users(std::slice::from_ref(&user.id), now)?;
         Record::by_user(&user.id, &user.user_name, now, "auth.second_factor_enable")
             .target("user", &user.id, &user.user_name)
@@ -346,9 +382,10 @@ fn with_code<S: Store, T>(
     credential: &Credential,
     action: &'static str,
     code: &Secret,
-    mut change: impl FnMut(&dyn Tx, &Actor, &User, Time) -> Result<T>,
+    mut change: impl FnMut(&dyn Tx, &Actor, &User, &Opener, Time) -> Result<T>,
 ) -> Result<T> {
     let user = dir.read(credential, |tx, actor, _| {
+        in_session(credential)?;
         actor.require(Permission::SIGN_IN)?;
         users::load(tx, &actor.id)
     })?;
@@ -365,7 +402,7 @@ fn with_code<S: Store, T>(
             return Ok(None);
         }
         tx.clear_sign_in_failures(&user.user_name.to_lowercase())?;
-        change(tx, actor, &user, now).map(Some)
+        change(tx, actor, &user, &opener, now).map(Some)
     })?;
     done.ok_or_else(|| refuse(dir, &user, action))
 }
@@ -376,9 +413,9 @@ pub(super) fn new_recovery_codes<S: Store>(
     code: &Secret,
 ) -> Result<RecoveryCodes> {
     let action = "auth.second_factor_recovery_codes";
-    with_code(dir, credential, action, code, |tx, _, user, now| {
-        let (codes, digests) = totp::new_recovery_codes();
-        tx.replace_recovery_codes(&user.id, &digests)?;
+    with_code(dir, credential, action, code, |tx, _, user, opener, now| {
+        let (codes, tags) = opener.new_recovery_codes();
+        tx.replace_recovery_codes(&user.id, &tags)?;
         Record::by_user(&user.id, &user.user_name, now, action)
             .target("user", &user.id, &user.user_name)
             .detail("10 new recovery codes issued; the earlier ones stopped working")
@@ -395,7 +432,7 @@ pub(super) fn turn_off<S: Store>(
     code: &Secret,
 ) -> Result<()> {
     let action = "auth.second_factor_disable";
-    with_code(dir, credential, action, code, |tx, actor, user, now| {
+    with_code(dir, credential, action, code, |tx, actor, user, _, now| {
         if totp::required(tx.settings()?.second_factor, actor.permissions) {
             return Err(Error::StateConflict(
                 "Your directory requires two-step sign-in for your account: it cannot be \
@@ -416,6 +453,13 @@ pub(super) fn turn_off<S: Store>(
 /// may manage). Where the setting requires one, the user sets up a new one at next sign-in.
 pub(super) fn remove(tx: &dyn Tx, actor: &Actor, now: Time, id: &str) -> Result<User> {
     actor.require(Permission::RESET_PASSWORD)?;
+    if actor.is(id) {
+        // One's own goes off with a current code, and only where the setting allows.
+        return Err(Error::forbidden(
+            "Turn off your own two-step sign-in under Two-step sign-in: it asks for a current \
+             code.",
+        ));
+    }
     let user = auth::managed_user(tx, actor, id)?;
     if tx.second_factor(id)?.is_none() {
         return Err(Error::StateConflict(

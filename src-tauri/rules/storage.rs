@@ -385,11 +385,11 @@ pub trait SecondFactorRows {
     fn set_second_factor_step(&self, user_id: &str, step: i64) -> Result<()>;
     /// Removes the user's second step, recovery codes and challenges.
     fn delete_second_factor(&self, user_id: &str) -> Result<()>;
-    /// Whether any user's secret is sealed in the directory (with its key).
-    fn any_second_factor(&self) -> Result<bool>;
-    /// Replaces the user's recovery codes with these digests.
+    /// One sealed secret of the directory, if any (to tell which key sealed them).
+    fn any_sealed_secret(&self) -> Result<Option<Vec<u8>>>;
+    /// Replaces the user's recovery codes with these tags (HMAC under the sealing key).
     fn replace_recovery_codes(&self, user_id: &str, digests: &[[u8; 32]]) -> Result<()>;
-    /// Deletes the user's recovery code with this digest; false when there is none.
+    /// Deletes the user's recovery code with this tag; false when there is none.
     fn use_recovery_code(&self, user_id: &str, digest: &[u8; 32]) -> Result<bool>;
     fn recovery_codes_left(&self, user_id: &str) -> Result<u64>;
     fn insert_challenge(&self, digest: &[u8; 32], challenge: &ChallengeRow) -> Result<()>;

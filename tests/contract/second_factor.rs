@@ -316,6 +316,20 @@ pub fn recovery_codes_are_replaced_and_the_second_step_turned_off_with_a_code(h:
     // An account that only uses API keys has no second step to set up.
     let (_, key) = h.api_user(&root, "svc");
     assert_forbidden(h.dir.enroll_second_factor(Enrolling::Signed(&key)));
+    // Nor does a key of a console account change its owner's: only a session does.
+    let (otto, session) = h.acting_as(&root, BuiltinRole::Operator, "otto");
+    let key = Credential::ApiKey(
+        h.dir
+            .create_key(&session, &otto.id, key_named("otto's"))
+            .unwrap()
+            .secret
+            .unwrap(),
+    );
+    assert_forbidden(h.dir.enroll_second_factor(Enrolling::Signed(&key)));
+    let (otto_setup, otto_codes) = h.with_second_factor("otto");
+    assert_forbidden(h.dir.new_recovery_codes(&key, &h.code(&otto_setup)));
+    assert_forbidden(h.dir.turn_off_second_factor(&key, &otto_codes[0]));
+    assert!(h.dir.get_user(&root, &otto.id).unwrap().second_factor);
 }
 
 pub fn an_administrator_removes_a_lost_second_step(h: &Harness) {
@@ -327,6 +341,10 @@ pub fn an_administrator_removes_a_lost_second_step(h: &Harness) {
     h.with_second_factor("root");
     let ada = h.sign_in("ada");
     assert_forbidden(h.dir.remove_second_factor(&vic, &ann.id));
+    // One's own goes off with a code (turn_off_second_factor), never by removal.
+    let ada_id = h.dir.me(&ada).unwrap().id;
+    h.with_second_factor("ada");
+    assert_forbidden(h.dir.remove_second_factor(&ada, &ada_id));
     let root_id = h.dir.find_user(&ada, "root").unwrap().id;
     assert_forbidden(h.dir.remove_second_factor(&ada, &root_id));
     let version = h.fresh_version(&ada, &ann.id);

@@ -131,7 +131,16 @@ export function render(view, { onSignedIn }) {
         replace(body, setupPanel(totp, {
           onCancel: () => show(signIn),
           confirm: async (code) => {
-            const done = await call("confirm_at_sign_in", { code });
+            let done;
+            try {
+              done = await call("confirm_at_sign_in", { code });
+            } catch (error) {
+              // Five minutes passed since the password: start again from it.
+              if (!error.errors?.challengeToken) throw error;
+              show(signIn);
+              notify(error.errors.challengeToken.join(" "), "error");
+              return;
+            }
             replace(body, h("p", { class: "ok" }, "Two-step sign-in is on, and you are signed in."),
               recoveryPanel(done.recoveryCodes, { onDone: onSignedIn, done: "Continue" }));
           },

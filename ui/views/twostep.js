@@ -151,9 +151,12 @@ export function twoStepDialog({ onChanged }) {
   return openDialog({
     title: "Two-step sign-in",
     wide: true,
+    // However it closes (Done, Close, Esc), the account is read again: a set-up may have
+    // been confirmed or turned off meanwhile.
+    onClose: () => onChanged?.(),
     render: (close) => {
       const body = h("div", { id: "two-step" });
-      const finished = () => { onChanged?.(); close(); };
+      const finished = () => close();
       const showOff = () => replace(body,
         h("p", {}, "Two-step sign-in is off. With it on, signing in takes your password and a code from an authenticator app on your phone, so a stolen password alone is not enough."),
         h("div", { class: "actions" },

@@ -57,10 +57,10 @@ impl SecondFactorRows for PgTx<'_> {
         Ok(())
     }
 
-    fn any_second_factor(&self) -> Result<bool> {
+    fn any_sealed_secret(&self) -> Result<Option<Vec<u8>>> {
         Ok(self
-            .query_one("SELECT EXISTS (SELECT 1 FROM second_factors)", &[])?
-            .get(0))
+            .query_opt("SELECT secret FROM second_factors LIMIT 1", &[])?
+            .map(|r| r.get(0)))
     }
 
     fn replace_recovery_codes(&self, user_id: &str, digests: &[[u8; 32]]) -> Result<()> {

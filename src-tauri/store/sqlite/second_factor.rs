@@ -61,11 +61,12 @@ impl SecondFactorRows for SqliteTx<'_> {
         Ok(())
     }
 
-    fn any_second_factor(&self) -> Result<bool> {
+    fn any_sealed_secret(&self) -> Result<Option<Vec<u8>>> {
         Ok(self
             .0
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM second_factors)")?
-            .query_row([], |r| r.get(0))?)
+            .prepare_cached("SELECT secret FROM second_factors LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?)
     }
 
     fn replace_recovery_codes(&self, user_id: &str, digests: &[[u8; 32]]) -> Result<()> {

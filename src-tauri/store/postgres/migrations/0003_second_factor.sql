@@ -8,7 +8,8 @@ CREATE TABLE second_factors (
     created_time bigint NOT NULL
 );
 
--- One-time recovery codes by SHA-256 digest.
+-- One-time recovery codes, by HMAC-SHA256 under the sealing key (a copy of the database alone
+-- cannot be searched against them).
 CREATE TABLE recovery_codes (
     hash bytea PRIMARY KEY,
     user_id text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE

@@ -8,7 +8,8 @@ CREATE TABLE second_factors (
     created_time INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- One-time recovery codes by SHA-256 digest.
+-- One-time recovery codes, by HMAC-SHA256 under the sealing key (a copy of the database alone
+-- cannot be searched against them).
 CREATE TABLE recovery_codes (
     hash BLOB PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE
