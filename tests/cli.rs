@@ -426,6 +426,13 @@ fn print_verify_and_revoke_a_key(db: &std::path::Path) {
         "{}",
         verified.stdout
     );
+    // The use is written as the command ends, not on the verification's path.
+    let listed = as_root(&db, &["keys", "list", "--json"], "").ok();
+    assert!(
+        listed.json()["keys"][0]["lastUsedTime"].is_string(),
+        "{}",
+        listed.stdout
+    );
     as_root(&db, &["keys", "revoke", &id], "").ok();
     let refused = as_root(&db, &["keys", "verify", "--json"], &key);
     assert_eq!(refused.code, Some(1));

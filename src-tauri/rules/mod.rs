@@ -6,8 +6,8 @@
 //! nothing else ([`storage`] says what it is asked); this layer holds no SQL.
 //!
 //! Each module is one aggregate or one concern, and none imports the one that uses it:
-//! `run` (transactions on behalf of a credential) over `actors` (who acts) over
-//! `verification` (API keys presented); `users`, `auth`, `keys`, `roles`, `groups` and
+//! `run` (transactions on behalf of a credential, and the writer of `key_uses`) over
+//! `actors` (who acts) over `verification` (API keys presented); `users`, `auth`, `keys`, `roles`, `groups` and
 //! `settings` over `grants`, `tokens` and `audit`.
 
 mod actors;
@@ -15,6 +15,7 @@ mod audit;
 mod auth;
 mod grants;
 mod groups;
+mod key_uses;
 mod keys;
 mod mail;
 mod roles;

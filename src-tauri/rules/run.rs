@@ -4,9 +4,9 @@
 
 use super::actors;
 use super::audit::Record;
+use super::key_uses::{self, KeyUses};
 use super::mail::{self, Letter, Mail};
 use super::storage::{End, Store, Tx};
-use super::verification;
 use crate::core::access::Actor;
 use crate::core::clock::Clock;
 use crate::core::mail::{Links, Mailer};
@@ -26,6 +26,9 @@ pub struct StoredDirectory<S> {
     mail_worker: Option<std::thread::JoinHandle<()>>,
     /// The key that seals two-step secrets, kept outside the store.
     keyring: Keyring,
+    /// Key uses noted by verifications, and the thread that writes them in batches.
+    key_uses: Arc<KeyUses>,
+    key_use_writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl<S: Store> StoredDirectory<S> {
@@ -38,15 +41,33 @@ impl<S: Store> StoredDirectory<S> {
                 .into_iter()
                 .try_for_each(|role| tx.ensure_builtin_role(role, now))
         })?;
+        let store = Arc::new(store);
+        let key_uses = Arc::new(KeyUses::default());
+        let key_use_writer = Some(start_key_use_writer(
+            &key_uses,
+            &store,
+            key_uses::FLUSH_EVERY,
+        )?);
         Ok(StoredDirectory {
-            store: Arc::new(store),
+            store,
             clock,
+            key_uses,
+            key_use_writer,
             mail: None,
             mail_worker: None,
             keyring: Keyring::unset(
                 "name a key file with KEYWARD_SECRET_KEY_FILE, the same file on every server",
             ),
         })
+    }
+
+    /// The directory writing the key uses its verifications note every `every` (tests use a
+    /// short interval; the default is [`key_uses::FLUSH_EVERY`]).
+    pub fn with_key_uses_written_every(mut self, every: std::time::Duration) -> Result<Self> {
+        self.stop_key_use_writer();
+        self.key_uses = Arc::new(KeyUses::default());
+        self.key_use_writer = Some(start_key_use_writer(&self.key_uses, &self.store, every)?);
+        Ok(self)
     }
 
     /// The directory sealing two-step secrets with the key `keyring` finds.
@@ -242,16 +263,38 @@ impl<S: Store> StoredDirectory<S> {
         self.store.write(End::Commit, |tx| change(tx, self.now()))
     }
 
-    /// Records a key's use when a read found it due (reads cannot write).
+    /// Notes a key's use when a read found it due; the writer records it within
+    /// [`key_uses::FLUSH_EVERY`], off the caller's path (no disk sync waits for it).
     pub(super) fn record_key_use(&self, key_id: Option<String>) -> Result<()> {
-        match key_id {
-            Some(key_id) => self.write(|tx, now| verification::record_use(tx, &key_id, now)),
-            None => Ok(()),
+        if let Some(key_id) = key_id {
+            self.key_uses.note(key_id, self.now());
         }
+        Ok(())
     }
 }
 
+/// Starts the thread that writes noted key uses into `store` every `every`.
+fn start_key_use_writer<S: Store>(
+    uses: &Arc<KeyUses>,
+    store: &Arc<S>,
+    every: std::time::Duration,
+) -> Result<std::thread::JoinHandle<()>> {
+    let (uses, store) = (Arc::clone(uses), Arc::clone(store));
+    std::thread::Builder::new()
+        .name("keyward-key-uses".into())
+        .spawn(move || key_uses::work(uses, store, every))
+        .map_err(|e| Error::Internal(format!("cannot start recording key uses: {e}")))
+}
+
 impl<S> StoredDirectory<S> {
+    /// Writes the key uses noted so far and stops their writer.
+    fn stop_key_use_writer(&mut self) {
+        self.key_uses.stop();
+        if let Some(writer) = self.key_use_writer.take() {
+            let _ = writer.join();
+        }
+    }
+
     /// Stops the e-mail worker after the message it is sending; what is left unsent is
     /// recorded as such.
     fn stop_mail(&mut self) {
@@ -267,5 +310,7 @@ impl<S> StoredDirectory<S> {
 impl<S> Drop for StoredDirectory<S> {
     fn drop(&mut self) {
         self.stop_mail();
+        // A clean stop writes the last key uses noted.
+        self.stop_key_use_writer();
     }
 }

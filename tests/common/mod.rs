@@ -23,6 +23,9 @@ pub fn secret(text: &str) -> Secret {
     Secret::new(text.to_owned())
 }
 
+/// How often a harness's directory writes the key uses it noted (the product: every 2 s).
+pub const KEY_USES_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
 pub struct Harness {
     pub dir: Arc<dyn Directory>,
     pub clock: ManualClock,
@@ -43,7 +46,10 @@ impl Harness {
         let tmp = TempDir::new().expect("temp dir");
         let path = tmp.path().join("directory.db");
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap());
-        let dir = SqliteDirectory::open_with_clock(&path, Arc::new(clock.clone())).expect("open");
+        let dir = SqliteDirectory::open_with_clock(&path, Arc::new(clock.clone()))
+            .expect("open")
+            .with_key_uses_written_every(KEY_USES_EVERY)
+            .expect("key use writer");
         Harness {
             dir: Arc::new(dir),
             clock,
@@ -69,7 +75,10 @@ impl Harness {
         )
         .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
         let key = tmp.path().join("keyward.key");
-        let dir = dir.with_keyring(Keyring::file(&key, true));
+        let dir = dir
+            .with_keyring(Keyring::file(&key, true))
+            .with_key_uses_written_every(KEY_USES_EVERY)
+            .expect("key use writer");
         Harness {
             dir: Arc::new(dir),
             clock,

@@ -573,3 +573,51 @@ fn restore_onto_a_served_file_is_seen_at_once_and_loses_no_write_acknowledged_af
         assert!(!tmp.path().join(side).exists(), "{side}");
     }
 }
+
+#[test]
+fn a_key_use_noted_just_before_a_clean_stop_is_written_by_the_stop() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = tmp.path().join("served.db");
+    init(&db);
+    let (mut served, url) = serving(&db, &[]);
+    let token = sign_in_as_root(&url);
+    let http = client();
+    let me: Value = http
+        .get(format!("{url}/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let issued: Value = http
+        .post(format!(
+            "{url}/api/users/{}/keys",
+            me["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"name": "deploy", "description": ""}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let verified: Value = http
+        .post(format!("{url}/api/keys/verify"))
+        .json(&json!({"key": issued["key"]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(verified["code"], "VALID", "{verified}");
+    // Stopped at once, well before the writer's next round (every 2 s): the stop writes it.
+    let log = stop_and_read_log(&mut served);
+    assert!(log.contains("keyward serve stopped"), "{log}");
+    let used: Option<i64> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT last_used_time FROM api_keys WHERE id = ?1",
+            [issued["id"].as_str().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(used.is_some(), "lastUsedTime was lost at a clean stop");
+}
