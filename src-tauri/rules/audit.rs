@@ -16,8 +16,14 @@ impl Record {
         Record::by_user(&actor.id, &actor.user_name, time, action)
     }
 
-    pub fn by_user(id: &str, name: &str, time: Time, action: &'static str) -> Record {
+    fn by_user(id: &str, name: &str, time: Time, action: &'static str) -> Record {
         Record::new(Some((id, name)), time, action)
+    }
+
+    /// An entry of a user about their own account (signing in, setting a password, a second
+    /// step): they are both the actor and the target.
+    pub fn about_oneself(id: &str, name: &str, time: Time, action: &'static str) -> Record {
+        Record::by_user(id, name, time, action).target("user", id, name)
     }
 
     /// An entry for what the directory does by itself (sending e-mail), acting for nobody.

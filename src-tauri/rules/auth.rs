@@ -89,8 +89,7 @@ pub(super) fn create_first_admin<S: Store>(
             },
         )?;
         tx.set_user_roles(&id, &[BuiltinRole::SuperAdmin.id().to_owned()])?;
-        Record::by_user(&id, user_name.as_str(), now, "directory.setup")
-            .target("user", &id, user_name.as_str())
+        Record::about_oneself(&id, user_name.as_str(), now, "directory.setup")
             .detail("first SuperAdmin created")
             .append(tx)?;
         users::load(tx, &id)
@@ -141,8 +140,7 @@ pub(super) fn sign_in<S: Store>(
         (_, candidate) => {
             if let Some(c) = &candidate {
                 dir.write(|tx, now| {
-                    Record::by_user(&c.id, &c.user_name, now, "auth.sign_in")
-                        .target("user", &c.id, &c.user_name)
+                    Record::about_oneself(&c.id, &c.user_name, now, "auth.sign_in")
                         .outcome(Outcome::Failure)
                         .detail("wrong password")
                         .append(tx)
@@ -180,8 +178,7 @@ pub(super) fn sign_in<S: Store>(
             None
         };
         if let Some((kind, asked)) = second {
-            Record::by_user(&user.id, &user.user_name, now, "auth.sign_in")
-                .target("user", &user.id, &user.user_name)
+            Record::about_oneself(&user.id, &user.user_name, now, "auth.sign_in")
                 .detail(format!("password accepted, {asked}{upgraded}"))
                 .append(tx)?;
             let challenge = tokens::challenge(tx, &user.id, kind, now)?;
@@ -238,8 +235,7 @@ pub(super) fn open_session(
     let token = generate_token();
     let expires_time = now + TimeDelta::minutes(i64::from(settings.session_lifetime_minutes));
     tx.insert_session(&token.digest(), &user.id, now, expires_time)?;
-    Record::by_user(&user.id, &user.user_name, now, "auth.sign_in")
-        .target("user", &user.id, &user.user_name)
+    Record::about_oneself(&user.id, &user.user_name, now, "auth.sign_in")
         .detail(detail)
         .append(tx)?;
     Ok(SignedIn {
@@ -339,9 +335,7 @@ pub(super) fn redeem_token<S: Store>(
             TokenKind::Invite => "user.accept_invitation",
             TokenKind::Reset => "user.complete_reset",
         };
-        Record::by_user(&user.id, &current.user_name, now, action)
-            .target("user", &user.id, &current.user_name)
-            .append(tx)?;
+        Record::about_oneself(&user.id, &current.user_name, now, action).append(tx)?;
         users::load(tx, &user.id)
     })
 }
@@ -384,8 +378,7 @@ pub(super) fn change_password<S: Store>(
     reserve_attempt(dir, &name_key)?;
     if password::verify(old_password.expose(), &hash) == Verified::No {
         dir.write(|tx, now| {
-            Record::by_user(&user.id, &user.user_name, now, "user.change_password")
-                .target("user", &user.id, &user.user_name)
+            Record::about_oneself(&user.id, &user.user_name, now, "user.change_password")
                 .outcome(Outcome::Failure)
                 .detail("wrong current password")
                 .append(tx)

@@ -166,8 +166,7 @@ fn accept(
 /// A refused code, audited as a failure of `action` (the change is otherwise rolled back).
 fn refuse<S: Store>(dir: &StoredDirectory<S>, user: &User, action: &'static str) -> Error {
     let recorded = dir.write(|tx, now| {
-        Record::by_user(&user.id, &user.user_name, now, action)
-            .target("user", &user.id, &user.user_name)
+        Record::about_oneself(&user.id, &user.user_name, now, action)
             .outcome(Outcome::Failure)
             .detail("wrong code")
             .append(tx)
@@ -255,8 +254,7 @@ fn begin(
         },
         now,
     )?;
-    Record::by_user(&user.id, &user.user_name, now, "auth.second_factor_enroll")
-        .target("user", &user.id, &user.user_name)
+    Record::about_oneself(&user.id, &user.user_name, now, "auth.second_factor_enroll")
         .detail("set-up of two-step sign-in started")
         .append(tx)?;
     let (secret, otpauth_uri) = totp::setup(&secret, &user.user_name);
@@ -332,8 +330,7 @@ pub(super) fn confirm<S: Store>(
         let (codes, tags) = opener.new_recovery_codes();
         tx.replace_recovery_codes(&user.id, &tags)?;
         tx.touch_users(std::slice::from_ref(&user.id), now)?;
-        Record::by_user(&user.id, &user.user_name, now, "auth.second_factor_enable")
-            .target("user", &user.id, &user.user_name)
+        Record::about_oneself(&user.id, &user.user_name, now, "auth.second_factor_enable")
             .detail("two-step sign-in turned on; 10 recovery codes issued")
             .append(tx)?;
         let signed_in = match who {
@@ -416,8 +413,7 @@ pub(super) fn new_recovery_codes<S: Store>(
     with_code(dir, credential, action, code, |tx, _, user, opener, now| {
         let (codes, tags) = opener.new_recovery_codes();
         tx.replace_recovery_codes(&user.id, &tags)?;
-        Record::by_user(&user.id, &user.user_name, now, action)
-            .target("user", &user.id, &user.user_name)
+        Record::about_oneself(&user.id, &user.user_name, now, action)
             .detail("10 new recovery codes issued; the earlier ones stopped working")
             .append(tx)?;
         Ok(RecoveryCodes {
@@ -442,8 +438,7 @@ pub(super) fn turn_off<S: Store>(
         }
         tx.delete_second_factor(&user.id)?;
         tx.touch_users(std::slice::from_ref(&user.id), now)?;
-        Record::by_user(&user.id, &user.user_name, now, action)
-            .target("user", &user.id, &user.user_name)
+        Record::about_oneself(&user.id, &user.user_name, now, action)
             .detail("two-step sign-in turned off")
             .append(tx)
     })
