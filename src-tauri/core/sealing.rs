@@ -177,15 +177,7 @@ fn missing(why: &str) -> Error {
 }
 
 fn parse(path: &Path, text: &str) -> Result<SealingKey> {
-    let hex = text.trim();
-    let bytes: Option<Vec<u8>> = (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| {
-            (0..32)
-                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-                .collect()
-        })
-        .flatten();
-    match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+    match super::secret::bytes_from_hex(text.trim()) {
         Some(bytes) => Ok(SealingKey::from_bytes(&bytes)),
         None => Err(missing(&format!(
             "{} does not hold a key: it must be 64 hexadecimal digits, e.g. from \

@@ -55,6 +55,19 @@ impl Drop for Secret {
     }
 }
 
+/// 32 bytes written as 64 hexadecimal digits (either case): a SHA-256 fingerprint, a sealing
+/// key. `None` for anything else (non-ASCII text included, which is never sliced).
+pub fn bytes_from_hex(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(bytes)
+}
+
 pub fn sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
@@ -131,6 +144,20 @@ mod tests {
         assert!(!key_is_well_formed(&typo));
         assert!(!key_is_well_formed(&key.expose()[..KEY_LEN - 1]));
         assert!(!key_is_well_formed(&key.expose().replacen("kw_", "xx_", 1)));
+    }
+
+    #[test]
+    fn hex_is_64_ascii_digits_or_nothing() {
+        let hex = "00ff".repeat(16);
+        assert_eq!(bytes_from_hex(&hex).unwrap()[..2], [0x00, 0xff]);
+        assert_eq!(bytes_from_hex(&hex.to_uppercase()), bytes_from_hex(&hex));
+        for bad in [
+            "00ff".repeat(15),
+            format!("+f{}", "0".repeat(62)),
+            format!("a{}", "é".repeat(31)) + "b",
+        ] {
+            assert_eq!(bytes_from_hex(&bad), None, "{bad}");
+        }
     }
 
     #[test]

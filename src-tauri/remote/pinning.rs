@@ -35,14 +35,9 @@ impl Fingerprint {
                 "A SHA-256 fingerprint is 64 hexadecimal digits (colons allowed).",
             )
         };
-        if hex.len() != 64 {
-            return Err(refuse());
-        }
-        let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| refuse())?;
-        }
-        Ok(Fingerprint(bytes))
+        crate::core::secret::bytes_from_hex(&hex)
+            .map(Fingerprint)
+            .ok_or_else(refuse)
     }
 }
 
@@ -241,5 +236,7 @@ mod tests {
             fingerprint
         );
         assert!(Fingerprint::parse("AB:CD").is_err());
+        // Pasted text with a non-ASCII character in it is refused, never sliced mid-character.
+        assert!(Fingerprint::parse(&format!("a{}b", "é".repeat(31))).is_err());
     }
 }
