@@ -3,6 +3,7 @@
 //! `otpauth://` URI an authenticator app reads, one-time recovery codes, and whom the
 //! `secondFactor` setting requires to have a second step. Nothing here is stored or audited.
 
+use super::error::Error;
 use super::model::{SecondFactorPolicy, Time};
 use super::permission::{Permission, PermissionSet};
 use super::secret::Secret;
@@ -45,15 +46,12 @@ pub fn new_secret() -> Vec<u8> {
 
 /// What an authenticator app needs: the secret in base32 and the `otpauth://` URI (a QR code
 /// of it), both shown to their user only.
-pub fn setup(secret: &[u8], account: &str) -> (Secret, Secret) {
+pub fn setup(secret: &[u8], account: &str) -> Result<(Secret, Secret), Error> {
     let totp = totp(secret, account);
-    let uri = totp.to_url().unwrap_or_else(|_| {
-        format!(
-            "otpauth://totp/{ISSUER}?secret={}",
-            totp.secret().to_base32()
-        )
-    });
-    (Secret::new(totp.secret().to_base32()), Secret::new(uri))
+    let uri = totp
+        .to_url()
+        .map_err(|e| Error::Internal(format!("cannot write the otpauth URI: {e}")))?;
+    Ok((Secret::new(totp.secret().to_base32()), Secret::new(uri)))
 }
 
 /// The time step of `code` when it is the code of `secret` at `now` or one step either side;
@@ -152,7 +150,7 @@ mod tests {
         assert_eq!(check(secret, "287082", at(0)), Some(1), "one step early");
         assert_eq!(check(secret, "287082", at(90)), None, "two steps late");
         assert_eq!(check(secret, "287083", at(59)), None);
-        let (base32, uri) = setup(secret, "ann:x");
+        let (base32, uri) = setup(secret, "ann:x").unwrap();
         let decoded = totp_rs::Secret::try_from_base32(base32.expose()).unwrap();
         assert_eq!(decoded.as_bytes(), secret);
         assert!(

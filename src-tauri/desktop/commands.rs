@@ -420,7 +420,7 @@ pub async fn sign_in(
 ) -> Reply<SignInReply> {
     let (directory, _) = state.directory().map_err(body)?;
     let step = blocking(move || directory.start_sign_in(user_name.trim(), &password)).await?;
-    let step = match step {
+    let (step, challenge) = match step {
         SignInStep::SignedIn(signed_in) => {
             start_session(&state, &window, *signed_in);
             return Ok(SignInReply {
@@ -428,15 +428,10 @@ pub async fn sign_in(
                 connection: Some(describe(&state).await?),
             });
         }
-        SignInStep::SecondFactor(challenge) => {
-            state.hold_challenge(Some(challenge.challenge_token));
-            "SECOND_FACTOR"
-        }
-        SignInStep::Enrollment(challenge) => {
-            state.hold_challenge(Some(challenge.challenge_token));
-            "ENROLLMENT"
-        }
+        SignInStep::SecondFactor(challenge) => ("SECOND_FACTOR", challenge),
+        SignInStep::Enrollment(challenge) => ("ENROLLMENT", challenge),
     };
+    state.hold_challenge(Some(challenge.challenge_token));
     Ok(SignInReply {
         step,
         connection: None,

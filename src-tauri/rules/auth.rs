@@ -150,7 +150,7 @@ pub(super) fn sign_in<S: Store>(
         }
     };
     let rehash = (verified == Verified::YesRehash).then(|| password::hash(password.expose()));
-    let step = dir.write(|tx, now| {
+    dir.write(|tx, now| {
         let user = users::load(tx, &candidate.id)?;
         let permissions = may_sign_in(tx, &user)?;
         if let Some(hash) = &rehash {
@@ -171,6 +171,8 @@ pub(super) fn sign_in<S: Store>(
             ""
         };
         let second = if has_second_factor {
+            // Nobody with a second step gets past the password while its key is missing.
+            dir.keyring().key(false)?;
             Some((ChallengeKind::Code, "a code asked"))
         } else if totp::required(settings.second_factor, permissions) {
             Some((ChallengeKind::Enroll, "two-step sign-in to be set up first"))
@@ -194,12 +196,7 @@ pub(super) fn sign_in<S: Store>(
         };
         open_session(tx, &user, &settings, now, detail)
             .map(|signed_in| SignInStep::SignedIn(Box::new(signed_in)))
-    })?;
-    if let SignInStep::SecondFactor(_) = &step {
-        // Nobody with a second step gets past the password while its key is missing.
-        dir.keyring().key(false)?;
-    }
-    Ok(step)
+    })
 }
 
 /// Whether `user` may sign in at all (active, with SIGN_IN); their permissions when so.

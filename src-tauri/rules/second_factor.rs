@@ -70,9 +70,7 @@ impl Opener {
             .open(user_id, sealed)
             .ok_or_else(|| Error::Internal("a sealed two-step secret does not open".to_owned()))
     }
-}
 
-impl Opener {
     /// The tag a recovery code is kept as, however it was typed.
     fn tag(&self, code: &str) -> [u8; 32] {
         self.key.tag(totp::recovery_text(code).expose())
@@ -257,7 +255,7 @@ fn begin(
     Record::about_oneself(&user.id, &user.user_name, now, "auth.second_factor_enroll")
         .detail("set-up of two-step sign-in started")
         .append(tx)?;
-    let (secret, otpauth_uri) = totp::setup(&secret, &user.user_name);
+    let (secret, otpauth_uri) = totp::setup(&secret, &user.user_name)?;
     Ok(TotpSetup {
         secret,
         otpauth_uri,
