@@ -13,7 +13,9 @@
 //! well), which is why the PE header of each installed program is read instead.
 
 use crate::common::{run, screenshot, window_titled, Ran, Running, PASSWORD};
-use crate::server::support::{add_user, client, free_port, sign_in_as_root, users_named, wait_for};
+use crate::server::support::{
+    add_user, client, free_port, my_id, sign_in_as_root, users_named, wait_for,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -331,14 +333,7 @@ fn the_windows_setup_installs_for_the_user_runs_the_command_line_and_server_and_
         client().get(format!("{url}/healthz")).send().is_ok()
     });
     let token = sign_in_as_root(&url);
-    let me: Value = client()
-        .get(format!("{url}/api/me"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let root_id = me["id"].as_str().unwrap().to_owned();
+    let root_id = my_id(&url, &token);
     add_user(&url, &token, "bea");
     assert_eq!(
         users_named(&url, &token, "ann"),

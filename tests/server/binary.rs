@@ -1,6 +1,6 @@
 //! `keyward serve`, the real binary, as an operator runs it.
 
-use super::support::{add_user, client, free_port, sign_in_as_root, users_named, wait_for};
+use super::support::{add_user, client, free_port, my_id, sign_in_as_root, users_named, wait_for};
 use crate::common::{wait_exit, Running, PASSWORD};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -582,18 +582,8 @@ fn a_key_use_noted_just_before_a_clean_stop_is_written_by_the_stop() {
     let (mut served, url) = serving(&db, &[]);
     let token = sign_in_as_root(&url);
     let http = client();
-    let me: Value = http
-        .get(format!("{url}/api/me"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
     let issued: Value = http
-        .post(format!(
-            "{url}/api/users/{}/keys",
-            me["id"].as_str().unwrap()
-        ))
+        .post(format!("{url}/api/users/{}/keys", my_id(&url, &token)))
         .bearer_auth(&token)
         .json(&json!({"name": "deploy", "description": ""}))
         .send()

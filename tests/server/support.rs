@@ -365,6 +365,18 @@ pub fn sign_in_as_root(url: &str) -> String {
     signed_in["accessToken"].as_str().unwrap().to_owned()
 }
 
+/// The id of whoever `token` signs in (`GET /api/me`).
+pub fn my_id(url: &str, token: &str) -> String {
+    let me: Value = client()
+        .get(format!("{url}/api/me"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    me["id"].as_str().unwrap().to_owned()
+}
+
 /// Adds the ACTIVE user `name` with a password through the API (201 expected); its id.
 pub fn add_user(url: &str, token: &str, name: &str) -> String {
     let response = client()
