@@ -148,12 +148,14 @@ function withCode({ id, intro, button, danger = false, act }) {
 
 /** Account → Two-step sign-in: set it up, or (when on) new recovery codes and turning it off. */
 export function twoStepDialog({ onChanged }) {
+  // Set once the account's second step changed (on, new codes, off).
+  let changed = false;
   return openDialog({
     title: "Two-step sign-in",
     wide: true,
-    // However it closes (Done, Close, Esc), the account is read again: a set-up may have
-    // been confirmed or turned off meanwhile.
-    onClose: () => onChanged?.(),
+    // However it closes (Done, Close, Esc), the account is read again if it changed; a
+    // dialog closed unchanged reads nothing (it may be closing for a sign-out).
+    onClose: () => { if (changed) onChanged?.(); },
     render: (close) => {
       const body = h("div", { id: "two-step" });
       const finished = () => close();
@@ -169,6 +171,7 @@ export function twoStepDialog({ onChanged }) {
             onCancel: () => close(),
             confirm: async (code) => {
               const codes = await call("confirm_second_factor", { code });
+              changed = true;
               replace(body, h("p", { class: "ok" }, "Two-step sign-in is on."), recoveryPanel(codes, { onDone: finished }));
             },
           }));
@@ -184,6 +187,7 @@ export function twoStepDialog({ onChanged }) {
             intro: "Your earlier recovery codes stop working.",
             act: async (code) => {
               const codes = await call("new_recovery_codes", { code });
+              changed = true;
               replace(body, recoveryPanel(codes, { onDone: finished }));
             },
           })),
@@ -199,6 +203,7 @@ export function twoStepDialog({ onChanged }) {
               });
               if (!sure) return;
               await call("turn_off_second_factor", { code });
+              changed = true;
               notify("Two-step sign-in is off.");
               finished();
             },
