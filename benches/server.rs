@@ -1227,15 +1227,24 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// Threads and resident memory of a process, from /proc.
+/// Threads and memory of a process, from /proc: RSS counts the file's pages once per
+/// memory map (each SQLite reader maps the file), PSS shares them out, and the anonymous
+/// memory is the process's own (heaps, caches).
 fn proc_status(pid: u32) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
+    let read =
+        |file: &str| std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap_or_default();
+    let (status, rollup) = (read("status"), read("smaps_rollup"));
+    let field = |text: &str, name: &str| {
+        text.lines()
             .find_map(|l| l.strip_prefix(name))
             .map(|v| v.trim().to_owned())
             .unwrap_or_default()
     };
-    format!("{} threads, RSS {}", field("Threads:"), field("VmRSS:"))
+    format!(
+        "{} threads, RSS {}, PSS {}, anonymous {}",
+        field(&status, "Threads:"),
+        field(&status, "VmRSS:"),
+        field(&rollup, "Pss:"),
+        field(&rollup, "Anonymous:")
+    )
 }

@@ -9,6 +9,7 @@ mod endpoints;
 mod https;
 mod instances;
 pub(crate) mod mail;
+mod never_stale;
 mod openapi;
 mod pages;
 mod problems;

@@ -144,6 +144,11 @@ pub enum Command {
         /// Worker threads (default: one per CPU).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
+        /// Connections to a PostgreSQL database this server keeps open at most (default
+        /// 16): size it so that all instances together stay under the database's
+        /// max_connections. A directory file always has one writer and 8 readers.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        db_connections: Option<u32>,
         /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
         #[arg(long, value_name = "PEM", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -201,22 +206,33 @@ enum Program {
 }
 
 fn run(program: Program) -> ExitCode {
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let cli = Cli::parse();
     // A server logs each request (never a secret) by default; other commands only problems.
     #[cfg(feature = "server")]
-    let default_level = if matches!(cli.command, Some(Command::Serve { .. })) {
-        "info"
-    } else {
-        "warn"
-    };
+    let serving = matches!(cli.command, Some(Command::Serve { .. }));
     #[cfg(not(feature = "server"))]
-    let default_level = "warn";
+    let serving = false;
+    let default_level = if serving { "info" } else { "warn" };
+    // A server writes its log lines from a thread of its own, buffered: a line a request
+    // would otherwise cost every request a write to stderr. The lines keep their order, none
+    // is dropped (a full queue makes requests wait), and the queue is written out when this
+    // function returns; a crash may lose the lines of its last moments.
+    let (log_writer, _log_written_on_return) = if serving {
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .thread_name("keyward-log")
+            .finish(std::io::BufWriter::new(std::io::stderr()));
+        (BoxMakeWriter::new(writer), Some(guard))
+    } else {
+        (BoxMakeWriter::new(std::io::stderr), None)
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(log_writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let db = cli.db.clone().unwrap_or_else(default_db_path);
@@ -294,6 +310,7 @@ fn run(program: Program) -> ExitCode {
             public_url,
             sign_ins_per_minute,
             threads,
+            db_connections,
             tls_cert,
             tls_key,
             smtp_url,
@@ -343,7 +360,7 @@ fn run(program: Program) -> ExitCode {
                 mail,
                 ..Default::default()
             };
-            serve(db, bind, options, threads)
+            serve(db, bind, options, threads, db_connections)
         }
     }
 }
@@ -354,8 +371,16 @@ fn serve(
     bind: std::net::SocketAddr,
     options: crate::server::ServerOptions,
     threads: Option<usize>,
+    db_connections: Option<u32>,
 ) -> ExitCode {
-    let directory = match open_set_up(&db, false) {
+    if db_connections.is_some() && !Local::is_database(&db) {
+        eprintln!(
+            "error: --db-connections sizes the connections to a PostgreSQL database; a \
+             directory file always has one writer and 8 readers."
+        );
+        return ExitCode::from(exit::USAGE);
+    }
+    let directory = match open_set_up(&db, false, db_connections) {
         Ok(directory) => directory,
         Err(code) => return code,
     };
@@ -363,6 +388,13 @@ fn serve(
     if let Some(threads) = threads {
         runtime.worker_threads(threads.max(1));
     }
+    // Core calls wait on the blocking pool for a database connection; threads beyond twice
+    // the connections would only wait longer (tokio's default allows 512).
+    let connections = match directory {
+        Local::File(_) => crate::store::sqlite::READERS as u32 + 1,
+        Local::Database(_) => db_connections.unwrap_or(crate::store::postgres::CONNECTIONS),
+    };
+    runtime.max_blocking_threads(blocking_threads(connections));
     let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -406,6 +438,13 @@ fn serve(
             ExitCode::from(exit::REFUSED)
         }
     }
+}
+
+/// The blocking pool's size for a server with `connections` database connections: twice
+/// that, at least 16 (sign-ins hash passwords there too, without a connection).
+#[cfg(feature = "server")]
+fn blocking_threads(connections: u32) -> usize {
+    (2 * connections as usize).max(16)
 }
 
 #[cfg(feature = "desktop")]
@@ -465,7 +504,7 @@ fn administer(
             }
         },
         None => {
-            let local = match open_set_up(db, false) {
+            let local = match open_set_up(db, false, None) {
                 Ok(local) => local,
                 Err(code) => return code,
             };
@@ -515,10 +554,21 @@ impl Local {
 
     /// Opens the file (creating it) or connects to the database (migrating it).
     fn open(db: &std::path::Path) -> Result<Local, String> {
+        Self::open_with(db, None)
+    }
+
+    /// [`Local::open`], keeping at most `connections` to a database (default: the pool's).
+    fn open_with(db: &std::path::Path, connections: Option<u32>) -> Result<Local, String> {
         match db.to_str().filter(|db| postgres::is_url(db)) {
-            Some(url) => PostgresDirectory::connect(url, &database_access()?)
-                .map(Local::Database)
-                .map_err(|e| e.to_string()),
+            Some(url) => PostgresDirectory::connect(
+                url,
+                &crate::store::Access {
+                    connections,
+                    ..database_access()?
+                },
+            )
+            .map(Local::Database)
+            .map_err(|e| e.to_string()),
             None => SqliteDirectory::open(db)
                 .map(Local::File)
                 .map_err(|e| e.to_string()),
@@ -574,6 +624,7 @@ fn database_access() -> Result<crate::store::Access, String> {
     Ok(crate::store::Access {
         password: database_password()?,
         ca_file: std::env::var_os("KEYWARD_DB_CA_FILE").map(PathBuf::from),
+        connections: None,
     })
 }
 
@@ -609,7 +660,11 @@ fn password_from_environment(
 /// Opens the directory at `db` (a file or a database) when it is in the state the command
 /// needs: still to be set up (`init`) or with its first SuperAdmin (everything else); else
 /// says what to do instead.
-fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<Local, ExitCode> {
+fn open_set_up(
+    db: &std::path::Path,
+    needs_setup: bool,
+    connections: Option<u32>,
+) -> Result<Local, ExitCode> {
     let refused = || ExitCode::from(exit::REFUSED);
     if !needs_setup && !Local::is_database(db) && !db.is_file() {
         eprintln!(
@@ -619,7 +674,7 @@ fn open_set_up(db: &std::path::Path, needs_setup: bool) -> Result<Local, ExitCod
         );
         return Err(refused());
     }
-    let local = Local::open(db).map_err(|error| {
+    let local = Local::open_with(db, connections).map_err(|error| {
         eprintln!("error: {error}");
         refused()
     })?;
@@ -723,7 +778,7 @@ fn table_words(table: &str) -> &str {
 }
 
 fn init(db: PathBuf, user_name: String, email: String, display_name: String) -> ExitCode {
-    let directory = match open_set_up(&db, true) {
+    let directory = match open_set_up(&db, true, None) {
         Ok(directory) => directory,
         Err(code) => return code,
     };

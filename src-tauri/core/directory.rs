@@ -149,6 +149,14 @@ pub trait Directory: Send + Sync {
     ) -> Result<IssuedKey>;
     /// Checks a presented key, for services that authenticate with Keyward keys.
     fn verify_key(&self, key: &str) -> Result<Verification>;
+    /// [`Directory::verify_key`], when it can answer without waiting: from a local file with
+    /// a read connection idle. `None` otherwise (a database server, a remote directory, every
+    /// connection busy): then call `verify_key` where blocking is allowed. The server calls
+    /// this on its async workers, so the hottest request skips the blocking pool.
+    fn verify_key_now(&self, key: &str) -> Option<Result<Verification>> {
+        let _ = key;
+        None
+    }
 
     // --- Audit and settings --------------------------------------------------------------
 

@@ -32,9 +32,19 @@ pub(super) struct KeyUses {
 }
 
 impl KeyUses {
-    /// Notes that `key_id` was used at `at` (its first use since the last write stays).
+    /// Notes that `key_id` was used at `at`. Its first use since the last write stays, unless
+    /// this one is a whole interval later: a use noted just after a write took its batch (and
+    /// that the store's guard will refuse as too soon) must not hold back a later one.
     pub(super) fn note(&self, key_id: String, at: Time) {
-        self.lock().uses.entry(key_id).or_insert(at);
+        self.lock()
+            .uses
+            .entry(key_id)
+            .and_modify(|noted| {
+                if at - *noted >= verification::TOUCH_INTERVAL {
+                    *noted = at;
+                }
+            })
+            .or_insert(at);
     }
 
     /// Asks the writer to write what is noted and stop.
@@ -76,5 +86,27 @@ pub(super) fn work<S: Store>(uses: Arc<KeyUses>, store: Arc<S>, every: Duration)
         if stopping {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    #[test]
+    fn a_key_keeps_its_first_use_unless_a_later_one_is_a_whole_interval_on() {
+        let uses = KeyUses::default();
+        let at = Utc.with_ymd_and_hms(2026, 1, 5, 9, 3, 0).unwrap();
+        uses.note("k".into(), at);
+        uses.note("k".into(), at + TimeDelta::milliseconds(3));
+        assert_eq!(uses.lock().uses["k"], at, "uses close together: the first");
+        let later = at + verification::TOUCH_INTERVAL;
+        uses.note("k".into(), later);
+        assert_eq!(
+            uses.lock().uses["k"],
+            later,
+            "a use an interval on is not held back"
+        );
     }
 }

@@ -374,6 +374,14 @@ impl<S: Store> Directory for StoredDirectory<S> {
         Ok(verification)
     }
 
+    fn verify_key_now(&self, key: &str) -> Option<Result<Verification>> {
+        let found = self.look_up_now(|tx, now| verification::verify(tx, key, now))?;
+        Some(found.and_then(|(verification, touch)| {
+            self.record_key_use(touch)?;
+            Ok(verification)
+        }))
+    }
+
     fn list_audit(&self, credential: &Credential, query: &AuditQuery) -> Result<Page<AuditEntry>> {
         self.read(credential, |tx, actor, _| audit::list(tx, actor, query))
     }

@@ -156,6 +156,15 @@ impl<S: Store> StoredDirectory<S> {
         self.store.look_up(|tx| query(tx, now))
     }
 
+    /// [`Self::look_up`] only when the store can answer without waiting.
+    pub(super) fn look_up_now<T>(
+        &self,
+        mut query: impl FnMut(&dyn Tx, Time) -> Result<T>,
+    ) -> Option<Result<T>> {
+        let now = self.now();
+        self.store.look_up_now(|tx| query(tx, now))
+    }
+
     /// Runs a change in one write transaction, on behalf of the credential's user.
     pub(super) fn mutate<T>(
         &self,

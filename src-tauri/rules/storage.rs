@@ -24,6 +24,14 @@ pub trait Store: Send + Sync + 'static {
     /// around it: a transaction would cost statements (on a server, round trips) of its own.
     /// The hot path of key verification; anything reading twice uses [`Store::read`].
     fn look_up<T>(&self, query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T>;
+    /// Runs a read like [`Store::look_up`] only when it cannot wait: the store is on this
+    /// machine (no round trip) and one of its connections is idle. `None` when it would wait
+    /// or open a connection; the caller then uses `look_up` on a thread that may block. The
+    /// server's key verification runs on its async workers through this.
+    fn look_up_now<T>(&self, query: impl FnMut(&dyn Tx) -> Result<T>) -> Option<Result<T>> {
+        let _ = query;
+        None
+    }
     /// Runs `change` in one write transaction, serialized with every other write; `end`
     /// says whether a success is committed or rolled back (a rehearsal).
     fn write<T>(&self, end: End, change: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T>;
@@ -256,12 +264,14 @@ pub struct KeyListing<'a> {
 }
 
 /// What verifying a presented key needs, read in one look-up.
+#[derive(Debug, Clone)]
 pub struct VerificationRow {
     pub auth_enabled: bool,
     /// The key the secret's digest belongs to; `None` when no key has it.
     pub key: Option<VerifiedKeyRow>,
 }
 
+#[derive(Debug, Clone)]
 pub struct VerifiedKeyRow {
     pub key_id: String,
     /// Set for a replaced secret that still verifies until then (a grace period).

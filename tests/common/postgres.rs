@@ -268,7 +268,7 @@ impl PgServer {
         self.wait_until_ready();
     }
 
-    fn admin_url(&self) -> String {
+    pub fn admin_url(&self) -> String {
         format!("postgres://{ADMIN_ROLE}@127.0.0.1:{}/postgres", self.port)
     }
 

@@ -35,10 +35,16 @@ pub struct Answer {
 impl Instance {
     /// `keyward serve --db DB` on a free port, once it answers.
     pub fn start(db: &str) -> Instance {
+        Instance::start_with(db, &[])
+    }
+
+    /// [`Instance::start`] with more options for `keyward serve`.
+    pub fn start_with(db: &str, options: &[&str]) -> Instance {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args(["serve", "--db", db, "--bind", &format!("127.0.0.1:{port}")])
             .args(["--threads", "2", "--sign-ins-per-minute", "100000"])
+            .args(options)
             .env_remove("KEYWARD_DB")
             .env("KEYWARD_LOG", "warn")
             .stdout(Stdio::null())
@@ -218,6 +224,96 @@ fn a_change_made_through_one_instance_holds_at_once_on_the_other() {
         );
         assert_eq!(locked.status, 429, "{}", locked.body);
     }
+}
+
+#[test]
+fn db_connections_caps_what_an_instance_holds_open_under_load() {
+    let db = initialised_database();
+    let instance = Instance::start_with(&db, &["--db-connections", "2"]);
+    let root = instance.login("root", PASSWORD);
+    let name = db
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut watcher = postgres::Client::connect(&server().admin_url(), postgres::NoTls).unwrap();
+    let mut held = || -> i64 {
+        watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = $1 AND application_name = 'keyward'",
+                &[&name],
+            )
+            .unwrap()
+            .get(0)
+    };
+    // Sixteen clients at once, each reading and writing, for about two seconds.
+    let url = instance.url.clone();
+    let load: Vec<Box<dyn FnOnce() -> u16 + Send>> = (0..16)
+        .map(|i| {
+            let (url, root) = (url.clone(), root.clone());
+            Box::new(move || {
+                let http = client();
+                let until = std::time::Instant::now() + Duration::from_secs(2);
+                let mut worst = 200;
+                let mut n = 0;
+                while std::time::Instant::now() < until {
+                    let status = if n % 4 == 0 {
+                        http.post(format!("{url}/api/users"))
+                            .bearer_auth(&root)
+                            .json(&json!({"userName": format!("u{i}x{n}"),
+                                "displayName": "U", "email": format!("u{i}x{n}@example.com")}))
+                            .send()
+                    } else {
+                        http.get(format!("{url}/api/users"))
+                            .bearer_auth(&root)
+                            .send()
+                    }
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(599);
+                    worst = worst.max(status);
+                    n += 1;
+                }
+                worst
+            }) as Box<dyn FnOnce() -> u16 + Send>
+        })
+        .collect();
+    let loading = std::thread::spawn(move || at_once(load));
+    let mut most = 0;
+    while !loading.is_finished() {
+        most = most.max(held());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let worst = loading.join().unwrap();
+    assert!(
+        worst.iter().all(|&s| s < 300),
+        "every request succeeds: {worst:?}"
+    );
+    assert!(most >= 1, "the instance was seen connected");
+    assert!(most <= 2, "{most} connections held with --db-connections 2");
+    drop(instance);
+    // A directory file has no pool to size: said, not ignored.
+    let tmp = tempfile::TempDir::new().unwrap();
+    let file = tmp.path().join("d.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args([
+            "serve",
+            "--db",
+            file.to_str().unwrap(),
+            "--db-connections",
+            "4",
+        ])
+        .env_remove("KEYWARD_DB")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--db-connections sizes the connections"),
+        "{out:?}"
+    );
 }
 
 #[test]

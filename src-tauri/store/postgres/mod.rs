@@ -40,7 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_second_factor.sql"),
 ];
 /// Connections at most, per instance.
-const CONNECTIONS: u32 = 16;
+pub const CONNECTIONS: u32 = 16;
 /// How long a caller waits for a connection before the database counts as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a write transaction runs again after a serialization failure.
@@ -119,6 +119,9 @@ pub struct Access {
     /// PEM certificates to trust for the database's TLS instead of the system's roots (a
     /// private CA, as databases often have).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Connections the pool keeps open at most (default [`CONNECTIONS`]): each instance's
+    /// share of what the database server allows, with every other instance counted.
+    pub connections: Option<u32>,
 }
 
 /// A connection with the statements it has prepared, by their SQL: each is parsed and planned
@@ -232,7 +235,7 @@ impl PostgresStore {
             reason: database_message(&e),
         })?;
         let pool = r2d2::Pool::builder()
-            .max_size(CONNECTIONS)
+            .max_size(access.connections.unwrap_or(CONNECTIONS).max(1))
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
             // A connection is not tried before each use (a round trip every time): one that

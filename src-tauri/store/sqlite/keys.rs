@@ -192,63 +192,12 @@ impl KeyRows for SqliteTx<'_> {
     }
 
     fn verification(&self, digest: &[u8; 32]) -> Result<VerificationRow> {
-        // One statement: the setting, the secret, its key, the owner and the owner's role
-        // masks, so that a verification is a single round of look-ups.
-        let (auth_enabled, key) = self
-            .0
-            .prepare_cached(
-                "SELECT s.api_key_auth_enabled, ks.key_id, ks.not_after, k.status,
-                        k.expires_time, k.last_used_time, k.owner_id, u.user_name, u.status,
-                        (SELECT group_concat(masks.permissions) FROM (
-                             SELECT r.permissions FROM user_roles ur
-                             JOIN roles r ON r.id = ur.role_id
-                             WHERE ur.user_id = k.owner_id
-                             UNION ALL
-                             SELECT r.permissions FROM group_members gm
-                             JOIN group_roles gr ON gr.group_id = gm.group_id
-                             JOIN roles r ON r.id = gr.role_id
-                             WHERE gm.user_id = k.owner_id) AS masks)
-                 FROM settings s
-                 LEFT JOIN key_secrets ks ON ks.hash = ?1
-                 LEFT JOIN api_keys k ON k.id = ks.key_id
-                 LEFT JOIN users u ON u.id = k.owner_id
-                 WHERE s.id = 1",
-            )?
-            .query_row([&digest[..]], |r| {
-                let enabled: bool = r.get(0)?;
-                let key_id: Option<String> = r.get(1)?;
-                let stored: Option<String> = r.get(3)?;
-                let owner_id: Option<String> = r.get(6)?;
-                let (Some(key_id), Some(stored), Some(owner_id)) = (key_id, stored, owner_id)
-                else {
-                    return Ok((enabled, None));
-                };
-                let owner_status: Option<String> = r.get(8)?;
-                let masks: Option<String> = r.get(9)?;
-                Ok((
-                    enabled,
-                    Some(VerifiedKeyRow {
-                        key_id,
-                        secret_not_after: from_ms_opt(r.get(2)?),
-                        stored: crate::store::stored_key_status(&stored),
-                        expires_time: from_ms_opt(r.get(4)?),
-                        last_used_time: from_ms_opt(r.get(5)?),
-                        owner_id,
-                        owner_user_name: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                        owner_status: owner_status
-                            .as_deref()
-                            .and_then(UserStatus::parse)
-                            .unwrap_or(UserStatus::Inactive),
-                        owner_grants: masks
-                            .unwrap_or_default()
-                            .split(',')
-                            .filter_map(|mask| mask.parse::<u32>().ok())
-                            .map(PermissionSet::from_bits)
-                            .collect(),
-                    }),
-                ))
-            })?;
-        Ok(VerificationRow { auth_enabled, key })
+        match self.1 {
+            Some(verified) => verified
+                .borrow_mut()
+                .row(self.0, digest, || read_verification(self.0, digest)),
+            None => read_verification(self.0, digest),
+        }
     }
 
     fn record_key_use(&self, key_id: &str, now: Time, unless_after: Time) -> Result<()> {
@@ -260,4 +209,63 @@ impl KeyRows for SqliteTx<'_> {
             .execute(params![key_id, to_ms(now), to_ms(unless_after)])?;
         Ok(())
     }
+}
+
+/// The row of [`KeyRows::verification`], read by its one statement.
+fn read_verification(conn: &rusqlite::Connection, digest: &[u8; 32]) -> Result<VerificationRow> {
+    // One statement: the setting, the secret, its key, the owner and the owner's role
+    // masks, so that a verification is a single round of look-ups.
+    let (auth_enabled, key) = conn
+        .prepare_cached(
+            "SELECT s.api_key_auth_enabled, ks.key_id, ks.not_after, k.status,
+                    k.expires_time, k.last_used_time, k.owner_id, u.user_name, u.status,
+                    (SELECT group_concat(masks.permissions) FROM (
+                         SELECT r.permissions FROM user_roles ur
+                         JOIN roles r ON r.id = ur.role_id
+                         WHERE ur.user_id = k.owner_id
+                         UNION ALL
+                         SELECT r.permissions FROM group_members gm
+                         JOIN group_roles gr ON gr.group_id = gm.group_id
+                         JOIN roles r ON r.id = gr.role_id
+                         WHERE gm.user_id = k.owner_id) AS masks)
+             FROM settings s
+             LEFT JOIN key_secrets ks ON ks.hash = ?1
+             LEFT JOIN api_keys k ON k.id = ks.key_id
+             LEFT JOIN users u ON u.id = k.owner_id
+             WHERE s.id = 1",
+        )?
+        .query_row([&digest[..]], |r| {
+            let enabled: bool = r.get(0)?;
+            let key_id: Option<String> = r.get(1)?;
+            let stored: Option<String> = r.get(3)?;
+            let owner_id: Option<String> = r.get(6)?;
+            let (Some(key_id), Some(stored), Some(owner_id)) = (key_id, stored, owner_id) else {
+                return Ok((enabled, None));
+            };
+            let owner_status: Option<String> = r.get(8)?;
+            let masks: Option<String> = r.get(9)?;
+            Ok((
+                enabled,
+                Some(VerifiedKeyRow {
+                    key_id,
+                    secret_not_after: from_ms_opt(r.get(2)?),
+                    stored: crate::store::stored_key_status(&stored),
+                    expires_time: from_ms_opt(r.get(4)?),
+                    last_used_time: from_ms_opt(r.get(5)?),
+                    owner_id,
+                    owner_user_name: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                    owner_status: owner_status
+                        .as_deref()
+                        .and_then(UserStatus::parse)
+                        .unwrap_or(UserStatus::Inactive),
+                    owner_grants: masks
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|mask| mask.parse::<u32>().ok())
+                        .map(PermissionSet::from_bits)
+                        .collect(),
+                }),
+            ))
+        })?;
+    Ok(VerificationRow { auth_enabled, key })
 }

@@ -16,6 +16,7 @@ mod second_factor;
 mod settings;
 mod tables;
 mod users;
+mod verified;
 
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::{Error, Result};
@@ -23,6 +24,7 @@ use crate::rules::storage::{End, Store, Tx, Unique};
 use crate::rules::StoredDirectory;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
+use std::cell::RefCell;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -35,7 +37,7 @@ const MIGRATIONS: &[M<'static>] = &[
 ];
 /// Read connections at most: more callers than this wait for one to be free rather than
 /// open their own (opening a connection costs far more than most reads).
-const READERS: usize = 8;
+pub const READERS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Address space (not memory) for memory-mapped reads of the directory file.
 const MMAP_BYTES: i64 = 1 << 30;
@@ -299,8 +301,14 @@ struct ReaderPool {
 }
 
 struct PoolState {
-    idle: Vec<Connection>,
+    idle: Vec<Pooled>,
     open: usize,
+}
+
+/// A read connection and the verification rows it has read while its file stayed unchanged.
+struct Pooled {
+    conn: Connection,
+    verified: RefCell<verified::Verified>,
 }
 
 impl SqliteStore {
@@ -380,9 +388,9 @@ impl SqliteStore {
         let pool = &self.readers;
         let mut state = pool.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(conn) = state.idle.pop() {
+            if let Some(pooled) = state.idle.pop() {
                 return Ok(Reader {
-                    conn: Some(conn),
+                    conn: Some(pooled),
                     pool,
                 });
             }
@@ -391,7 +399,10 @@ impl SqliteStore {
                 drop(state);
                 return match connect(&self.path, true) {
                     Ok(conn) => Ok(Reader {
-                        conn: Some(conn),
+                        conn: Some(Pooled {
+                            conn,
+                            verified: RefCell::default(),
+                        }),
                         pool,
                     }),
                     Err(error) => {
@@ -405,23 +416,45 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// An idle read connection, without waiting for one or opening one.
+    fn idle_reader(&self) -> Option<Reader<'_>> {
+        let pool = &self.readers;
+        let pooled = pool
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .idle
+            .pop()?;
+        Some(Reader {
+            conn: Some(pooled),
+            pool,
+        })
+    }
+}
+
 impl Store for SqliteStore {
     fn read<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
         let conn = self.reader()?;
         let tx = conn.unchecked_transaction()?;
         // Dropping the read transaction ends it: nothing was written.
-        query(&SqliteTx(&tx))
+        query(&SqliteTx(&tx, None))
     }
 
     fn look_up<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
-        let conn = self.reader()?;
-        query(&SqliteTx(&conn))
+        let reader = self.reader()?;
+        query(&reader.tx())
+    }
+
+    fn look_up_now<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Option<Result<T>> {
+        let reader = self.idle_reader()?;
+        Some(query(&reader.tx()))
     }
 
     fn write<T>(&self, end: End, mut change: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = change(&SqliteTx(&tx))?;
+        let value = change(&SqliteTx(&tx, None))?;
         match end {
             End::Commit => tx.commit()?,
             End::RollBack => tx.rollback()?,
@@ -431,7 +464,9 @@ impl Store for SqliteStore {
 }
 
 /// One transaction on one connection; the table modules implement the row traits for it.
-struct SqliteTx<'a>(&'a Connection);
+/// A look-up outside a transaction on a read connection also brings that connection's
+/// verification rows ([`verified`]).
+struct SqliteTx<'a>(&'a Connection, Option<&'a RefCell<verified::Verified>>);
 
 impl SqliteTx<'_> {
     /// Replaces the rows of a link table (memberships, role grants) that have `key` in
@@ -483,18 +518,30 @@ impl ReaderPool {
 
 /// A pooled read connection, returned to the pool when dropped.
 struct Reader<'a> {
-    conn: Option<Connection>,
+    conn: Option<Pooled>,
     pool: &'a ReaderPool,
+}
+
+impl Reader<'_> {
+    fn pooled(&self) -> &Pooled {
+        // Present from construction until drop.
+        self.conn
+            .as_ref()
+            .expect("reader connection present until drop")
+    }
+
+    /// A look-up on this connection, with its verification rows.
+    fn tx(&self) -> SqliteTx<'_> {
+        let pooled = self.pooled();
+        SqliteTx(&pooled.conn, Some(&pooled.verified))
+    }
 }
 
 impl Deref for Reader<'_> {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
-        // Present from construction until drop.
-        self.conn
-            .as_ref()
-            .expect("reader connection present until drop")
+        &self.pooled().conn
     }
 }
 
