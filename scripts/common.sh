@@ -23,6 +23,11 @@ TEST_PACKAGES+=("${WINDOWS_PACKAGES[@]}" wine wine64 xdotool)
 TEST_PACKAGES+=(desktop-file-utils)
 # A QR code reader: the e2e test reads the two-step set-up's QR code as a phone would.
 TEST_PACKAGES+=(zbar-tools)
+# Node.js and npm run the OpenID Connect provider of the sign-in tests (npm oidc-provider,
+# tests/oidc); a machine that has them from elsewhere keeps its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  TEST_PACKAGES+=(nodejs npm)
+fi
 
 ensure_packages() {
   local missing=()

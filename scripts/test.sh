@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 ensure_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_rust
 ensure_windows_target
+# The OpenID Connect provider the tests sign in through, at the versions of its lock file.
+(cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --version '^2'
 fi

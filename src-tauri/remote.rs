@@ -19,7 +19,7 @@ use std::time::Duration;
 
 mod pinning;
 
-pub use pinning::{fetch_certificate, Fingerprint, PresentedCertificate};
+pub use pinning::{fetch_certificate, tls_config, Fingerprint, PresentedCertificate};
 
 /// Makes ring the process's TLS provider, for HTTP clients built without an explicit
 /// configuration (reqwest is built without a provider of its own); this module's clients
@@ -346,6 +346,14 @@ impl Directory for RemoteDirectory {
             password: password.clone(),
         };
         self.post(None, &["api", "auth", "complete-reset"], &request)
+    }
+
+    fn exchange_provider_code(&self, code: &Secret, code_verifier: &Secret) -> Result<SignedIn> {
+        let request = ProviderExchange {
+            code: code.clone(),
+            code_verifier: code_verifier.clone(),
+        };
+        self.post(None, &["api", "auth", "oidc", "exchange"], &request)
     }
 
     fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User> {

@@ -183,6 +183,37 @@ pub struct CodeRequest {
 }
 
 /// The second step of a sign-in, or of an enrolment the setting requires at sign-in.
+/// `POST /api/auth/oidc/exchange`: the one-time code a provider's sign-in handed to the
+/// app's loopback address, and the verifier of the app's PKCE challenge (SPEC 11).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderExchange {
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub code: Secret,
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub code_verifier: Secret,
+}
+
+/// One identity provider a server signs in through.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderEntry {
+    /// What `/auth/oidc/{id}/start` takes.
+    pub id: String,
+    /// The name for the button: "Sign in with <name>".
+    pub name: String,
+}
+
+/// `GET /api/auth/providers`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderList {
+    pub providers: Vec<ProviderEntry>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(ToSchema))]
 #[serde(rename_all = "camelCase")]

@@ -10,6 +10,7 @@ mod https;
 mod instances;
 pub(crate) mod mail;
 mod never_stale;
+mod oidc;
 mod openapi;
 mod pages;
 mod problems;

@@ -167,6 +167,28 @@ pub enum Command {
         /// Trust this PEM certificate (a CA) for the SMTP server's TLS, besides the system's.
         #[arg(long, value_name = "PEM", requires = "smtp_url")]
         smtp_ca_file: Option<PathBuf>,
+        /// Sign external users in through this OpenID Connect provider (its issuer URL, e.g.
+        /// https://login.microsoftonline.com/TENANT/v2.0). The client secret comes from
+        /// KEYWARD_OIDC_CLIENT_SECRET or the file KEYWARD_OIDC_CLIENT_SECRET_FILE names. The
+        /// redirect URI to register there is --public-url + /auth/oidc/callback.
+        #[arg(long, value_name = "URL", requires = "oidc_client_id")]
+        oidc_issuer: Option<String>,
+        /// This server's client id at the provider.
+        #[arg(long, value_name = "ID", requires = "oidc_issuer")]
+        oidc_client_id: Option<String>,
+        /// The provider's name on the sign-in button: "Sign in with NAME".
+        #[arg(long, value_name = "NAME", default_value = "single sign-on")]
+        oidc_name: String,
+        /// Trust only this PEM CA for the provider's TLS (a private CA).
+        #[arg(long, value_name = "PEM", requires = "oidc_issuer")]
+        oidc_ca_file: Option<PathBuf>,
+        /// Create an external user at the first sign-in of someone the provider vouches for
+        /// who has no account here (default: only users an administrator added sign in).
+        #[arg(long, requires = "oidc_issuer")]
+        oidc_create_users: bool,
+        /// The ID token claim that lists the user's groups at the provider.
+        #[arg(long, value_name = "CLAIM", default_value = "groups")]
+        oidc_groups_claim: String,
     },
 }
 
@@ -316,13 +338,48 @@ fn run(program: Program) -> ExitCode {
             smtp_url,
             mail_from,
             smtp_ca_file,
+            oidc_issuer,
+            oidc_client_id,
+            oidc_name,
+            oidc_ca_file,
+            oidc_create_users,
+            oidc_groups_claim,
         }) => {
+            let oidc = match (oidc_issuer, oidc_client_id) {
+                (Some(issuer), Some(client_id)) => {
+                    let secret = password_from_environment(
+                        "KEYWARD_OIDC_CLIENT_SECRET",
+                        "KEYWARD_OIDC_CLIENT_SECRET_FILE",
+                        "identity provider's client secret",
+                    );
+                    let options = secret.and_then(|secret| {
+                        let options = crate::server::oidc::OidcOptions {
+                            issuer,
+                            client_id,
+                            client_secret: Secret::new(secret.unwrap_or_default()),
+                            name: oidc_name,
+                            ca_file: oidc_ca_file,
+                            create_users: oidc_create_users,
+                            groups_claim: oidc_groups_claim,
+                        };
+                        options.check().map(|()| options)
+                    });
+                    match options {
+                        Ok(options) => Some(options),
+                        Err(message) => {
+                            eprintln!("error: {message}");
+                            return ExitCode::from(exit::USAGE);
+                        }
+                    }
+                }
+                _ => None,
+            };
             let mail = match (smtp_url, mail_from) {
                 (Some(url), Some(from)) => {
                     let parsed = password_from_environment(
                         "KEYWARD_SMTP_PASSWORD",
                         "KEYWARD_SMTP_PASSWORD_FILE",
-                        "SMTP",
+                        "SMTP password",
                     )
                     .map(|password| password.map(Secret::new))
                     .and_then(|password| {
@@ -358,6 +415,7 @@ fn run(program: Program) -> ExitCode {
                 sign_ins_per_minute,
                 tls,
                 mail,
+                oidc,
                 ..Default::default()
             };
             serve(db, bind, options, threads, db_connections)
@@ -631,7 +689,11 @@ fn database_access() -> Result<crate::store::Access, String> {
 /// The database's password when the URL has none: `PGPASSWORD`, else the first line of the
 /// file `KEYWARD_DB_PASSWORD_FILE` names. Never an argument (arguments show in `ps`).
 fn database_password() -> Result<Option<String>, String> {
-    password_from_environment("PGPASSWORD", "KEYWARD_DB_PASSWORD_FILE", "database")
+    password_from_environment(
+        "PGPASSWORD",
+        "KEYWARD_DB_PASSWORD_FILE",
+        "database password",
+    )
 }
 
 /// A password from the variable `value`, else from the first line of the file the variable
@@ -649,7 +711,7 @@ fn password_from_environment(
             .map(|text| Some(text.lines().next().unwrap_or_default().to_owned()))
             .map_err(|e| {
                 format!(
-                    "cannot read the {what} password from {}: {e}",
+                    "cannot read the {what} from {}: {e}",
                     std::path::Path::new(&path).display()
                 )
             }),

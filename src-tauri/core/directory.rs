@@ -48,6 +48,33 @@ pub trait Directory: Send + Sync {
     fn turn_off_second_factor(&self, credential: &Credential, code: &Secret) -> Result<()>;
     /// Removes a user's second step (RESET_PASSWORD and the "may manage" rule).
     fn remove_second_factor(&self, credential: &Credential, id: &str) -> Result<User>;
+    /// Keeps the start of a sign-in through the identity provider (SPEC 11) while the browser
+    /// is there: checks what the app asked (a loopback `redirect_uri`, an S256 challenge).
+    /// Only a server does this; a remote directory refuses.
+    fn begin_provider_sign_in(&self, start: &ProviderStart, trip: &ProviderTrip) -> Result<()> {
+        let _ = (start, trip);
+        Err(provider_sign_in_on_a_server())
+    }
+    /// Takes (once) the sign-in whose browser came back from the provider with `state`.
+    fn resume_provider_sign_in(&self, state: &Secret) -> Result<PendingProviderSignIn> {
+        let _ = state;
+        Err(provider_sign_in_on_a_server())
+    }
+    /// Decides who the provider's sign-in is (linking or creating an `EXTERNAL` user, or
+    /// refusing, audited either way) and issues the one-time code for the app. `identity` is
+    /// the validated ID token's, or why it was not valid.
+    fn finish_provider_sign_in(
+        &self,
+        policy: &ProviderPolicy,
+        pending: &PendingProviderSignIn,
+        identity: std::result::Result<ProviderIdentity, String>,
+    ) -> Result<ProviderCode> {
+        let _ = (policy, pending, identity);
+        Err(provider_sign_in_on_a_server())
+    }
+    /// Opens a session for the one-time code of a provider's sign-in, given the verifier of
+    /// the app's PKCE challenge. A code works once.
+    fn exchange_provider_code(&self, code: &Secret, code_verifier: &Secret) -> Result<SignedIn>;
     /// Ends the session of this credential. An API key has no session to end, but must
     /// still be a valid credential.
     fn sign_out(&self, credential: &Credential) -> Result<()>;
@@ -170,4 +197,8 @@ pub trait Directory: Send + Sync {
     /// Sends a test message (MANAGE_SETTINGS) to `to`, or to the caller's own address, and
     /// reports what the SMTP server answered. Refused where no e-mail is configured.
     fn send_test_mail(&self, credential: &Credential, to: Option<&str>) -> Result<MailTest>;
+}
+
+fn provider_sign_in_on_a_server() -> Error {
+    Error::Unavailable("Sign-in through an identity provider happens on a server.".to_owned())
 }

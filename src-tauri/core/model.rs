@@ -678,6 +678,72 @@ pub struct Challenge {
     pub expires_time: DateTime<Utc>,
 }
 
+// --- Sign-in through the identity provider (SPEC 11) ---------------------------------------
+
+/// What an app asks of a sign-in through the provider: where its loopback listener waits
+/// (RFC 8252), its own `state`, and its PKCE challenge (S256).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderStart {
+    pub redirect_uri: String,
+    pub state: String,
+    pub code_challenge: String,
+    pub code_challenge_method: String,
+}
+
+/// The server's side of the trip to the provider: the `state` it sends there (a secret,
+/// kept only as its digest) and the `nonce` the ID token must carry.
+#[derive(Debug, Clone)]
+pub struct ProviderTrip {
+    pub provider: String,
+    pub state: Secret,
+    pub nonce: String,
+}
+
+/// A sign-in through the provider whose browser came back: what the app asked, and the
+/// nonce the ID token must carry.
+#[derive(Debug, Clone)]
+pub struct PendingProviderSignIn {
+    pub provider: String,
+    pub nonce: String,
+    pub redirect_uri: String,
+    pub client_state: String,
+    pub code_challenge: String,
+}
+
+/// Who the provider says signed in, from a validated ID token.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub preferred_username: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// What the server allows of its provider's users (`--oidc-create-users`).
+#[derive(Debug, Clone)]
+pub struct ProviderPolicy {
+    /// The provider's name, as on the button and in the audit log.
+    pub name: String,
+    pub create_users: bool,
+}
+
+/// The provider's sign-in, accepted: the one-time code for the app (valid
+/// [`PROVIDER_CODE_SECONDS`]), and where to hand it.
+#[derive(Debug, Clone)]
+pub struct ProviderCode {
+    pub code: Secret,
+    pub redirect_uri: String,
+    pub client_state: String,
+}
+
+/// How long the app has to exchange the one-time code of a provider's sign-in.
+pub const PROVIDER_CODE_SECONDS: i64 = 60;
+/// How long a browser may stay at the provider before the sign-in must start again.
+pub const PROVIDER_TRIP_MINUTES: i64 = 10;
+
 /// Who is enrolling a second step: a signed-in user, or one whose sign-in the policy holds
 /// until they have one.
 #[derive(Debug, Clone, Copy)]

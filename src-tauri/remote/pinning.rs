@@ -76,6 +76,32 @@ pub(super) fn system_config() -> ClientConfig {
     }
 }
 
+/// The trust for a server Keyward itself calls (an identity provider): only the certificates
+/// in `ca_file` (a PEM file: an organisation's private CA), or else the system's.
+pub fn tls_config(ca_file: Option<&std::path::Path>) -> std::result::Result<ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let Some(path) = ca_file else {
+        return Ok(system_config());
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates =
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for certificate in certificates {
+        let certificate = certificate.map_err(|e| format!("{}: {e}", path.display()))?;
+        roots
+            .add(certificate)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", path.display()));
+    }
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// Exactly the certificate with this fingerprint; the host name is not checked, because the
 /// administrator pinned this very certificate for this profile.
 pub(super) fn pinned_config(fingerprint: Fingerprint) -> ClientConfig {

@@ -18,6 +18,7 @@ mod groups;
 mod key_uses;
 mod keys;
 mod mail;
+mod provider;
 mod roles;
 mod run;
 mod second_factor;
@@ -167,6 +168,27 @@ impl<S: Store> Directory for StoredDirectory<S> {
 
     fn complete_password_reset(&self, token: &Secret, password: &Secret) -> Result<User> {
         auth::redeem_token(self, Some(TokenKind::Reset), token, password)
+    }
+
+    fn begin_provider_sign_in(&self, start: &ProviderStart, trip: &ProviderTrip) -> Result<()> {
+        provider::begin(self, start, trip)
+    }
+
+    fn resume_provider_sign_in(&self, state: &Secret) -> Result<PendingProviderSignIn> {
+        provider::resume(self, state)
+    }
+
+    fn finish_provider_sign_in(
+        &self,
+        policy: &ProviderPolicy,
+        pending: &PendingProviderSignIn,
+        identity: std::result::Result<ProviderIdentity, String>,
+    ) -> Result<ProviderCode> {
+        provider::finish(self, policy, pending, identity)
+    }
+
+    fn exchange_provider_code(&self, code: &Secret, code_verifier: &Secret) -> Result<SignedIn> {
+        provider::exchange(self, code, code_verifier)
     }
 
     fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User> {

@@ -53,6 +53,7 @@ pub trait Tx:
     + KeyRows
     + AuthRows
     + SecondFactorRows
+    + ProviderRows
     + AuditRows
     + SettingsRows
     + MailRows
@@ -410,6 +411,58 @@ pub trait SecondFactorRows {
     fn delete_challenges_expired_by(&self, now: Time) -> Result<()>;
 }
 
+// --- Sign-in through the identity provider (SPEC 11) -----------------------------------------
+
+/// The two steps of a sign-in through the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderStep {
+    /// The browser is at the provider; kept by the digest of the `state` sent there.
+    Pending,
+    /// The provider vouched for a user; kept by the digest of the one-time code for the app.
+    Code,
+}
+
+impl ProviderStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderStep::Pending => "PENDING",
+            ProviderStep::Code => "CODE",
+        }
+    }
+
+    pub fn parse(text: &str) -> ProviderStep {
+        if text == "CODE" {
+            ProviderStep::Code
+        } else {
+            ProviderStep::Pending
+        }
+    }
+}
+
+pub struct ProviderSignInRow {
+    pub step: ProviderStep,
+    pub provider: String,
+    pub nonce: Option<String>,
+    pub redirect_uri: String,
+    pub client_state: String,
+    pub code_challenge: String,
+    pub user_id: Option<String>,
+    pub expires_time: Time,
+}
+
+pub trait ProviderRows {
+    /// The user linked to the provider's `(issuer, sub)`.
+    fn linked_user(&self, issuer: &str, subject: &str) -> Result<Option<String>>;
+    fn link_identity(&self, issuer: &str, subject: &str, user_id: &str, now: Time) -> Result<()>;
+    /// The user with this e-mail address (lower case).
+    fn user_id_by_email(&self, email_key: &str) -> Result<Option<String>>;
+    fn insert_provider_sign_in(&self, digest: &[u8; 32], row: &ProviderSignInRow) -> Result<()>;
+    /// Deletes the row and returns it: of callers racing for it, one gets it.
+    fn take_provider_sign_in(&self, digest: &[u8; 32]) -> Result<Option<ProviderSignInRow>>;
+    /// Sweeps rows that expired at or before `now`.
+    fn delete_provider_sign_ins_expired_by(&self, now: Time) -> Result<()>;
+}
+
 // --- Audit and settings ------------------------------------------------------------------------
 
 /// One audit entry to append.
@@ -704,6 +757,31 @@ pub const TABLES: &[Table] = &[
             ("hash", Bytes),
             ("user_id", Text),
             ("kind", Text),
+            ("expires_time", BigInt),
+        ],
+        order_by: "hash",
+    },
+    Table {
+        name: "user_identities",
+        columns: &[
+            ("issuer", Text),
+            ("subject", Text),
+            ("user_id", Text),
+            ("linked_time", BigInt),
+        ],
+        order_by: "issuer, subject",
+    },
+    Table {
+        name: "provider_sign_ins",
+        columns: &[
+            ("hash", Bytes),
+            ("kind", Text),
+            ("provider", Text),
+            ("nonce", Text),
+            ("redirect_uri", Text),
+            ("client_state", Text),
+            ("code_challenge", Text),
+            ("user_id", Text),
             ("expires_time", BigInt),
         ],
         order_by: "hash",

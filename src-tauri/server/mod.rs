@@ -9,6 +9,7 @@
 
 mod extract;
 pub mod mail;
+pub mod oidc;
 mod pages;
 mod problem;
 mod routes;
@@ -46,6 +47,8 @@ pub struct ServerOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Where e-mail goes out; none without `--smtp-url`.
     pub mail: Option<Arc<mail::MailConfig>>,
+    /// The identity provider external users sign in through; none without `--oidc-issuer`.
+    pub oidc: Option<oidc::OidcOptions>,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +61,7 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             tls: None,
             mail: None,
+            oidc: None,
         }
     }
 }
@@ -68,20 +72,31 @@ pub struct AppState {
     directory: Arc<dyn Directory>,
     public_url: Arc<str>,
     sign_in_limit: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl AppState {
-    pub fn new(directory: Arc<dyn Directory>, public_url: &str, options: &ServerOptions) -> Self {
+    /// Fails only on `--oidc-*` options that cannot work (the provider is not asked yet).
+    pub fn new(
+        directory: Arc<dyn Directory>,
+        public_url: &str,
+        options: &ServerOptions,
+    ) -> Result<Self, String> {
+        let oidc = match &options.oidc {
+            Some(oidc) => Some(Arc::new(oidc::Oidc::new(oidc.clone(), public_url)?)),
+            None => None,
+        };
         let per_minute =
             NonZeroU32::new(options.sign_ins_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(options.sign_in_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        AppState {
+        Ok(AppState {
             directory,
             public_url: public_url.trim_end_matches('/').into(),
             sign_in_limit: Arc::new(RateLimiter::keyed(
                 Quota::per_minute(per_minute).allow_burst(burst),
             )),
-        }
+            oidc,
+        })
     }
 
     /// The input of an operation that needs a permission. A body that could not be read is
@@ -159,11 +174,26 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     let public_url = public_url(&options, address);
-    let state = AppState::new(directory, &public_url, &options);
+    let state = AppState::new(directory, &public_url, &options).map_err(std::io::Error::other)?;
+    let provider = state.oidc.clone();
     let app = app(state, &options).into_make_service_with_connect_info::<tls::Peer>();
     // Before the first request: a sign-in with an unknown name costs what every other does.
     tokio::task::spawn_blocking(crate::core::password::prepare_unknown_user_check).await?;
     tracing::info!("sign-in timing: the check for unknown user names is prepared");
+    if let Some(oidc) = &provider {
+        // A provider that is down now is asked again at the first sign-in: key verification
+        // and everything else must not wait for it.
+        match oidc.discover(false).await {
+            Ok(_) => tracing::info!(
+                issuer = %oidc.options().issuer, redirect_uri = %oidc.callback(),
+                "external users sign in through {}", oidc.name()
+            ),
+            Err(why) => tracing::warn!(
+                redirect_uri = %oidc.callback(),
+                "{why}; sign-ins through {} will ask it again", oidc.name()
+            ),
+        }
+    }
     match &options.mail {
         Some(mail) => tracing::info!(mail = %mail.describe(), "e-mail goes out through"),
         None => tracing::info!("e-mail is not configured (--smtp-url): links are handed out"),

@@ -65,6 +65,30 @@ fn page(purpose: &str, title: &str, intro: &str) -> Response {
         .into_response()
 }
 
+/// A page that only says something: why a sign-in through the identity provider cannot go
+/// on, for instance.
+pub fn message(status: axum::http::StatusCode, title: &str, text: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} – Keyward</title><link rel=\"stylesheet\" href=\"/pages/page.css\">\
+         </head><body><main class=\"card\"><h1>{title}</h1><p>{text}</p></main></body></html>\n",
+        title = html_escape::encode_text(title),
+        text = html_escape::encode_text(text),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }

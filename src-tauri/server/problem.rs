@@ -86,11 +86,15 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
     let mut response = TRACE_ID
         .scope(id.clone(), async move {
             let response = next.run(request).await;
-            let is_problem = response
+            // Problems, and the server's own pages (which say why to a person), are kept.
+            let answered = response
                 .headers()
                 .get(header::CONTENT_TYPE)
-                .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-            if response.status().is_client_error() && !is_problem {
+                .is_some_and(|value| {
+                    let value = value.as_bytes();
+                    value.starts_with(PROBLEM_JSON.as_bytes()) || value.starts_with(b"text/html")
+                });
+            if response.status().is_client_error() && !answered {
                 bare_error(response.status())
             } else {
                 response

@@ -71,6 +71,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(login_second_factor))
         .routes(routes!(login_enroll))
         .routes(routes!(login_enroll_confirm))
+        .routes(routes!(list_providers))
+        .routes(routes!(exchange_provider_code))
         .routes(routes!(enroll_second_factor, turn_off_second_factor))
         .routes(routes!(confirm_second_factor))
         .routes(routes!(new_recovery_codes))
@@ -177,6 +179,7 @@ pub fn router(state: AppState) -> axum::Router {
     let (router, doc) = api().split_for_parts();
     let doc: Arc<str> = document(doc).to_string().into();
     router
+        .merge(super::oidc::browser_routes())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
@@ -249,6 +252,42 @@ async fn login(
         .call(move |d| d.start_sign_in(&request.user_name, &request.password))
         .await?;
     Ok(Json(LoginReply::from(step)))
+}
+
+/// The identity providers users can sign in through (SPEC 11); none without `--oidc-issuer`.
+#[utoipa::path(get, path = "/api/auth/providers", tag = "auth", security(()),
+    responses((status = 200, body = ProviderList)))]
+async fn list_providers(State(state): State<AppState>) -> Json<ProviderList> {
+    Json(ProviderList {
+        providers: state
+            .oidc
+            .iter()
+            .map(|oidc| ProviderEntry {
+                id: super::oidc::PROVIDER_ID.to_owned(),
+                name: oidc.name().to_owned(),
+            })
+            .collect(),
+    })
+}
+
+/// Ends a sign-in through the identity provider: the one-time code the server handed to the
+/// app's loopback address and the verifier of the app's PKCE challenge give the same answer
+/// as a password sign-in. A code works once, right verifier or not. Limited per client
+/// address like the password.
+#[utoipa::path(post, path = "/api/auth/oidc/exchange", tag = "auth", security(()),
+    request_body = ProviderExchange,
+    responses((status = 200, body = SignedIn),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
+async fn exchange_provider_code(
+    State(state): State<AppState>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    Body(request): Body<ProviderExchange>,
+) -> Reply<Json<SignedIn>> {
+    state.limit_sign_ins(peer)?;
+    let signed_in = state
+        .call(move |d| d.exchange_provider_code(&request.code, &request.code_verifier))
+        .await?;
+    Ok(Json(signed_in))
 }
 
 /// The code of a challenge's request, which these endpoints need.

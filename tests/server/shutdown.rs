@@ -84,6 +84,9 @@ impl Directory for Gated {
     fn redeem_code(&self, code: &Secret, password: &Secret) -> Result<User> {
         self.inner.redeem_code(code, password)
     }
+    fn exchange_provider_code(&self, code: &Secret, code_verifier: &Secret) -> Result<SignedIn> {
+        self.inner.exchange_provider_code(code, code_verifier)
+    }
     fn list_users(&self, credential: &Credential, query: &UserQuery) -> Result<Page<User>> {
         self.hold("list_users");
         self.inner.list_users(credential, query)

@@ -13,6 +13,7 @@ mod auth;
 mod groups;
 mod keys;
 mod mail;
+mod provider;
 mod roles;
 mod second_factor;
 mod settings;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_mail.sql"),
     include_str!("migrations/0003_second_factor.sql"),
+    include_str!("migrations/0004_identity_provider.sql"),
 ];
 /// Connections at most, per instance.
 pub const CONNECTIONS: u32 = 16;

@@ -11,6 +11,7 @@ mod auth;
 mod groups;
 mod keys;
 mod mail;
+mod provider;
 mod roles;
 mod second_factor;
 mod settings;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_mail.sql")),
     M::up(include_str!("migrations/0003_second_factor.sql")),
+    M::up(include_str!("migrations/0004_identity_provider.sql")),
 ];
 /// Read connections at most: more callers than this wait for one to be free rather than
 /// open their own (opening a connection costs far more than most reads).

@@ -1,0 +1,514 @@
+//! Sign-in through an identity provider (SPEC 11) against a real OpenID Connect provider: the
+//! npm package `oidc-provider` (OpenID Certified) on 127.0.0.1, its login page filled in by a
+//! plain HTTP client that keeps cookies and follows redirects by hand, as a browser would.
+//! The app's side (a loopback address, its state and PKCE pair) is played by the test.
+
+use super::support::{client, free_port, test_options, Server};
+use base64::Engine;
+use keyward::server::oidc::OidcOptions;
+use keyward::server::ServerOptions;
+use reqwest::blocking::Client;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const CLIENT_SECRET: &str = "client-secret-of-keyward-in-tests";
+
+/// The provider, as its own Node.js process.
+pub struct Provider {
+    child: Child,
+    /// Kept open: the provider writes to it, and dies of a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
+    _dir: tempfile::TempDir,
+}
+
+impl Provider {
+    /// Starts `oidc-provider` on `port` with one client (Keyward at `keyward_url`) and these
+    /// accounts (`sub` → claims).
+    pub fn start(port: u16, keyward_url: &str, accounts: Value) -> Provider {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("provider.json");
+        let settings = json!({
+            "port": port,
+            "clients": [{
+                "client_id": "keyward",
+                "client_secret": CLIENT_SECRET,
+                "redirect_uris": [format!("{keyward_url}/auth/oidc/callback")],
+            }],
+            "accounts": accounts,
+        });
+        std::fs::write(&config, settings.to_string()).expect("write the provider's config");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.mjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("node runs (the README's test command installs oidc-provider)");
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        stdout
+            .read_line(&mut line)
+            .expect("the provider says where it listens");
+        assert!(
+            line.contains("listening on"),
+            "the provider did not start (run npm ci in tests/oidc): {line:?}"
+        );
+        Provider {
+            child,
+            _stdout: stdout,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn options(issuer: &str, create_users: bool) -> ServerOptions {
+    ServerOptions {
+        oidc: Some(OidcOptions {
+            issuer: issuer.to_owned(),
+            client_id: "keyward".to_owned(),
+            client_secret: keyward::core::secret::Secret::new(CLIENT_SECRET.to_owned()),
+            name: "Contoso SSO".to_owned(),
+            ca_file: None,
+            create_users,
+            groups_claim: "groups".to_owned(),
+        }),
+        ..test_options()
+    }
+}
+
+fn accounts() -> Value {
+    json!({
+        "sub-ext": {"email": "ext@example.com", "email_verified": true, "name": "Ext Ernal",
+                    "preferred_username": "ext", "groups": ["staff"]},
+        "sub-new": {"email": "newcomer@example.com", "email_verified": true,
+                    "name": "New Comer", "preferred_username": "newcomer"},
+        "sub-unverified": {"email": "ext@example.com", "email_verified": false},
+        "sub-native": {"email": "native@example.com", "email_verified": true},
+        "sub-gone": {"email": "gone@example.com", "email_verified": true},
+    })
+}
+
+/// A Keyward server with the provider, and the users the tests sign in as.
+struct Setup {
+    server: Server,
+    _provider: Provider,
+    root: String,
+}
+
+fn set_up(create_users: bool) -> Setup {
+    // Keyward first, with the provider not up yet: it must ask again at the first sign-in.
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let server = Server::with_options(options(&issuer, create_users));
+    let provider = Provider::start(port, &server.url, accounts());
+    let root = server.root();
+    for (name, kind) in [
+        ("ext", "EXTERNAL"),
+        ("native", "NATIVE"),
+        ("gone", "EXTERNAL"),
+    ] {
+        let mut user = json!({"userName": name, "displayName": format!("{name} user"),
+                              "email": format!("{name}@example.com"), "type": kind,
+                              "roles": ["viewer"]});
+        if kind == "NATIVE" {
+            user["password"] = json!(crate::common::PASSWORD);
+        }
+        server.post("/api/users", &root, user).expect(201);
+    }
+    let gone = server.get("/api/users?q=gone", &root).json()["users"][0].clone();
+    server
+        .put(
+            &format!("/api/users/{}", gone["id"].as_str().unwrap()),
+            &root,
+            json!({"status": "INACTIVE", "updateVersion": gone["updateVersion"]}),
+        )
+        .expect(200);
+    Setup {
+        server,
+        _provider: provider,
+        root,
+    }
+}
+
+/// The app's side of one sign-in: its loopback address, state and PKCE pair.
+struct App {
+    redirect_uri: String,
+    state: String,
+    verifier: String,
+}
+
+impl App {
+    fn new() -> App {
+        let verifier: String = (0..64)
+            .map(|i| {
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+                    [(rand::random::<u8>() as usize + i) % 66] as char
+            })
+            .collect();
+        App {
+            redirect_uri: format!("http://127.0.0.1:{}/done", free_port()),
+            state: format!("app-state-{}", rand::random::<u32>()),
+            verifier,
+        }
+    }
+
+    fn challenge(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(self.verifier.as_bytes()))
+    }
+
+    fn start_url(&self, keyward: &str) -> String {
+        let mut url = reqwest::Url::parse(&format!("{keyward}/auth/oidc/default/start")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("state", &self.state)
+            .append_pair("code_challenge", &self.challenge())
+            .append_pair("code_challenge_method", "S256");
+        url.to_string()
+    }
+}
+
+/// A browser: cookies per host and port, redirects followed by hand.
+struct Browser {
+    http: Client,
+    cookies: HashMap<String, HashMap<String, String>>,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser {
+            http: no_redirects(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn send(
+        &mut self,
+        request: reqwest::blocking::RequestBuilder,
+        url: &reqwest::Url,
+    ) -> reqwest::blocking::Response {
+        let origin = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(80));
+        let jar = self.cookies.entry(origin).or_default();
+        let header: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = if header.is_empty() {
+            request
+        } else {
+            request.header("cookie", header.join("; "))
+        };
+        let response = request.send().expect("request");
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || text.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        response
+    }
+
+    /// Goes to `url` and on through redirects and the provider's login page (signing in as
+    /// `login`) until the browser is sent to an address starting with `until`: that address.
+    fn travel(&mut self, url: &str, login: &str, until: &str) -> Result<String, String> {
+        let mut next = reqwest::Url::parse(url).unwrap();
+        for _ in 0..20 {
+            let request = self.http.get(next.clone());
+            let response = self.send(request, &next);
+            let status = response.status().as_u16();
+            if let Some(location) = response.headers().get("location") {
+                let target = next.join(location.to_str().unwrap()).unwrap();
+                if target.as_str().starts_with(until) {
+                    return Ok(target.to_string());
+                }
+                next = target;
+                continue;
+            }
+            let body = response.text().unwrap_or_default();
+            if status == 200 && body.contains("name=\"login\"") {
+                // The provider's login page: its form posts back to the interaction.
+                let action = body
+                    .split("action=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .expect("the login form's action");
+                let post_url = next.join(action).unwrap();
+                let form = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("prompt", "login")
+                    .append_pair("login", login)
+                    .append_pair("password", "any")
+                    .finish();
+                let request = self
+                    .http
+                    .post(post_url.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form);
+                let response = self.send(request, &post_url);
+                let location = response
+                    .headers()
+                    .get("location")
+                    .expect("the login form redirects")
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                next = post_url.join(&location).unwrap();
+                continue;
+            }
+            return Err(format!("{status} at {next}: {}", strip(&body)));
+        }
+        Err("too many redirects".to_owned())
+    }
+}
+
+fn strip(html: &str) -> String {
+    let mut text = String::new();
+    let mut inside = false;
+    for c in html.chars() {
+        match c {
+            '<' => inside = true,
+            '>' => inside = false,
+            c if !inside => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn no_redirects() -> Client {
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .use_preconfigured_tls(tls)
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The query of the address the app's loopback listener receives.
+fn answer(url: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn exchange(keyward: &str, code: &str, verifier: &str) -> reqwest::blocking::Response {
+    client()
+        .post(format!("{keyward}/api/auth/oidc/exchange"))
+        .json(&json!({"code": code, "codeVerifier": verifier}))
+        .send()
+        .unwrap()
+}
+
+/// One sign-in from the app's start to the loopback address: the query it receives.
+fn sign_in(s: &Setup, app: &App, login: &str) -> HashMap<String, String> {
+    let mut browser = Browser::new();
+    let landed = browser
+        .travel(&app.start_url(&s.server.url), login, &app.redirect_uri)
+        .unwrap_or_else(|why| panic!("the browser did not come back to the app: {why}"));
+    let answer = answer(&landed);
+    assert_eq!(answer["state"], app.state, "the app's state comes back");
+    answer
+}
+
+fn audit(s: &Setup) -> String {
+    s.server
+        .get("/api/audit?limit=200", &s.root)
+        .json()
+        .to_string()
+}
+
+#[test]
+fn an_external_user_signs_in_through_the_provider_once_per_code() {
+    let s = set_up(false);
+    let providers = client()
+        .get(format!("{}/api/auth/providers", s.server.url))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    assert_eq!(
+        providers,
+        json!({"providers": [{"id": "default", "name": "Contoso SSO"}]})
+    );
+
+    let app = App::new();
+    let answer = sign_in(&s, &app, "sub-ext");
+    let code = answer
+        .get("code")
+        .expect("a one-time code for the app")
+        .clone();
+    assert!(!answer.contains_key("error"), "{answer:?}");
+
+    // A wrong verifier is refused, and uses the code up.
+    let wrong = App::new();
+    let refused = exchange(&s.server.url, &code, &wrong.verifier);
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().unwrap().contains("codeVerifier"));
+    let again = exchange(&s.server.url, &code, &app.verifier);
+    assert_eq!(
+        again.status(),
+        400,
+        "a code works once, right verifier or not"
+    );
+
+    // The happy path, end to end.
+    let app = App::new();
+    let code = sign_in(&s, &app, "sub-ext")["code"].clone();
+    let signed_in: Value = exchange(&s.server.url, &code, &app.verifier)
+        .json()
+        .unwrap();
+    assert_eq!(signed_in["user"]["userName"], "ext");
+    assert_eq!(signed_in["user"]["type"], "EXTERNAL");
+    let token = signed_in["accessToken"].as_str().unwrap();
+    let me = s.server.get("/api/me", token).expect(200);
+    assert_eq!(me["userName"], "ext");
+    let second = exchange(&s.server.url, &code, &app.verifier);
+    assert_eq!(second.status(), 400, "a code used twice is refused");
+
+    let log = audit(&s);
+    assert!(log.contains("user.link"), "the first sign-in links: {log}");
+    assert!(log.contains("signed in through Contoso SSO"), "{log}");
+    assert!(log.contains("the code verifier did not match"), "{log}");
+    for secret in [code.as_str(), app.verifier.as_str(), CLIENT_SECRET, token] {
+        assert!(
+            !log.contains(secret),
+            "no code, verifier or secret in the audit log"
+        );
+    }
+}
+
+#[test]
+fn refusals_reach_the_app_with_the_reason() {
+    let s = set_up(false);
+    let cases = [
+        ("sub-unverified", "not verified"),
+        ("sub-native", "signs in with its own password"),
+        ("sub-gone", "deactivated"),
+        (
+            "sub-new",
+            "No Keyward account has the e-mail address newcomer@example.com",
+        ),
+    ];
+    for (login, reason) in cases {
+        let app = App::new();
+        let answer = sign_in(&s, &app, login);
+        assert_eq!(
+            answer.get("error").map(String::as_str),
+            Some("access_denied"),
+            "{login}"
+        );
+        assert!(!answer.contains_key("code"), "{login}");
+        assert!(
+            answer["error_description"].contains(reason),
+            "{login}: {:?}",
+            answer["error_description"]
+        );
+    }
+    // The native user was not taken over: still no link, still a password sign-in.
+    let log = audit(&s);
+    assert!(!log.contains("user.link"), "{log}");
+    assert!(
+        log.contains("through Contoso SSO"),
+        "refusals are audited: {log}"
+    );
+}
+
+#[test]
+fn a_redirect_that_is_not_loopback_is_refused_with_a_page() {
+    let s = set_up(false);
+    for redirect in [
+        "https://evil.example.com/callback",
+        "http://localhost:9999/",
+        "http://127.0.0.1/",
+    ] {
+        let mut app = App::new();
+        app.redirect_uri = redirect.to_owned();
+        let reply = no_redirects()
+            .get(app.start_url(&s.server.url))
+            .send()
+            .unwrap();
+        assert_eq!(reply.status(), 400, "{redirect}");
+        assert!(reply.headers().get("location").is_none());
+        let page = reply.text().unwrap();
+        assert!(page.contains("loopback"), "{redirect}: {page}");
+    }
+    // A state the server never issued (or already used) cannot finish anything.
+    let reply = no_redirects()
+        .get(format!(
+            "{}/auth/oidc/callback?code=x&state=made-up",
+            s.server.url
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+}
+
+#[test]
+fn the_server_creates_external_users_only_when_allowed() {
+    let s = set_up(true);
+    let app = App::new();
+    let answer = sign_in(&s, &app, "sub-new");
+    // Created at the first sign-in, with no role yet: an administrator gives one (or the
+    // group mapping will), so this first sign-in cannot open the console.
+    assert_eq!(answer["error"], "access_denied", "{answer:?}");
+    assert!(
+        answer["error_description"].contains("API keys only"),
+        "{answer:?}"
+    );
+    let users = s.server.get("/api/users?q=newcomer", &s.root).json();
+    let created = &users["users"][0];
+    assert_eq!(created["userName"], "newcomer");
+    assert_eq!(created["displayName"], "New Comer");
+    assert_eq!(created["type"], "EXTERNAL");
+    let log = audit(&s);
+    assert!(log.contains("external user created at first sign-in through Contoso SSO"));
+    // Linked: the next sign-in finds the same user, and once a group gives it a role (an
+    // external user's own roles are not edited here), it signs in.
+    let group = s
+        .server
+        .post(
+            "/api/groups",
+            &s.root,
+            json!({"name": "Readers", "roles": ["viewer"]}),
+        )
+        .expect(201);
+    s.server
+        .put(
+            &format!("/api/users/{}", created["id"].as_str().unwrap()),
+            &s.root,
+            json!({"groups": [group["id"]], "updateVersion": created["updateVersion"]}),
+        )
+        .expect(200);
+    let app = App::new();
+    let code = sign_in(&s, &app, "sub-new")["code"].clone();
+    let signed_in: Value = exchange(&s.server.url, &code, &app.verifier)
+        .json()
+        .unwrap();
+    assert_eq!(signed_in["user"]["id"], created["id"]);
+    // Still, a native user's e-mail is never taken over by creating or linking.
+    let app = App::new();
+    let answer = sign_in(&s, &app, "sub-native");
+    assert_eq!(answer["error"], "access_denied");
+}
