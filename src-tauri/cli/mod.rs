@@ -48,6 +48,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// Parsed once per run: the size of the largest variant (`serve` and its options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Users: list, show, add, edit, deactivate, activate, delete, reset-password, invite,

@@ -53,7 +53,13 @@ fn page(purpose: &str, title: &str, intro: &str) -> Response {
         .replace("{{purpose}}", purpose)
         .replace("{{title}}", title)
         .replace("{{intro}}", intro);
+    html_page(axum::http::StatusCode::OK, html)
+}
+
+/// An HTML page of the server's: nothing but its own files may load, never cached.
+fn html_page(status: axum::http::StatusCode, html: String) -> Response {
     (
+        status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CONTENT_SECURITY_POLICY, CSP),
@@ -76,17 +82,7 @@ pub fn message(status: axum::http::StatusCode, title: &str, text: &str) -> Respo
         title = html_escape::encode_text(title),
         text = html_escape::encode_text(text),
     );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, CSP),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        html,
-    )
-        .into_response()
+    html_page(status, html)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
