@@ -256,7 +256,8 @@ async fn login(
 
 /// The identity providers users can sign in through (SPEC 11); none without `--oidc-issuer`.
 #[utoipa::path(get, path = "/api/auth/providers", tag = "auth", security(()),
-    responses((status = 200, body = ProviderList)))]
+    responses((status = 200, body = ProviderList),
+        (status = "4XX", body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_providers(State(state): State<AppState>) -> Json<ProviderList> {
     Json(ProviderList {
         providers: state

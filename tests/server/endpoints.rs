@@ -54,6 +54,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("POST", "/api/auth/accept-invitation", Public),
     ep("POST", "/api/auth/complete-reset", Public),
     ep("POST", "/api/auth/redeem", Public),
+    ep("GET", "/api/auth/providers", Public),
+    ep("POST", "/api/auth/oidc/exchange", Public),
     ep("POST", "/api/keys/verify", Public),
     ep("GET", "/invite", Page),
     ep("GET", "/reset", Page),
@@ -168,6 +170,8 @@ impl Endpoint {
                 json!({"token": "no-such-token", "password": password})
             }
             ("POST", "/api/keys/verify") => json!({"key": "kw_not-a-key"}),
+            ("POST", "/api/auth/oidc/exchange") => json!({"code": "no-such-code",
+                "codeVerifier": "a-verifier-of-forty-three-characters-or-more-0123"}),
             ("POST", "/api/auth/login/totp" | "/api/auth/login/enroll/confirm") => {
                 json!({"challengeToken": "no-such-challenge", "code": "123456"})
             }

@@ -243,6 +243,21 @@ fn real_replies_validate_against_the_schemas_the_document_declares() {
 
     expect!(server.get("/healthz", ""), "/healthz", 200);
     expect!(server.get("/api/setup", ""), "/api/setup", 200);
+    expect!(
+        server.get("/api/auth/providers", ""),
+        "/api/auth/providers",
+        200
+    );
+    expect!(
+        server.post(
+            "/api/auth/oidc/exchange",
+            "",
+            json!({"code": "no-such-code",
+                   "codeVerifier": "a-verifier-of-forty-three-characters-or-more-0123"})
+        ),
+        "/api/auth/oidc/exchange",
+        400
+    );
     let first = expect!(
         server.post(
             "/api/setup",

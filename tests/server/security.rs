@@ -44,6 +44,7 @@ fn the_public_endpoints_are_exactly_these_and_every_route_is_classified() {
     assert_eq!(
         public,
         [
+            "GET /api/auth/providers",
             "GET /api/openapi.json",
             "GET /api/setup",
             "GET /healthz",
@@ -57,6 +58,7 @@ fn the_public_endpoints_are_exactly_these_and_every_route_is_classified() {
             "POST /api/auth/login/enroll",
             "POST /api/auth/login/enroll/confirm",
             "POST /api/auth/login/totp",
+            "POST /api/auth/oidc/exchange",
             "POST /api/auth/redeem",
             "POST /api/keys/verify",
             "POST /api/setup",
@@ -100,6 +102,7 @@ fn the_public_endpoints_answer_without_credentials() {
                 "/api/auth/accept-invitation"
                 | "/api/auth/complete-reset"
                 | "/api/auth/redeem"
+                | "/api/auth/oidc/exchange"
                 | "/api/auth/login/totp"
                 | "/api/auth/login/enroll"
                 | "/api/auth/login/enroll/confirm",
