@@ -1108,3 +1108,110 @@ fn two_step_sign_in_works_from_the_app_on_a_server_over_postgresql_with_its_key_
     app.screenshot("two-step-server-signed-in");
     drop(server);
 }
+
+#[test]
+fn provider_groups_are_mapped_in_settings_and_marked_on_an_external_users_page() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let prepared = Prepared::new(|dir, root| {
+        for (name, role) in [
+            ("Readers", "viewer"),
+            ("Operators", "operator"),
+            ("Auditors", "viewer"),
+        ] {
+            dir.create_group(
+                root,
+                NewGroup {
+                    name: name.into(),
+                    roles: vec![role.into()],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        }
+        dir.create_user(
+            root,
+            NewUser {
+                user_name: "ext".into(),
+                display_name: "Erin External".into(),
+                email: "erin@example.com".into(),
+                user_type: Some(UserType::External),
+                roles: vec!["viewer".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    });
+    let groups = prepared
+        .directory()
+        .list_groups(&root_of(&prepared))
+        .unwrap();
+    let id_of = |name: &str| groups.iter().find(|g| g.name == name).unwrap().id.clone();
+    let app = App::open(&prepared.db);
+    app.sign_in("root", PASSWORD);
+    app.wait_for_element("#nav a[data-section=settings]");
+    app.go("#/settings");
+    app.wait_for_element("#add-mapping");
+    // Two lines: one left incomplete, which the core refuses on the mapping, then completed.
+    app.click("#add-mapping");
+    app.click("#add-mapping");
+    app.script_with(
+        "const lines = document.querySelectorAll('.mapping-line');
+         lines[0].querySelector('[name=claim]').value = 'keyward-readers';
+         lines[0].querySelector('[name=groupId]').value = arguments[0];
+         lines[1].querySelector('[name=claim]').value = 'keyward-ops';
+         return true",
+        json!([id_of("Readers")]),
+    );
+    app.click("#save-settings");
+    let error = app.wait_text("[data-field=providerGroups] .field-error");
+    assert!(error.contains("Keyward group"), "{error}");
+    app.script_with(
+        "document.querySelectorAll('.mapping-line')[1].querySelector('[name=groupId]').value = arguments[0];
+         return true",
+        json!([id_of("Operators")]),
+    );
+    app.click("#save-settings");
+    app.wait_for("return document.body.textContent.includes('Settings saved.')");
+    let saved = prepared
+        .directory()
+        .get_settings(&root_of(&prepared))
+        .unwrap()
+        .provider_groups;
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    app.go("#/users");
+    app.go("#/settings");
+    app.wait_for("return document.querySelectorAll('.mapping-line').length === 2");
+    app.script("document.getElementById('provider-groups').scrollIntoView(); return true");
+    app.screenshot("settings-provider-groups");
+
+    // The external user's page: mapped groups are marked and cannot be ticked by hand.
+    app.go("#/users");
+    app.click("#users-table tr[data-user=ext]");
+    app.wait_for("return document.body.textContent.includes('(from the identity provider)')");
+    let locked = app.script(
+        "return [...document.querySelectorAll('[data-field=groups] input')]
+           .filter((c) => c.disabled).map((c) => c.nextSibling.textContent)",
+    );
+    assert_eq!(
+        locked,
+        json!([
+            "Operators (from the identity provider)",
+            "Readers (from the identity provider)"
+        ])
+    );
+    assert!(app
+        .text("[data-field=roles]")
+        .contains("cannot be changed here"));
+    app.screenshot("user-provider-groups");
+}
+
+/// A session of `root` on a prepared file.
+fn root_of(prepared: &Prepared) -> Credential {
+    Credential::Session(
+        prepared
+            .directory()
+            .sign_in("root", &secret(PASSWORD))
+            .unwrap()
+            .access_token,
+    )
+}

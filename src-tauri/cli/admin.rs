@@ -1033,6 +1033,7 @@ pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
                 session_lifetime_minutes,
                 lockout_threshold,
                 second_factor,
+                provider_groups: None,
                 update_version: current.update_version,
             };
             show_settings(s, &s.dir.update_settings(&s.who, update)?);

@@ -554,7 +554,21 @@ pub struct Settings {
     /// Who must sign in with a second step (SPEC 10).
     #[serde(default)]
     pub second_factor: SecondFactorPolicy,
+    /// The group mapping of sign-in through the identity provider (SPEC 11), sorted.
+    #[serde(default)]
+    pub provider_groups: Vec<ProviderGroup>,
     pub update_version: i64,
+}
+
+/// One line of the group mapping (SPEC 11): who is in `claim` at the identity provider (a
+/// value of its groups claim) is a member of the Keyward group `groupId`, set at every sign-in
+/// through the provider.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderGroup {
+    pub claim: String,
+    pub group_id: String,
 }
 
 /// Who must sign in with a second step: the `secondFactor` setting.
@@ -617,6 +631,9 @@ pub struct SettingsUpdate {
     pub lockout_threshold: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_factor: Option<SecondFactorPolicy>,
+    /// The whole group mapping, replacing the one there is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_groups: Option<Vec<ProviderGroup>>,
     pub update_version: i64,
 }
 

@@ -2,8 +2,21 @@
 //! range each value must stay in.
 
 use super::error::{FieldErrors, Result};
-use super::model::{Settings, SettingsUpdate};
+use super::model::{ProviderGroup, Settings, SettingsUpdate};
 use super::password::{MAX_LENGTH, MIN_LENGTH_FLOOR};
+
+/// The mapping's lines trimmed, sorted, without repeats.
+fn normalized(lines: &[ProviderGroup]) -> Vec<ProviderGroup> {
+    lines
+        .iter()
+        .map(|line| ProviderGroup {
+            claim: line.claim.trim().to_owned(),
+            group_id: line.group_id.trim().to_owned(),
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
 
 impl Settings {
     /// The settings after `update` (only the fields given change), with the next version;
@@ -28,9 +41,24 @@ impl Settings {
                 .unwrap_or(self.session_lifetime_minutes),
             lockout_threshold: update.lockout_threshold.unwrap_or(self.lockout_threshold),
             second_factor: update.second_factor.unwrap_or(self.second_factor),
+            provider_groups: match &update.provider_groups {
+                Some(lines) => normalized(lines),
+                None => self.provider_groups.clone(),
+            },
             update_version: self.update_version + 1,
         };
         let mut errors = FieldErrors::new();
+        for line in &next.provider_groups {
+            if line.claim.is_empty() || line.claim.chars().count() > 256 {
+                errors.add(
+                    "providerGroups",
+                    "Each line needs the provider's group (1 to 256 characters).",
+                );
+            }
+            if line.group_id.is_empty() {
+                errors.add("providerGroups", "Each line needs a Keyward group.");
+            }
+        }
         for (field, value, (min, max)) in next.ranged() {
             let Some(value) = value else { continue };
             if !(min..=max).contains(&value) {
@@ -49,6 +77,9 @@ impl Settings {
         }
         if self.second_factor != other.second_factor {
             changed.push("secondFactor");
+        }
+        if self.provider_groups != other.provider_groups {
+            changed.push("providerGroups");
         }
         for ((field, a, _), (_, b, _)) in self.ranged().into_iter().zip(other.ranged()) {
             if a != b {
@@ -97,6 +128,7 @@ mod tests {
             session_lifetime_minutes: 720,
             lockout_threshold: 5,
             second_factor: Default::default(),
+            provider_groups: Vec::new(),
             update_version: 3,
         }
     }

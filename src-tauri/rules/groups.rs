@@ -8,7 +8,7 @@ use super::storage::{GroupRow, Tx, Unique};
 use crate::core::access::Actor;
 use crate::core::lifecycle::same_version;
 use crate::core::model::new_id;
-use crate::core::model::{Group, GroupUpdate, NewGroup, Time};
+use crate::core::model::{Group, GroupUpdate, NewGroup, Time, UserType};
 use crate::core::names::{parse_description, Name};
 use crate::core::permission::Permission;
 use crate::core::{Error, FieldErrors, Result};
@@ -96,6 +96,43 @@ pub(super) fn create(tx: &dyn Tx, actor: &Actor, now: Time, group: &NewGroup) ->
     load(tx, &id)
 }
 
+/// Refuses adding or removing an external user by hand where the group mapping sets the
+/// membership (SPEC 11): it comes from the identity provider at each sign-in.
+fn mapped_membership_unchanged(
+    tx: &dyn Tx,
+    group_id: &str,
+    before: &[String],
+    after: &[String],
+) -> Result<()> {
+    let mapped = tx
+        .settings()?
+        .provider_groups
+        .iter()
+        .any(|line| line.group_id == group_id);
+    if !mapped {
+        return Ok(());
+    }
+    let changed = after
+        .iter()
+        .filter(|id| !before.contains(id))
+        .chain(before.iter().filter(|id| !after.contains(id)));
+    for id in changed {
+        if let Some(user) = tx.find_user(id)? {
+            if user.user_type == UserType::External {
+                return Err(Error::invalid(
+                    "members",
+                    format!(
+                        "{} is an external user: membership of this group comes from the \
+                         identity provider at each sign-in.",
+                        user.user_name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn update(
     tx: &dyn Tx,
     actor: &Actor,
@@ -119,6 +156,7 @@ pub(super) fn update(
     let role_ids = update.roles.as_deref().map(distinct_ids);
     if let Some(members) = &members {
         check_members(tx, members)?;
+        mapped_membership_unchanged(tx, id, &current.members, members)?;
     }
     if let Some(role_ids) = &role_ids {
         let (permissions, super_admin) = grants::of_roles(tx, role_ids, "roles")?;

@@ -7,6 +7,7 @@
 
 use super::audit::Record;
 use super::auth;
+use super::grants;
 use super::run::StoredDirectory;
 use super::storage::{NewUserRow, ProviderSignInRow, ProviderStep, Store, Tx};
 use super::users;
@@ -17,6 +18,7 @@ use crate::core::{Error, FieldErrors, Result};
 use base64::Engine;
 use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 
 /// Keeps the start of a sign-in while the browser is at the provider.
 pub(super) fn begin<S: Store>(
@@ -116,6 +118,8 @@ pub(super) fn finish<S: Store>(
             Ok(user) => user,
             Err(refusal) => return Ok(Decision::Refused(refusal)),
         };
+        // Before the permission to sign in is judged: the mapping may be what grants it.
+        let user = apply_group_mapping(tx, policy, user, identity, now)?;
         if let Err(refusal) = auth::may_sign_in(tx, &user) {
             Record::about_oneself(&user.id, &user.user_name, now, "auth.sign_in")
                 .outcome(Outcome::Failure)
@@ -252,6 +256,74 @@ fn who_is(
         return Ok(Ok(users::load(tx, &user.id)?));
     }
     Ok(Ok(user))
+}
+
+/// Sets the user's membership of the mapped groups (the `providerGroups` setting) from the
+/// provider's groups claim: a member of a mapped group exactly when the provider lists one of
+/// its claims; other groups are left as they are. Audited when it changes. A change that would
+/// leave no active SuperAdmin is not made (and audited as such).
+fn apply_group_mapping(
+    tx: &dyn Tx,
+    policy: &ProviderPolicy,
+    user: User,
+    identity: &ProviderIdentity,
+    now: Time,
+) -> Result<User> {
+    let mapping = tx.settings()?.provider_groups;
+    if mapping.is_empty() {
+        return Ok(user);
+    }
+    let managed: BTreeSet<&str> = mapping.iter().map(|l| l.group_id.as_str()).collect();
+    let wanted = mapping
+        .iter()
+        .filter(|l| identity.groups.contains(&l.claim))
+        .map(|l| l.group_id.as_str());
+    let current: BTreeSet<&str> = user.groups.iter().map(String::as_str).collect();
+    let next: BTreeSet<&str> = current
+        .iter()
+        .copied()
+        .filter(|g| !managed.contains(g))
+        .chain(wanted)
+        .collect();
+    if next == current {
+        return Ok(user);
+    }
+    let added: Vec<String> = next.difference(&current).map(|g| (*g).to_owned()).collect();
+    let removed: Vec<String> = current.difference(&next).map(|g| (*g).to_owned()).collect();
+    let next: Vec<String> = next.into_iter().map(str::to_owned).collect();
+    let names = |ids: &[String]| -> Result<String> {
+        let names = ids
+            .iter()
+            .map(|id| Ok(tx.find_group(id)?.map_or_else(|| id.clone(), |g| g.name)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(names.join(", "))
+    };
+    let mut detail = format!("from {}:", policy.name);
+    if !added.is_empty() {
+        detail.push_str(&format!(" added to {}", names(&added)?));
+    }
+    if !removed.is_empty() {
+        let joint = if added.is_empty() { "" } else { ";" };
+        detail.push_str(&format!("{joint} removed from {}", names(&removed)?));
+    }
+    tx.savepoint()?;
+    tx.set_user_groups(&user.id, &next)?;
+    let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
+    tx.touch_groups(&touched, now)?;
+    tx.touch_users(std::slice::from_ref(&user.id), now)?;
+    if let Err(kept) = grants::ensure_super_admin_remains(tx) {
+        tx.roll_back_savepoint()?;
+        Record::about_oneself(&user.id, &user.user_name, now, "user.groups")
+            .outcome(Outcome::Failure)
+            .detail(format!("{detail} — not made: {kept}"))
+            .append(tx)?;
+        return Ok(user);
+    }
+    tx.release_savepoint()?;
+    Record::about_oneself(&user.id, &user.user_name, now, "user.groups")
+        .detail(detail)
+        .append(tx)?;
+    users::load(tx, &user.id)
 }
 
 /// A new `EXTERNAL` user for the provider's identity (`--oidc-create-users`): named after the

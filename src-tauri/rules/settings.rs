@@ -2,6 +2,7 @@
 //! MANAGE_SETTINGS, each value within its range (`core::settings`).
 
 use super::audit::Record;
+use super::grants;
 use super::storage::Tx;
 use crate::core::access::Actor;
 use crate::core::lifecycle::same_version;
@@ -38,6 +39,16 @@ pub(super) fn update(
     let current = tx.settings()?;
     same_version(update.update_version, current.update_version, "settings")?;
     let next = current.updated(update)?;
+    // A mapped group's roles go to whoever the provider says is in it: mapping a group takes
+    // what adding a member to it takes.
+    let added: Vec<String> = next
+        .provider_groups
+        .iter()
+        .filter(|line| !current.provider_groups.contains(line))
+        .map(|line| line.group_id.clone())
+        .collect();
+    let (permissions, super_admin) = grants::of_groups(tx, &added, "providerGroups")?;
+    actor.may_grant(permissions, super_admin)?;
     tx.save_settings(&next)?;
     Record::by(actor, now, "settings.update")
         .detail(format!(

@@ -659,6 +659,11 @@ pub const TABLES: &[Table] = &[
         order_by: "id",
     },
     Table {
+        name: "provider_groups",
+        columns: &[("claim", Text), ("group_id", Text)],
+        order_by: "claim, group_id",
+    },
+    Table {
         name: "group_members",
         columns: &[("group_id", Text), ("user_id", Text)],
         order_by: "group_id, user_id",

@@ -384,6 +384,34 @@ pub(super) fn update(
         }
     }
     let groups = update.groups.as_deref().map(distinct_ids);
+    if let Some(groups) = &groups {
+        if current.user_type == UserType::External {
+            // The group mapping sets these at each sign-in through the provider (SPEC 11).
+            let settings = tx.settings()?;
+            let changed = groups
+                .iter()
+                .filter(|g| !current.groups.contains(g))
+                .chain(current.groups.iter().filter(|g| !groups.contains(g)));
+            for group in changed {
+                if settings
+                    .provider_groups
+                    .iter()
+                    .any(|l| &l.group_id == group)
+                {
+                    let name = tx
+                        .find_group(group)?
+                        .map_or_else(|| group.clone(), |g| g.name);
+                    errors.add(
+                        "groups",
+                        format!(
+                            "Membership of {name} comes from the identity provider: it is set \
+                             at each sign-in."
+                        ),
+                    );
+                }
+            }
+        }
+    }
     errors.into_result()?;
 
     // Whatever is added is granted, and needs the actor to hold it.

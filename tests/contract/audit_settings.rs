@@ -144,6 +144,7 @@ pub fn settings_are_validated_versioned_and_need_manage_settings(h: &Harness) {
             session_lifetime_minutes: 720,
             lockout_threshold: 5,
             second_factor: SecondFactorPolicy::Optional,
+            provider_groups: Vec::new(),
             update_version: 1,
         }
     );

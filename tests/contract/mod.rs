@@ -7,6 +7,7 @@ mod auth;
 mod keys;
 mod moved;
 mod permissions;
+mod provider;
 mod roles_groups;
 mod second_factor;
 mod secrets;
@@ -101,4 +102,13 @@ every_backend!(
     second_factor::the_setting_requires_a_second_step_set_up_at_sign_in,
     second_factor::recovery_codes_are_replaced_and_the_second_step_turned_off_with_a_code,
     second_factor::an_administrator_removes_a_lost_second_step,
+    provider::the_group_mapping_is_a_setting_that_grants_what_membership_grants,
 );
+
+// Only a server speaks to an identity provider: these steps run on the stores it runs on.
+contract!(sqlite_only => crate::common::Harness::sqlite();
+    provider::a_provider_sign_in_links_once_sets_the_mapped_groups_and_opens_a_session,
+    provider::a_provider_sign_in_refuses_what_it_must_and_audits_it);
+contract!(postgres_only => crate::common::Harness::postgres();
+    provider::a_provider_sign_in_links_once_sets_the_mapped_groups_and_opens_a_session,
+    provider::a_provider_sign_in_refuses_what_it_must_and_audits_it);

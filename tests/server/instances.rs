@@ -40,17 +40,34 @@ impl Instance {
 
     /// [`Instance::start`] with more options for `keyward serve`.
     pub fn start_with(db: &str, options: &[&str]) -> Instance {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        Instance::launch(free_port(), db, options, &[], None)
+    }
+
+    /// `keyward serve` on `port` with these options and environment variables; with `log`,
+    /// its log (at the default level, a line per request) goes to that file, else warnings
+    /// go to the test's output.
+    pub fn launch(
+        port: u16,
+        db: &str,
+        options: &[&str],
+        env: &[(&str, &str)],
+        log: Option<&std::path::Path>,
+    ) -> Instance {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+        command
             .args(["serve", "--db", db, "--bind", &format!("127.0.0.1:{port}")])
             .args(["--threads", "2", "--sign-ins-per-minute", "100000"])
             .args(options)
+            .envs(env.iter().copied())
             .env_remove("KEYWARD_DB")
-            .env("KEYWARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("keyward serve starts");
+            .stdout(Stdio::null());
+        match log {
+            Some(path) => command
+                .env("KEYWARD_LOG", "info")
+                .stderr(std::fs::File::create(path).expect("the log file")),
+            None => command.env("KEYWARD_LOG", "warn").stderr(Stdio::inherit()),
+        };
+        let child = command.spawn().expect("keyward serve starts");
         let instance = Instance {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -64,6 +81,14 @@ impl Instance {
                 .is_ok_and(|r| r.status().is_success())
         });
         instance
+    }
+
+    /// Stops the process with SIGTERM, as an operator would, and waits for it.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
     }
 
     pub fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Answer {

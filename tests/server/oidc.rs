@@ -29,6 +29,12 @@ impl Provider {
     /// Starts `oidc-provider` on `port` with one client (Keyward at `keyward_url`) and these
     /// accounts (`sub` → claims).
     pub fn start(port: u16, keyward_url: &str, accounts: Value) -> Provider {
+        Provider::tampering(port, keyward_url, accounts, json!({}))
+    }
+
+    /// [`Provider::start`], with the token endpoint misbehaving for some accounts (`sub` →
+    /// mode, tests/oidc/provider.mjs).
+    pub fn tampering(port: u16, keyward_url: &str, accounts: Value, tamper: Value) -> Provider {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("provider.json");
         let settings = json!({
@@ -39,6 +45,7 @@ impl Provider {
                 "redirect_uris": [format!("{keyward_url}/auth/oidc/callback")],
             }],
             "accounts": accounts,
+            "tamper": tamper,
         });
         std::fs::write(&config, settings.to_string()).expect("write the provider's config");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.mjs");
@@ -185,6 +192,8 @@ impl App {
 struct Browser {
     http: Client,
     cookies: HashMap<String, HashMap<String, String>>,
+    /// Every cookie value ever set, cleared ones included.
+    seen: Vec<String>,
 }
 
 impl Browser {
@@ -192,6 +201,7 @@ impl Browser {
         Browser {
             http: no_redirects(),
             cookies: HashMap::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -200,7 +210,8 @@ impl Browser {
         request: reqwest::blocking::RequestBuilder,
         url: &reqwest::Url,
     ) -> reqwest::blocking::Response {
-        let origin = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(80));
+        // As a browser keeps them: by host, whatever the port (RFC 6265).
+        let origin = url.host_str().unwrap().to_owned();
         let jar = self.cookies.entry(origin).or_default();
         let header: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let request = if header.is_empty() {
@@ -213,6 +224,9 @@ impl Browser {
             let text = value.to_str().unwrap();
             let pair = text.split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
+            if !value.is_empty() {
+                self.seen.push(value.to_owned());
+            }
             if value.is_empty() || text.contains("Max-Age=0") {
                 jar.remove(name);
             } else {
@@ -353,6 +367,21 @@ fn an_external_user_signs_in_through_the_provider_once_per_code() {
         json!({"providers": [{"id": "default", "name": "Contoso SSO"}]})
     );
 
+    // The provider's groups claim, mapped: "staff" at the provider is the group Staff here.
+    let staff = s
+        .server
+        .post("/api/groups", &s.root, json!({"name": "Staff"}))
+        .expect(201);
+    let settings = s.server.get("/api/settings", &s.root).json();
+    s.server
+        .put(
+            "/api/settings",
+            &s.root,
+            json!({"providerGroups": [{"claim": "staff", "groupId": staff["id"]}],
+                   "updateVersion": settings["updateVersion"]}),
+        )
+        .expect(200);
+
     let app = App::new();
     let answer = sign_in(&s, &app, "sub-ext");
     let code = answer
@@ -381,6 +410,11 @@ fn an_external_user_signs_in_through_the_provider_once_per_code() {
         .unwrap();
     assert_eq!(signed_in["user"]["userName"], "ext");
     assert_eq!(signed_in["user"]["type"], "EXTERNAL");
+    assert_eq!(
+        signed_in["user"]["groups"],
+        json!([staff["id"]]),
+        "from the groups claim"
+    );
     let token = signed_in["accessToken"].as_str().unwrap();
     let me = s.server.get("/api/me", token).expect(200);
     assert_eq!(me["userName"], "ext");
@@ -511,4 +545,183 @@ fn the_server_creates_external_users_only_when_allowed() {
     let app = App::new();
     let answer = sign_in(&s, &app, "sub-native");
     assert_eq!(answer["error"], "access_denied");
+}
+
+#[test]
+fn id_tokens_that_are_not_valid_are_refused_and_keys_may_rotate() {
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let server = Server::with_options(options(&issuer, false));
+    let mut tampered = accounts();
+    for sub in ["sub-aud", "sub-expired", "sub-other-key", "sub-replay"] {
+        tampered[sub] = json!({"email": "ext@example.com", "email_verified": true});
+    }
+    let tamper = json!({"sub-aud": "wrong-audience", "sub-expired": "expired",
+                        "sub-other-key": "other-key", "sub-replay": "replay"});
+    let provider = Provider::tampering(port, &server.url, tampered.clone(), tamper.clone());
+    let root = server.root();
+    server
+        .post(
+            "/api/users",
+            &root,
+            json!({"userName": "ext", "displayName": "Ext", "email": "ext@example.com",
+                   "type": "EXTERNAL", "roles": ["viewer"]}),
+        )
+        .expect(201);
+    let s = Setup {
+        server,
+        _provider: provider,
+        root,
+    };
+    // The replayed token's first sign-in is a good one (and links the account).
+    let app = App::new();
+    assert!(sign_in(&s, &app, "sub-replay").contains_key("code"));
+    for (login, why) in [
+        ("sub-aud", "audience"),
+        ("sub-expired", "xpired"),
+        ("sub-other-key", "ignature"),
+        ("sub-replay", "once"),
+    ] {
+        let app = App::new();
+        let answer = sign_in(&s, &app, login);
+        assert_eq!(
+            answer.get("error").map(String::as_str),
+            Some("access_denied"),
+            "{login}"
+        );
+        let description = &answer["error_description"];
+        assert!(
+            description.contains("ID token is not valid") && description.contains(why),
+            "{login}: {description}"
+        );
+    }
+    let log = audit(&s);
+    assert!(
+        log.contains("ID token is not valid"),
+        "refusals are audited: {log}"
+    );
+
+    // The provider restarts with a new signing key: the server fetches the keys again.
+    let Setup {
+        server,
+        _provider: provider,
+        root,
+    } = s;
+    drop(provider);
+    let provider = Provider::tampering(port, &server.url, tampered, tamper);
+    let s = Setup {
+        server,
+        _provider: provider,
+        root,
+    };
+    let app = App::new();
+    let code = sign_in(&s, &app, "sub-ext")["code"].clone();
+    let signed_in: Value = exchange(&s.server.url, &code, &app.verifier)
+        .json()
+        .unwrap();
+    assert_eq!(signed_in["user"]["userName"], "ext");
+}
+
+/// Two real `keyward serve` processes on `db` behind one public address (B's): the app starts
+/// at A, the provider sends the browser back to B, and the one-time code works once, at
+/// either. Their logs hold no code, state, verifier, token or secret.
+fn two_servers_share_sign_ins(db: &str) {
+    use super::instances::Instance;
+    let logs = tempfile::tempdir().unwrap();
+    let provider_port = free_port();
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let b_port = free_port();
+    let public = format!("http://127.0.0.1:{b_port}");
+    let oidc = [
+        "--oidc-issuer",
+        issuer.as_str(),
+        "--oidc-client-id",
+        "keyward",
+        "--oidc-name",
+        "Contoso SSO",
+        "--public-url",
+        public.as_str(),
+    ];
+    let env = [("KEYWARD_OIDC_CLIENT_SECRET", CLIENT_SECRET)];
+    let (log_a, log_b) = (logs.path().join("a.log"), logs.path().join("b.log"));
+    let a = Instance::launch(free_port(), db, &oidc, &env, Some(&log_a));
+    let b = Instance::launch(b_port, db, &oidc, &env, Some(&log_b));
+    let _provider = Provider::start(provider_port, &public, accounts());
+    let root = a.login("root", crate::common::PASSWORD);
+    let created = a.post(
+        "/api/users",
+        &root,
+        json!({"userName": "ext", "displayName": "Ext", "email": "ext@example.com",
+               "type": "EXTERNAL", "roles": ["viewer"]}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+
+    let mut secrets = vec![CLIENT_SECRET.to_owned()];
+    for (start, first, second) in [(&a, &b, &a), (&b, &a, &b)] {
+        let app = App::new();
+        let mut browser = Browser::new();
+        let landed = browser
+            .travel(&app.start_url(&start.url), "sub-ext", &app.redirect_uri)
+            .expect("the browser comes back to the app");
+        let answer = answer(&landed);
+        let code = answer
+            .get("code")
+            .unwrap_or_else(|| panic!("{answer:?}"))
+            .clone();
+        let signed_in = exchange(&first.url, &code, &app.verifier);
+        assert_eq!(signed_in.status(), 200);
+        let token = signed_in.json::<Value>().unwrap()["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            exchange(&second.url, &code, &app.verifier).status(),
+            400,
+            "the code works once, across both servers"
+        );
+        // Every value of the trip the browser saw, and the session.
+        assert!(
+            browser.seen.iter().any(|v| v.len() >= 43),
+            "the trip's PKCE verifier rode in a cookie"
+        );
+        secrets.extend(browser.seen.iter().filter(|v| v.len() >= 16).cloned());
+        secrets.extend([code, app.verifier.clone(), token]);
+    }
+    let audit = a.get("/api/audit?limit=200", &root).body.to_string();
+    a.stop();
+    b.stop();
+    let logged =
+        std::fs::read_to_string(&log_a).unwrap() + &std::fs::read_to_string(&log_b).unwrap();
+    // The provider was started after the servers: each said so in one line, and named the
+    // redirect URI to register.
+    assert!(
+        logged.contains("sign-ins through Contoso SSO will ask it again"),
+        "{logged}"
+    );
+    assert!(logged.contains("/auth/oidc/callback"), "{logged}");
+    for secret in &secrets {
+        assert!(secret.len() >= 16, "{secret}");
+        assert!(
+            !logged.contains(secret.as_str()),
+            "a secret in the server's log"
+        );
+        assert!(
+            !audit.contains(secret.as_str()),
+            "a secret in the audit log"
+        );
+    }
+}
+
+#[test]
+fn two_servers_on_one_file_share_sign_ins_through_the_provider() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let db = tmp.path().join("directory.db");
+    let db = db.to_str().unwrap();
+    crate::common::keyward_init(db, None);
+    two_servers_share_sign_ins(db);
+}
+
+#[test]
+fn two_instances_on_postgresql_share_sign_ins_through_the_provider() {
+    two_servers_share_sign_ins(&super::instances::initialised_database());
 }

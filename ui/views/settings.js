@@ -6,9 +6,14 @@ import { call, session } from "../api.js";
 import { h, replace, field, formError, showErrors, showSaveError, clearErrors, notify } from "../dom.js";
 
 export function render(view) {
+  // The groups to map provider groups to (none listed without VIEW_GROUP).
+  let groups = [];
+
   async function load() {
     try {
-      show(await call("get_settings"));
+      const settings = await call("get_settings");
+      groups = session.can("VIEW_GROUP") ? await call("list_groups") : [];
+      show(settings);
     } catch (error) {
       replace(view, h("h1", {}, "Settings"), h("p", { class: "form-error" }, error.message));
     }
@@ -39,6 +44,7 @@ export function render(view) {
           ] })),
       h("fieldset", { class: "group" }, h("legend", {}, "Clipboard"),
         number("Clear a copied secret after (seconds)", "clipboardClearSeconds", "0: never clear. The clipboard is only cleared if it still holds the secret.")),
+      providerGroups(settings, readOnly),
       formError(),
       readOnly
         ? h("p", { class: "hint" }, "Only administrators with the Change settings permission can change these.")
@@ -60,7 +66,13 @@ export function render(view) {
         secondFactor: data.get("secondFactor"),
         updateVersion: settings.updateVersion,
       };
-      const bad = Object.entries(update).filter(([name, v]) => !["updateVersion", "apiKeyAuthEnabled", "secondFactor"].includes(name)
+      // Without VIEW_GROUP the mapping is shown but not sent: its groups cannot be listed.
+      if (session.can("VIEW_GROUP")) {
+        update.providerGroups = [...form.querySelectorAll(".mapping-line")]
+          .map((line) => ({ claim: line.querySelector("[name=claim]").value, groupId: line.querySelector("[name=groupId]").value }))
+          .filter((line) => line.claim.trim() !== "" || line.groupId !== "");
+      }
+      const bad = Object.entries(update).filter(([name, v]) => !["updateVersion", "apiKeyAuthEnabled", "secondFactor", "providerGroups"].includes(name)
         && (form.querySelector(`[name=${name}]`).validity.badInput || (typeof v === "number" && (!Number.isInteger(v) || v < 0))));
       if (bad.length) {
         showErrors(form, { errors: Object.fromEntries(bad.map(([name]) => [name, ["Enter a whole number."]])) });
@@ -85,6 +97,34 @@ export function render(view) {
     mail.addEventListener("submit", (event) => event.preventDefault());
     replace(view, h("div", { class: "page-head" }, h("h1", {}, "Settings")), form, mail);
     showMail(mail);
+  }
+
+  // The group mapping of sign-in through the identity provider (SPEC 11): one line per
+  // provider group, each naming the Keyward group its members are put in.
+  function providerGroups(settings, readOnly) {
+    readOnly ||= !session.can("VIEW_GROUP");
+    const known = new Set(groups.map((g) => g.id));
+    const options = [["", "Choose a group…"], ...groups.map((g) => [g.id, g.name]),
+      ...(settings.providerGroups ?? []).filter((l) => !known.has(l.groupId)).map((l) => [l.groupId, l.groupId])];
+    const lines = h("div", { class: "mapping-lines" });
+    const addLine = (claim = "", groupId = "") => {
+      const line = h("div", { class: "mapping-line" },
+        h("input", { name: "claim", value: claim, placeholder: "the provider's group, e.g. keyward-admins", "aria-label": "Group at the identity provider", disabled: readOnly }),
+        h("span", { "aria-hidden": "true" }, "→"),
+        h("select", { name: "groupId", "aria-label": "Keyward group", disabled: readOnly },
+          options.map(([v, text]) => h("option", { value: v, selected: v === groupId }, text))),
+        readOnly ? null : h("button", { type: "button", class: "link", onclick: () => line.remove() }, "Remove"));
+      lines.append(line);
+    };
+    for (const line of settings.providerGroups ?? []) addLine(line.claim, line.groupId);
+    return h("fieldset", { class: "group", id: "provider-groups" }, h("legend", {}, "Identity provider groups"),
+      h("p", { class: "hint" }, "For servers whose external users sign in through an identity provider (keyward serve --oidc-issuer). "
+        + "At each sign-in, an external user is put in the Keyward group of every provider group they are in, and taken out of the mapped groups they are no longer in. "
+        + "Other groups are left alone."),
+      lines,
+      h("div", { class: "field", "data-field": "providerGroups" }, h("p", { class: "field-error", "aria-live": "polite" })),
+      readOnly ? null : h("div", { class: "actions" },
+        h("button", { type: "button", id: "add-mapping", onclick: () => addLine() }, "Add a provider group")));
   }
 
   async function showMail(card) {

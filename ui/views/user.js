@@ -82,10 +82,17 @@ export function render(view, { id }) {
     return line;
   }
 
+  // Groups the identity provider sets for external users at each sign-in (SPEC 11).
+  let mapped = new Set();
+
   async function load() {
     let user;
     try {
       user = await call("get_user", { id });
+      if (user.type === "EXTERNAL") {
+        const settings = await call("get_settings");
+        mapped = new Set((settings.providerGroups ?? []).map((line) => line.groupId));
+      }
     } catch (error) {
       replace(view, h("p", {}, h("a", { href: "#/users" }, "← Users")), h("p", { class: "form-error" }, error.message));
       return;
@@ -114,11 +121,16 @@ export function render(view, { id }) {
         h("div", {},
           names.roles.length ? checklist({
             legend: "Roles", name: "roles", items: roleItems(), selected: user.roles, disabled: !mayEdit || external,
-            hint: external ? "Roles of external users are managed where their identity is." : null,
+            hint: external ? "An external user keeps the roles given when it was added; they cannot be changed here. Give more through groups." : null,
           }) : null,
           names.groups.length ? checklist({
-            legend: "Groups", name: "groups", items: names.groups.map((g) => [g.id, g.name]), selected: user.groups, disabled: !mayEdit,
-            hint: "Members also hold the roles of their groups.",
+            legend: "Groups", name: "groups", selected: user.groups, disabled: !mayEdit,
+            items: names.groups.map((g) => external && mapped.has(g.id)
+              ? [g.id, `${g.name} (from the identity provider)`, { disabled: true, title: "Set from the identity provider at each sign-in" }]
+              : [g.id, g.name]),
+            hint: external && mapped.size
+              ? "Members also hold the roles of their groups. Groups marked \u201cfrom the identity provider\u201d are set at each sign-in through it."
+              : "Members also hold the roles of their groups.",
           }) : null)),
       formError(),
       mayEdit ? h("div", { class: "actions" },

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_mail.sql"),
     include_str!("migrations/0003_second_factor.sql"),
     include_str!("migrations/0004_identity_provider.sql"),
+    include_str!("migrations/0005_provider_groups.sql"),
 ];
 /// Connections at most, per instance.
 pub const CONNECTIONS: u32 = 16;

@@ -1,7 +1,7 @@
 //! The one settings row (its defaults are in the first migration).
 
 use super::PgTx;
-use crate::core::model::{SecondFactorPolicy, Settings};
+use crate::core::model::{ProviderGroup, SecondFactorPolicy, Settings};
 use crate::core::Result;
 use crate::rules::storage::SettingsRows;
 
@@ -31,6 +31,17 @@ impl SettingsRows for PgTx<'_> {
             lockout_threshold: unsigned(r.get(5)),
             update_version: r.get(6),
             second_factor: SecondFactorPolicy::parse(r.get(7)).unwrap_or_default(),
+            provider_groups: self
+                .query(
+                    "SELECT claim, group_id FROM provider_groups ORDER BY claim, group_id",
+                    &[],
+                )?
+                .iter()
+                .map(|r| ProviderGroup {
+                    claim: r.get(0),
+                    group_id: r.get(1),
+                })
+                .collect(),
         })
     }
 
@@ -52,6 +63,13 @@ impl SettingsRows for PgTx<'_> {
                 &next.second_factor.as_str(),
             ],
         )?;
+        self.execute("DELETE FROM provider_groups", &[])?;
+        for line in &next.provider_groups {
+            self.execute(
+                "INSERT INTO provider_groups (claim, group_id) VALUES ($1, $2)",
+                &[&line.claim, &line.group_id],
+            )?;
+        }
         Ok(())
     }
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0002_mail.sql")),
     M::up(include_str!("migrations/0003_second_factor.sql")),
     M::up(include_str!("migrations/0004_identity_provider.sql")),
+    M::up(include_str!("migrations/0005_provider_groups.sql")),
 ];
 /// Read connections at most: more callers than this wait for one to be free rather than
 /// open their own (opening a connection costs far more than most reads).

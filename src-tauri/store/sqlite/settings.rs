@@ -1,14 +1,14 @@
 //! The one settings row (its defaults are in the first migration).
 
 use super::SqliteTx;
-use crate::core::model::{SecondFactorPolicy, Settings};
+use crate::core::model::{ProviderGroup, SecondFactorPolicy, Settings};
 use crate::core::Result;
 use crate::rules::storage::SettingsRows;
 use rusqlite::params;
 
 impl SettingsRows for SqliteTx<'_> {
     fn settings(&self) -> Result<Settings> {
-        Ok(self
+        let mut settings = self
             .0
             .prepare_cached(
                 "SELECT api_key_auth_enabled, max_key_lifetime_days, password_min_length,
@@ -27,8 +27,20 @@ impl SettingsRows for SqliteTx<'_> {
                     update_version: r.get(6)?,
                     second_factor: SecondFactorPolicy::parse(&r.get::<_, String>(7)?)
                         .unwrap_or_default(),
+                    provider_groups: Vec::new(),
                 })
-            })?)
+            })?;
+        settings.provider_groups = self
+            .0
+            .prepare_cached("SELECT claim, group_id FROM provider_groups ORDER BY claim, group_id")?
+            .query_map([], |r| {
+                Ok(ProviderGroup {
+                    claim: r.get(0)?,
+                    group_id: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(settings)
     }
 
     fn save_settings(&self, next: &Settings) -> Result<()> {
@@ -49,6 +61,13 @@ impl SettingsRows for SqliteTx<'_> {
                 next.second_factor.as_str(),
             ],
         )?;
+        self.0.execute("DELETE FROM provider_groups", [])?;
+        let mut insert = self
+            .0
+            .prepare_cached("INSERT INTO provider_groups (claim, group_id) VALUES (?1, ?2)")?;
+        for line in &next.provider_groups {
+            insert.execute(params![line.claim, line.group_id])?;
+        }
         Ok(())
     }
 }
