@@ -370,6 +370,53 @@ fn manage_users_roles_and_groups(db: &std::path::Path) {
     .json();
     assert_eq!(settings["passwordMinLength"], 20);
 
+    // The group mapping of sign-in through an identity provider, by group name.
+    let staff = as_root(&db, &["groups", "add", "--name", "Staff", "--json"], "")
+        .ok()
+        .json();
+    let mapped = as_root(
+        &db,
+        &[
+            "settings",
+            "set",
+            "--provider-group",
+            "keyward-staff=staff",
+            "--json",
+        ],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(
+        mapped["providerGroups"],
+        serde_json::json!([{"claim": "keyward-staff", "groupId": staff["id"]}])
+    );
+    let shown = as_root(&db, &["settings"], "").ok();
+    assert!(
+        shown.stdout.contains("keyward-staff → Staff"),
+        "{}",
+        shown.stdout
+    );
+    let unknown = as_root(
+        &db,
+        &["settings", "set", "--provider-group", "x=nobody"],
+        "",
+    );
+    assert_eq!(unknown.code, Some(1));
+    assert!(
+        unknown.stderr.contains("There is no group"),
+        "{}",
+        unknown.stderr
+    );
+    let cleared = as_root(
+        &db,
+        &["settings", "set", "--no-provider-groups", "--json"],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(cleared["providerGroups"], serde_json::json!([]));
+
     // Without a password to prove who acts, nothing happens.
     let anonymous = run(
         keyward()

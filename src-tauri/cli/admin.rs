@@ -269,6 +269,14 @@ pub enum SettingsCommand {
         /// Who must sign in with a second step: OPTIONAL, REQUIRED_FOR_ADMINS or REQUIRED.
         #[arg(long, value_parser = second_factor_policy)]
         second_factor: Option<SecondFactorPolicy>,
+        /// The group mapping of sign-in through an identity provider: who is in CLAIM at the
+        /// provider is put in GROUP (a group's name or id). Repeat it for every line; the
+        /// lines given replace the whole mapping.
+        #[arg(long = "provider-group", value_name = "CLAIM=GROUP")]
+        provider_groups: Vec<String>,
+        /// Empty the group mapping.
+        #[arg(long, conflicts_with = "provider_groups")]
+        no_provider_groups: bool,
     },
 }
 
@@ -1001,9 +1009,45 @@ fn show_settings(s: &Session, settings: &Settings) {
             ),
             ("lockoutThreshold", settings.lockout_threshold.to_string()),
             ("secondFactor", settings.second_factor.as_str().to_owned()),
+            ("providerGroups", {
+                let groups = s.group_names();
+                let lines: Vec<String> = settings
+                    .provider_groups
+                    .iter()
+                    .map(|line| format!("{} → {}", line.claim, groups.name_of(&line.group_id)))
+                    .collect();
+                if lines.is_empty() {
+                    "none".to_owned()
+                } else {
+                    lines.join(", ")
+                }
+            }),
             ("updateVersion", settings.update_version.to_string()),
         ]);
     }
+}
+
+/// `CLAIM=GROUP` lines of the group mapping, with each group's name turned into its id.
+fn mapping_lines(s: &Session, lines: &[String]) -> Result<Vec<ProviderGroup>> {
+    let groups = Names::groups(s.dir, &s.who)?;
+    lines
+        .iter()
+        .map(|line| {
+            let (claim, group) = line.rsplit_once('=').ok_or_else(|| {
+                Error::invalid(
+                    "providerGroups",
+                    format!("{line:?}: write the provider's group, '=', and a Keyward group."),
+                )
+            })?;
+            let group_id = groups.id_of(group.trim()).ok_or_else(|| {
+                Error::invalid("providerGroups", format!("There is no group {group:?}."))
+            })?;
+            Ok(ProviderGroup {
+                claim: claim.trim().to_owned(),
+                group_id,
+            })
+        })
+        .collect()
 }
 
 pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
@@ -1017,8 +1061,17 @@ pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
             session_lifetime_minutes,
             lockout_threshold,
             second_factor,
+            provider_groups,
+            no_provider_groups,
         } => {
             let current = s.dir.get_settings(&s.who)?;
+            let provider_groups = if no_provider_groups {
+                Some(Vec::new())
+            } else if provider_groups.is_empty() {
+                None
+            } else {
+                Some(mapping_lines(s, &provider_groups)?)
+            };
             let update = SettingsUpdate {
                 api_key_auth_enabled,
                 max_key_lifetime_days: max_key_lifetime_days.map(|d| {
@@ -1033,7 +1086,7 @@ pub fn settings(s: &Session, command: Option<SettingsCommand>) -> Result<()> {
                 session_lifetime_minutes,
                 lockout_threshold,
                 second_factor,
-                provider_groups: None,
+                provider_groups,
                 update_version: current.update_version,
             };
             show_settings(s, &s.dir.update_settings(&s.who, update)?);
