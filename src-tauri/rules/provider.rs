@@ -107,10 +107,7 @@ pub(super) fn finish<S: Store>(
         let identity = match &identity {
             Ok(identity) => identity,
             Err(why) => {
-                Record::by_system(now, "auth.sign_in")
-                    .outcome(Outcome::Failure)
-                    .detail(format!("through {}: {why}", policy.name))
-                    .append(tx)?;
+                audit_refusal(tx, &policy.name, None, why, now)?;
                 return Ok(Decision::Refused(why.clone()));
             }
         };
@@ -121,11 +118,9 @@ pub(super) fn finish<S: Store>(
         // Before the permission to sign in is judged: the mapping may be what grants it.
         let user = apply_group_mapping(tx, policy, user, identity, now)?;
         if let Err(refusal) = auth::may_sign_in(tx, &user) {
-            Record::about_oneself(&user.id, &user.user_name, now, "auth.sign_in")
-                .outcome(Outcome::Failure)
-                .detail(format!("through {}: {refusal}", policy.name))
-                .append(tx)?;
-            return Ok(Decision::Refused(refusal.to_string()));
+            let why = refusal.to_string();
+            audit_refusal(tx, &policy.name, Some(&user), &why, now)?;
+            return Ok(Decision::Refused(why));
         }
         let code = generate_token();
         tx.insert_provider_sign_in(
@@ -153,6 +148,24 @@ pub(super) fn finish<S: Store>(
     }
 }
 
+/// Audits a refused sign-in through `provider`: about the user when it is known.
+fn audit_refusal(
+    tx: &dyn Tx,
+    provider: &str,
+    user: Option<&User>,
+    why: &str,
+    now: Time,
+) -> Result<()> {
+    let record = match user {
+        Some(user) => Record::about_oneself(&user.id, &user.user_name, now, "auth.sign_in"),
+        None => Record::by_system(now, "auth.sign_in"),
+    };
+    record
+        .outcome(Outcome::Failure)
+        .detail(format!("through {provider}: {why}"))
+        .append(tx)
+}
+
 /// The Keyward user the provider's identity is: the one linked to it; else, the first time,
 /// the `EXTERNAL` user with the e-mail the provider vouches for (linked now), or a new one
 /// where the server allows it. A `NATIVE` user is never taken over. A refusal is audited.
@@ -166,14 +179,7 @@ fn who_is(
         return Ok(Ok(users::load(tx, &id)?));
     }
     let refuse = |tx: &dyn Tx, user: Option<&User>, why: String| -> Result<_> {
-        let record = match user {
-            Some(user) => Record::about_oneself(&user.id, &user.user_name, now, "auth.sign_in"),
-            None => Record::by_system(now, "auth.sign_in"),
-        };
-        record
-            .outcome(Outcome::Failure)
-            .detail(format!("through {}: {why}", policy.name))
-            .append(tx)?;
+        audit_refusal(tx, &policy.name, user, &why, now)?;
         Ok(Err(why))
     };
     let email = match (&identity.email, identity.email_verified) {
@@ -408,13 +414,8 @@ pub(super) fn exchange<S: Store>(
         };
         let user = users::load(tx, row.user_id.as_deref().unwrap_or_default())?;
         if s256(code_verifier.expose()) != row.code_challenge {
-            Record::about_oneself(&user.id, &user.user_name, now, "auth.sign_in")
-                .outcome(Outcome::Failure)
-                .detail(format!(
-                    "through {}: the code verifier did not match",
-                    row.provider
-                ))
-                .append(tx)?;
+            let why = "the code verifier did not match";
+            audit_refusal(tx, &row.provider, Some(&user), why, now)?;
             return Ok(Err(Error::invalid(
                 "codeVerifier",
                 "The code verifier does not match this sign-in. Sign in again.",

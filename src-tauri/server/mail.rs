@@ -13,7 +13,6 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::SmtpTransport;
 use reqwest::Url;
-use std::net::IpAddr;
 use std::path::Path;
 
 /// How the connection to the SMTP server is protected.
@@ -45,15 +44,6 @@ impl std::fmt::Debug for MailConfig {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 impl MailConfig {
     /// Reads the configuration; a refusal is one sentence saying what to change.
     pub fn parse(
@@ -81,7 +71,7 @@ impl MailConfig {
             .filter(|h| !h.is_empty())
             .ok_or("--smtp-url names no host")?
             .to_owned();
-        if security == Security::Plain && !is_loopback(&host) {
+        if security == Security::Plain && !super::is_loopback(&host) {
             return Err(format!(
                 "--smtp-url: smtp+plain:// sends mail unencrypted and is only for a relay on this \
                  machine; {host} is not a loopback address (use smtp:// or smtps://)"

@@ -140,6 +140,17 @@ impl AppState {
     }
 }
 
+/// Whether `host` (a name, an IP address, or an IPv6 one in brackets) is this machine: where
+/// the server accepts what it would refuse elsewhere (plain SMTP, an `http://` provider).
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The whole application: API routes, pages, the OpenAPI document and the layers around them.
 pub fn app(state: AppState, options: &ServerOptions) -> axum::Router {
     routes::router(state)

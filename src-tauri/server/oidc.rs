@@ -57,15 +57,9 @@ impl OidcOptions {
     pub fn check(&self) -> Result<(), String> {
         let url = url::Url::parse(&self.issuer)
             .map_err(|e| format!("--oidc-issuer {:?} is not a URL: {e}", self.issuer))?;
-        let loopback = match url.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(name)) => name == "localhost",
-            None => false,
-        };
         match url.scheme() {
             "https" => {}
-            "http" if loopback => {}
+            "http" if url.host_str().is_some_and(super::is_loopback) => {}
             _ => {
                 return Err(format!(
                     "--oidc-issuer {}: use https:// (http:// only on a loopback address)",
@@ -183,7 +177,7 @@ impl Oidc {
         ))
         .map_err(|e| format!("--public-url: {e}"))?;
         let tls = crate::remote::tls_config(options.ca_file.as_deref())
-            .map_err(|e| format!("--oidc-ca-file: {e}"))?;
+            .map_err(|e| format!("TLS for the identity provider: {e}"))?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             // Never follow a redirect: the provider's answers are read where they are.

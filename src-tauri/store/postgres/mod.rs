@@ -223,13 +223,14 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("keyward");
         }
-        let tls =
-            MakeRustlsConnect::new(tls_config(access.ca_file.as_deref()).map_err(|reason| {
+        let tls = MakeRustlsConnect::new(
+            crate::remote::tls_config(access.ca_file.as_deref()).map_err(|reason| {
                 OpenError::BadUrl {
                     url: masked_url.clone(),
                     reason,
                 }
-            })?);
+            })?,
+        );
         let manager = Manager { config, tls };
         // One connection first, for an answer at once and in the database's words (the pool
         // would retry until its timeout and then say only that it timed out).
@@ -617,39 +618,6 @@ impl r2d2::HandleError<postgres::Error> for QuietErrors {
     fn handle_error(&self, error: postgres::Error) {
         tracing::debug!(error = %database_message(&error), "a database connection failed");
     }
-}
-
-/// rustls for the database (ring): the certificates of `ca_file` when given, else the
-/// platform's roots (as for the servers the app reaches).
-fn tls_config(
-    ca_file: Option<&std::path::Path>,
-) -> std::result::Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
-    let Some(ca_file) = ca_file else {
-        return Ok(builder
-            .with_platform_verifier()
-            .map_err(|e| e.to_string())?
-            .with_no_client_auth());
-    };
-    let unreadable = |e: &dyn std::fmt::Display| {
-        format!("cannot read the certificates of {}: {e}", ca_file.display())
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in CertificateDer::pem_file_iter(ca_file).map_err(|e| unreadable(&e))? {
-        roots
-            .add(certificate.map_err(|e| unreadable(&e))?)
-            .map_err(|e| unreadable(&e))?;
-    }
-    if roots.is_empty() {
-        return Err(unreadable(&"no certificate in it"));
-    }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
 #[cfg(test)]
