@@ -5,7 +5,8 @@
 //! [`cli`] is the command line; `desktop` (feature `desktop`) is the Tauri app; `server`
 //! (feature `server`) is `keyward serve`; [`remote`] is the directory on a server, over HTTP;
 //! [`wire`] holds the HTTP shapes the server and the remote client share; [`platform`] holds
-//! what differs between Windows, Linux and macOS, one small module each.
+//! what differs between Windows, Linux and macOS, one small module each; [`trust`] is the TLS
+//! trust for the servers Keyward calls (PostgreSQL, an identity provider).
 
 pub mod cli;
 pub mod core;
@@ -18,4 +19,5 @@ pub mod rules;
 pub mod server;
 pub mod store;
 pub mod transfer;
+pub mod trust;
 pub mod wire;

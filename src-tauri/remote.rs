@@ -19,7 +19,7 @@ use std::time::Duration;
 
 mod pinning;
 
-pub use pinning::{fetch_certificate, tls_config, Fingerprint, PresentedCertificate};
+pub use pinning::{fetch_certificate, Fingerprint, PresentedCertificate};
 
 /// Makes ring the process's TLS provider, for HTTP clients built without an explicit
 /// configuration (reqwest is built without a provider of its own); this module's clients

@@ -55,7 +55,7 @@ impl fmt::Debug for Fingerprint {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    crate::trust::crypto_provider()
 }
 
 /// The system's trusted roots (through the platform verifier), as every browser does.
@@ -74,36 +74,6 @@ pub(super) fn system_config() -> ClientConfig {
                 .with_no_client_auth()
         }
     }
-}
-
-/// The trust for a server Keyward itself calls (a PostgreSQL database, an identity provider):
-/// only the certificates in `ca_file` (a PEM file: an organisation's private CA), or else the
-/// platform's roots.
-pub fn tls_config(ca_file: Option<&std::path::Path>) -> std::result::Result<ClientConfig, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
-    let Some(ca_file) = ca_file else {
-        return Ok(builder
-            .with_platform_verifier()
-            .map_err(|e| e.to_string())?
-            .with_no_client_auth());
-    };
-    let unreadable = |e: &dyn fmt::Display| {
-        format!("cannot read the certificates of {}: {e}", ca_file.display())
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in CertificateDer::pem_file_iter(ca_file).map_err(|e| unreadable(&e))? {
-        roots
-            .add(certificate.map_err(|e| unreadable(&e))?)
-            .map_err(|e| unreadable(&e))?;
-    }
-    if roots.is_empty() {
-        return Err(unreadable(&"no certificate in it"));
-    }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
 /// Exactly the certificate with this fingerprint; the host name is not checked, because the

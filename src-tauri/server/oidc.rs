@@ -176,7 +176,7 @@ impl Oidc {
             public_url.trim_end_matches('/')
         ))
         .map_err(|e| format!("--public-url: {e}"))?;
-        let tls = crate::remote::tls_config(options.ca_file.as_deref())
+        let tls = crate::trust::tls_config(options.ca_file.as_deref())
             .map_err(|e| format!("TLS for the identity provider: {e}"))?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)

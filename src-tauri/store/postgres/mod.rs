@@ -223,14 +223,13 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("keyward");
         }
-        let tls = MakeRustlsConnect::new(
-            crate::remote::tls_config(access.ca_file.as_deref()).map_err(|reason| {
-                OpenError::BadUrl {
+        let tls =
+            MakeRustlsConnect::new(crate::trust::tls_config(access.ca_file.as_deref()).map_err(
+                |reason| OpenError::BadUrl {
                     url: masked_url.clone(),
                     reason,
-                }
-            })?,
-        );
+                },
+            )?);
         let manager = Manager { config, tls };
         // One connection first, for an answer at once and in the database's words (the pool
         // would retry until its timeout and then say only that it timed out).
