@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod loopback;
 mod pinning;
 
 pub use pinning::{fetch_certificate, Fingerprint, PresentedCertificate};
@@ -346,6 +347,22 @@ impl Directory for RemoteDirectory {
             password: password.clone(),
         };
         self.post(None, &["api", "auth", "complete-reset"], &request)
+    }
+
+    fn sign_in_providers(&self) -> Result<Vec<ProviderEntry>> {
+        let list: ProviderList =
+            self.send(self.request(Method::GET, &["api", "auth", "providers"], None))?;
+        Ok(list.providers)
+    }
+
+    fn provider_start_url(&self, provider: &str, start: &ProviderStart) -> Result<String> {
+        let mut url = self.url_for(&["auth", "oidc", provider, "start"]);
+        url.query_pairs_mut()
+            .append_pair("redirect_uri", &start.redirect_uri)
+            .append_pair("state", &start.state)
+            .append_pair("code_challenge", &start.code_challenge)
+            .append_pair("code_challenge_method", &start.code_challenge_method);
+        Ok(url.into())
     }
 
     fn exchange_provider_code(&self, code: &Secret, code_verifier: &Secret) -> Result<SignedIn> {

@@ -195,17 +195,6 @@ pub struct ProviderExchange {
     pub code_verifier: Secret,
 }
 
-/// One identity provider a server signs in through.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct ProviderEntry {
-    /// What `/auth/oidc/{id}/start` takes.
-    pub id: String,
-    /// The name for the button: "Sign in with <name>".
-    pub name: String,
-}
-
 /// `GET /api/auth/providers`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(ToSchema))]

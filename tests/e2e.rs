@@ -1215,3 +1215,261 @@ fn root_of(prepared: &Prepared) -> Credential {
             .access_token,
     )
 }
+
+/// The addresses the app sent "the system browser" to: `BROWSER` is a script that writes
+/// them down (webbrowser honours `$BROWSER` on Linux), and the test plays the browser.
+struct RecordingBrowser {
+    script: std::path::PathBuf,
+    opened: std::path::PathBuf,
+}
+
+impl RecordingBrowser {
+    fn new(dir: &std::path::Path) -> RecordingBrowser {
+        let script = dir.join("record-browser");
+        let opened = dir.join("opened.txt");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+                opened.display()
+            ),
+        )
+        .unwrap();
+        let made = Command::new("chmod")
+            .arg("+x")
+            .arg(&script)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        RecordingBrowser { script, opened }
+    }
+
+    /// The `n`th address opened (from 1), once it has been.
+    fn address(&self, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&self.opened).unwrap_or_default();
+            if let Some(line) = text.lines().nth(n - 1) {
+                return line.to_owned();
+            }
+            assert!(Instant::now() < deadline, "the app opened no browser");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The loopback address the app waits at, from the start address it sent the browser to.
+fn redirect_of(start: &str) -> String {
+    let url = reqwest::Url::parse(start).unwrap();
+    url.query_pairs()
+        .find(|(name, _)| name == "redirect_uri")
+        .map(|(_, value)| value.into_owned())
+        .expect("a redirect_uri")
+}
+
+/// In headless Chromium, from the server's start address through the provider's login page
+/// (as `login`) back to the app's loopback address: the page the app answered with.
+fn sign_in_at_the_provider(
+    browser: &crate::server::browser::Browser,
+    start: &str,
+    login: &str,
+    screenshot: &str,
+) -> String {
+    browser.goto(start);
+    browser.wait_for_page();
+    let at_login = |b: &crate::server::browser::Browser| {
+        b.script(
+            "return !!document.querySelector('input[name=login]')",
+            json!([]),
+        ) == json!(true)
+    };
+    if !at_login(browser) {
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(
+            at_login(browser),
+            "not the provider's login page: {} {}",
+            browser.current_url(),
+            browser.script("return document.body.innerText", json!([]))
+        );
+    }
+    browser.type_into("input[name=login]", login);
+    browser.type_into("input[name=password]", "any");
+    browser.screenshot(&screenshot_path(&format!("{screenshot}-provider")));
+    browser.click("button[type=submit]");
+    let loopback = redirect_of(start);
+    browser.wait_until("the app's loopback page", |b| {
+        b.current_url().starts_with(&loopback)
+            && b.script("return !!document.getElementById('message')", json!([])) == json!(true)
+    });
+    browser.screenshot(&screenshot_path(screenshot));
+    browser.text("#message")
+}
+
+fn screenshot_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/output/e2e")
+        .join(format!("{name}.png"))
+}
+
+#[test]
+fn an_external_user_signs_in_from_the_app_through_the_identity_provider_in_the_browser() {
+    use crate::server::browser::{Browser, BROWSER_LOCK};
+    use crate::server::oidc::{Provider, CLIENT_SECRET};
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let _one_browser = BROWSER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let prepared = Prepared::new(|dir, root| {
+        let readers = dir
+            .create_group(
+                root,
+                NewGroup {
+                    name: "Readers".into(),
+                    roles: vec!["viewer".into()],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let version = dir.get_settings(root).unwrap().update_version;
+        dir.update_settings(
+            root,
+            SettingsUpdate {
+                update_version: version,
+                provider_groups: Some(vec![ProviderGroup {
+                    claim: "staff".into(),
+                    group_id: readers.id,
+                }]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for (name, email) in [("erin", "erin@example.com"), ("una", "una@example.com")] {
+            dir.create_user(
+                root,
+                NewUser {
+                    user_name: name.into(),
+                    display_name: format!("{name} External"),
+                    email: email.into(),
+                    user_type: Some(UserType::External),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        }
+    });
+    let provider_port = crate::server::support::free_port();
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let port = crate::server::support::free_port();
+    let server = Serve::spawn(
+        &prepared.db,
+        port,
+        &[
+            "--oidc-issuer",
+            &issuer,
+            "--oidc-client-id",
+            "keyward",
+            "--oidc-name",
+            "Contoso SSO",
+        ],
+        &[("KEYWARD_OIDC_CLIENT_SECRET", CLIENT_SECRET)],
+    );
+    let _provider = Provider::start(
+        provider_port,
+        &server.url,
+        json!({
+            "sub-erin": {"email": "erin@example.com", "email_verified": true, "groups": ["staff"]},
+            "sub-una": {"email": "una@example.com", "email_verified": false},
+        }),
+    );
+    let tmp = tempfile::TempDir::new().unwrap();
+    let recorder = RecordingBrowser::new(tmp.path());
+    let app = App::launch_with(
+        &["--db", prepared.db.to_str().unwrap()],
+        &tmp.path().join("config"),
+        &[("BROWSER", recorder.script.to_str().unwrap())],
+    );
+
+    // On the local file: no provider, and a line saying where external users sign in.
+    app.wait_for_element("#sign-in-form");
+    assert!(app.text("#external-note").contains("Keyward server"));
+    assert!(!app.exists("#providers"));
+    app.screenshot("provider-00-local-file");
+
+    // On the server: "Sign in with Contoso SSO" under the password form.
+    app.click("#connections-link");
+    app.click("#new-profile");
+    app.fill(
+        "#profile-form",
+        json!({"name": "Team server", "url": &server.url}),
+    );
+    let row = "#profiles-table tr[data-profile='Team server']";
+    app.wait_for_element(row);
+    app.click(&format!("{row} .connect"));
+    app.wait_for_element("#providers button[data-provider=default]");
+    assert_eq!(
+        app.text("#providers button[data-provider=default]"),
+        "Sign in with Contoso SSO"
+    );
+    assert!(!app.exists("#external-note"));
+    app.screenshot("provider-01-sign-in");
+
+    // The browser is sent to the server's start address; Cancel ends the wait and closes the
+    // loopback address.
+    app.click("#providers button[data-provider=default]");
+    let first = recorder.address(1);
+    assert!(
+        first.starts_with(&format!("{}/auth/oidc/default/start?", server.url)),
+        "{first}"
+    );
+    let loopback = redirect_of(&first);
+    assert!(loopback.starts_with("http://127.0.0.1:"), "{loopback}");
+    app.wait_for(
+        "return document.getElementById('provider-waiting')?.textContent.includes('browser window')",
+    );
+    app.screenshot("provider-02-waiting");
+    app.click("#provider-cancel");
+    app.wait_for_element("#sign-in-form");
+    let closed = reqwest::Url::parse(&loopback).unwrap();
+    let address = format!("{}:{}", closed.host_str().unwrap(), closed.port().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(&address).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the loopback address still listens after Cancel"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Again, through the provider's login page in the browser: the tab says it can be closed,
+    // and the app is signed in as erin, with the group her provider's claim maps to.
+    let browser = Browser::start();
+    app.click("#providers button[data-provider=default]");
+    let second = recorder.address(2);
+    assert_ne!(redirect_of(&second), loopback, "a new loopback address");
+    let page = sign_in_at_the_provider(&browser, &second, "sub-erin", "provider-03-browser-done");
+    assert!(page.contains("You can close this tab"), "{page}");
+    app.wait_for_element("#users-table tr[data-user=erin]");
+    // Her password and second step are the provider's: the app offers neither.
+    assert!(!app.exists("#change-password-link"));
+    assert!(!app.exists("#two-step-link"));
+    app.screenshot("provider-04-signed-in");
+    let erin = prepared
+        .directory()
+        .find_user(&root_of(&prepared), "erin")
+        .unwrap();
+    assert_eq!(erin.status, UserStatus::Active);
+    assert_eq!(erin.groups.len(), 1, "{erin:?}");
+
+    // A refusal reaches the app's screen with the reason, and the browser tab says the same.
+    // (Another browser: this one's session at the provider would sign erin in again.)
+    drop(browser);
+    let browser = Browser::start();
+    app.sign_out();
+    app.wait_for_element("#providers button[data-provider=default]");
+    app.click("#providers button[data-provider=default]");
+    let third = recorder.address(3);
+    let page = sign_in_at_the_provider(&browser, &third, "sub-una", "provider-05-browser-refused");
+    assert!(page.contains("did not sign you in"), "{page}");
+    let shown = app.wait_text("#provider-error");
+    assert!(shown.contains("verified"), "{shown}");
+    app.screenshot("provider-06-refused");
+    drop(server);
+}

@@ -4,13 +4,13 @@
 //! Chromium.
 
 mod binary;
-mod browser;
+pub(crate) mod browser;
 mod endpoints;
 mod https;
 mod instances;
 pub(crate) mod mail;
 mod never_stale;
-mod oidc;
+pub(crate) mod oidc;
 mod openapi;
 mod pages;
 mod problems;

@@ -46,6 +46,11 @@ impl App {
 
     /// Starts the app with these arguments; its profiles and recent files live in `config`.
     pub fn launch(args: &[&str], config: &Path) -> App {
+        App::launch_with(args, config, &[])
+    }
+
+    /// [`App::launch`], with these environment variables for the app as well.
+    pub fn launch_with(args: &[&str], config: &Path, env: &[(&str, &str)]) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "end-to-end tests need an X display: run them through ./scripts/test.sh (xvfb-run)"
@@ -54,6 +59,7 @@ impl App {
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("KEYWARD_LOG", "warn")
             .env("KEYWARD_CONFIG_DIR", config)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

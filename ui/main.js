@@ -63,8 +63,10 @@ function renderChrome() {
     h("a", { href: `#/${s.path}`, "data-section": s.path }, s.label)) : []);
   replace(accountArea, me ? [
     h("span", { class: "who", id: "signed-in-as", title: me.email }, me.displayName, h("span", { class: "muted" }, ` (${me.userName})`)),
-    h("button", { type: "button", class: "link", onclick: () => account.changePassword() }, "Change password"),
-    session.connection.withKey ? null
+    // An external user's password and second step are the identity provider's.
+    me.type === "EXTERNAL" ? null
+      : h("button", { type: "button", class: "link", id: "change-password-link", onclick: () => account.changePassword() }, "Change password"),
+    session.connection.withKey || me.type === "EXTERNAL" ? null
       : h("button", { type: "button", class: "link", id: "two-step-link", onclick: () => twoStepDialog({ onChanged: refresh }) }, "Two-step sign-in"),
     h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
   ] : []);

@@ -72,6 +72,17 @@ pub trait Directory: Send + Sync {
         let _ = (policy, pending, identity);
         Err(provider_sign_in_on_a_server())
     }
+    /// The identity providers users can sign in through: a server's (SPEC 11); none on a
+    /// directory file, where external users cannot sign in.
+    fn sign_in_providers(&self) -> Result<Vec<ProviderEntry>> {
+        Ok(Vec::new())
+    }
+    /// Where a browser starts a sign-in through `provider` for an app waiting as `start`
+    /// says. Only a server has such an address.
+    fn provider_start_url(&self, provider: &str, start: &ProviderStart) -> Result<String> {
+        let _ = (provider, start);
+        Err(provider_sign_in_on_a_server())
+    }
     /// Opens a session for the one-time code of a provider's sign-in, given the verifier of
     /// the app's PKCE challenge. A code works once.
     fn exchange_provider_code(&self, code: &Secret, code_verifier: &Secret) -> Result<SignedIn>;

@@ -658,6 +658,9 @@ pub struct Me {
     pub user_name: String,
     pub display_name: String,
     pub email: String,
+    /// An `EXTERNAL` user's password and second step are the identity provider's.
+    #[serde(default, rename = "type")]
+    pub user_type: UserType,
     pub roles: Vec<String>,
     pub permissions: PermissionSet,
     /// Whether one signs in with a second step.
@@ -696,6 +699,17 @@ pub struct Challenge {
 }
 
 // --- Sign-in through the identity provider (SPEC 11) ---------------------------------------
+
+/// One identity provider a server signs in through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderEntry {
+    /// What `/auth/oidc/{id}/start` takes.
+    pub id: String,
+    /// The name for the button: "Sign in with <name>".
+    pub name: String,
+}
 
 /// What an app asks of a sign-in through the provider: where its loopback listener waits
 /// (RFC 8252), its own `state`, and its PKCE challenge (S256).

@@ -120,6 +120,18 @@ pub fn generate_token() -> Secret {
     Secret(random_base62(TOKEN_LEN))
 }
 
+/// A PKCE code verifier for a native client's sign-in (RFC 7636 4.1: 43 to 128 unreserved
+/// characters): 64 random base62 characters.
+pub fn generate_pkce_verifier() -> Secret {
+    Secret(random_base62(64))
+}
+
+/// RFC 7636's S256: the challenge a verifier answers.
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,72 +16,14 @@ use std::path::PathBuf;
 use tauri::{State, WebviewWindow};
 use tauri_plugin_dialog::DialogExt;
 
-type Reply<T> = std::result::Result<T, ErrorBody>;
+pub(super) type Reply<T> = std::result::Result<T, ErrorBody>;
 
-pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        connection,
-        open_directory,
-        save_profile,
-        delete_profile,
-        open_profile,
-        server_certificate,
-        sign_in_with_key,
-        import_users_file,
-        export_users_file,
-        backup_directory,
-        restore_directory,
-        choose_file,
-        set_up,
-        sign_in,
-        finish_sign_in,
-        enroll_at_sign_in,
-        confirm_at_sign_in,
-        enroll_second_factor,
-        confirm_second_factor,
-        new_recovery_codes,
-        turn_off_second_factor,
-        remove_second_factor,
-        save_recovery_codes,
-        sign_out,
-        redeem_code,
-        change_password,
-        list_users,
-        get_user,
-        create_user,
-        update_user,
-        delete_user,
-        reset_password,
-        send_invitation,
-        list_roles,
-        create_role,
-        update_role,
-        delete_role,
-        list_groups,
-        create_group,
-        update_group,
-        delete_group,
-        list_user_keys,
-        list_keys,
-        create_key,
-        download_key,
-        revoke_key,
-        regenerate_key,
-        list_audit,
-        get_settings,
-        update_settings,
-        mail_setup,
-        send_test_mail,
-        copy_secret,
-    ]
-}
-
-fn body(error: Error) -> ErrorBody {
+pub(super) fn body(error: Error) -> ErrorBody {
     ErrorBody::from(&error)
 }
 
 /// Runs `work` on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Reply<T> {
     tauri::async_runtime::spawn_blocking(work)
@@ -129,7 +71,7 @@ pub struct ConnectionInfo {
     profiles: Vec<Profile>,
 }
 
-async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
+pub(super) async fn describe(state: &Desktop) -> Reply<ConnectionInfo> {
     let recent = state.recent.list();
     let profiles = state.profiles.list();
     let (place, remote) = state
@@ -393,7 +335,7 @@ pub async fn set_up(
     describe(&state).await
 }
 
-fn start_session(state: &Desktop, window: &WebviewWindow, signed_in: SignedIn) {
+pub(super) fn start_session(state: &Desktop, window: &WebviewWindow, signed_in: SignedIn) {
     state.set_signed_in(Some(SignedInAs {
         credential: Credential::Session(signed_in.access_token),
         user_name: signed_in.user.user_name,

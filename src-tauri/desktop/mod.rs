@@ -8,6 +8,7 @@
 mod clipboard;
 mod commands;
 mod profiles;
+mod provider;
 mod qr;
 mod recent;
 
@@ -45,6 +46,8 @@ pub struct Desktop {
     clipboard: Arc<clipboard::SecretClipboard>,
     recent: recent::RecentFiles,
     profiles: profiles::Profiles,
+    /// A sign-in through an identity provider whose browser has not come back yet.
+    provider_trip: provider::Trips,
 }
 
 impl Desktop {
@@ -68,6 +71,7 @@ impl Desktop {
     /// Replaces the open directory (the previous session is simply dropped with it).
     fn connect(&self, place: String, remote: bool, opened: Result<Arc<dyn Directory>, String>) {
         self.hold_challenge(None);
+        self.provider_trip.cancel();
         *self.lock() = opened.map(|directory| Connection {
             place,
             remote,
@@ -151,6 +155,7 @@ pub fn run(start: Start) -> ExitCode {
         clipboard: Arc::new(clipboard::SecretClipboard::default()),
         recent: recent::RecentFiles::load(),
         profiles: profiles::Profiles::load(),
+        provider_trip: provider::Trips::default(),
     };
     match start {
         Start::File(db) => {
@@ -170,7 +175,7 @@ pub fn run(start: Start) -> ExitCode {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(desktop)
-        .invoke_handler(commands::handler())
+        .invoke_handler(handler())
         .setup(move |app| {
             if let Some(window) = app.get_webview_window("main") {
                 window.set_title(&title)?;
@@ -195,6 +200,69 @@ pub fn run(start: Start) -> ExitCode {
         }
     });
     ExitCode::SUCCESS
+}
+
+/// Every command the window may call.
+fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::connection,
+        commands::open_directory,
+        commands::save_profile,
+        commands::delete_profile,
+        commands::open_profile,
+        commands::server_certificate,
+        commands::sign_in_with_key,
+        commands::import_users_file,
+        commands::export_users_file,
+        commands::backup_directory,
+        commands::restore_directory,
+        commands::choose_file,
+        commands::set_up,
+        commands::sign_in,
+        commands::finish_sign_in,
+        commands::enroll_at_sign_in,
+        commands::confirm_at_sign_in,
+        commands::enroll_second_factor,
+        commands::confirm_second_factor,
+        commands::new_recovery_codes,
+        commands::turn_off_second_factor,
+        commands::remove_second_factor,
+        commands::save_recovery_codes,
+        commands::sign_out,
+        commands::redeem_code,
+        commands::change_password,
+        commands::list_users,
+        commands::get_user,
+        commands::create_user,
+        commands::update_user,
+        commands::delete_user,
+        commands::reset_password,
+        commands::send_invitation,
+        commands::list_roles,
+        commands::create_role,
+        commands::update_role,
+        commands::delete_role,
+        commands::list_groups,
+        commands::create_group,
+        commands::update_group,
+        commands::delete_group,
+        commands::list_user_keys,
+        commands::list_keys,
+        commands::create_key,
+        commands::download_key,
+        commands::revoke_key,
+        commands::regenerate_key,
+        commands::list_audit,
+        commands::get_settings,
+        commands::update_settings,
+        commands::mail_setup,
+        commands::send_test_mail,
+        commands::copy_secret,
+        provider::sign_in_providers,
+        provider::start_provider_sign_in,
+        provider::await_provider_sign_in,
+        provider::cancel_provider_sign_in,
+    ]
 }
 
 /// What a Windows user sees where the WebView2 Runtime is missing (Windows 10 and 11 ship it,

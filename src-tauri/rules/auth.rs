@@ -268,6 +268,7 @@ pub(super) fn me(tx: &dyn Tx, actor: &Actor) -> Result<Me> {
         user_name: user.user_name,
         display_name: user.display_name,
         email: user.email,
+        user_type: user.user_type,
         roles,
         permissions: actor.permissions,
         second_factor: user.second_factor,

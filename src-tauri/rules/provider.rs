@@ -13,11 +13,9 @@ use super::storage::{NewUserRow, ProviderSignInRow, ProviderStep, Store, Tx};
 use super::users;
 use crate::core::model::*;
 use crate::core::names::{DisplayName, Email, UserName};
-use crate::core::secret::{generate_token, Secret};
+use crate::core::secret::{generate_token, pkce_challenge, Secret};
 use crate::core::{Error, FieldErrors, Result};
-use base64::Engine;
 use chrono::TimeDelta;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
 /// Keeps the start of a sign-in while the browser is at the provider.
@@ -413,7 +411,7 @@ pub(super) fn exchange<S: Store>(
             _ => return Ok(Err(unknown())),
         };
         let user = users::load(tx, row.user_id.as_deref().unwrap_or_default())?;
-        if s256(code_verifier.expose()) != row.code_challenge {
+        if pkce_challenge(code_verifier.expose()) != row.code_challenge {
             let why = "the code verifier did not match";
             audit_refusal(tx, &row.provider, Some(&user), why, now)?;
             return Ok(Err(Error::invalid(
@@ -436,11 +434,6 @@ pub(super) fn exchange<S: Store>(
         .map(Ok)
     })?;
     outcome
-}
-
-/// RFC 7636's S256: the challenge a verifier answers.
-fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// A PKCE verifier: 43 to 128 unreserved characters (RFC 7636 4.1).
@@ -503,10 +496,10 @@ mod tests {
     }
 
     #[test]
-    fn s256_is_rfc_7636s_example() {
+    fn the_pkce_challenge_is_rfc_7636s_example() {
         // RFC 7636, appendix B.
         assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert!(is_pkce_verifier(

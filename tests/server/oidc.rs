@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-const CLIENT_SECRET: &str = "client-secret-of-keyward-in-tests";
+pub const CLIENT_SECRET: &str = "client-secret-of-keyward-in-tests";
 
 /// The provider, as its own Node.js process.
 pub struct Provider {
@@ -724,4 +724,114 @@ fn two_servers_on_one_file_share_sign_ins_through_the_provider() {
 #[test]
 fn two_instances_on_postgresql_share_sign_ins_through_the_provider() {
     two_servers_share_sign_ins(&super::instances::initialised_database());
+}
+
+/// The app's side (`remote::loopback`) over the real remote directory: the provider list and
+/// start address come from the server, the browser's return is answered with a page, a
+/// return that is not this sign-in's changes nothing, and the code with its verifier opens
+/// a session. Cancel and the time limit end a wait.
+#[test]
+fn the_apps_loopback_side_takes_only_its_own_return_and_opens_a_session() {
+    use keyward::core::directory::Directory;
+    use keyward::core::model::ProviderEntry;
+    use keyward::remote::loopback::{LoopbackSignIn, NotReturned};
+    use keyward::remote::{RemoteDirectory, Trust};
+    use std::time::Duration;
+    let s = set_up(false);
+    let remote = std::sync::Arc::new(RemoteDirectory::new(&s.server.url, &Trust::System).unwrap());
+    assert_eq!(
+        remote.sign_in_providers().unwrap(),
+        vec![ProviderEntry {
+            id: "default".into(),
+            name: "Contoso SSO".into()
+        }]
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sign_in = LoopbackSignIn::listen().await.unwrap();
+        let start = sign_in.start().clone();
+        assert!(start.redirect_uri.starts_with("http://127.0.0.1:"));
+        assert_eq!(start.code_challenge_method, "S256");
+        let url = remote.provider_start_url("default", &start).unwrap();
+        let waiting = tokio::spawn(sign_in.wait(
+            "Contoso SSO",
+            std::future::pending(),
+            Duration::from_secs(60),
+        ));
+        let redirect = start.redirect_uri.clone();
+        let pages = tokio::task::spawn_blocking(move || {
+            let landed = Browser::new()
+                .travel(&url, "sub-ext", &redirect)
+                .unwrap_or_else(|why| panic!("the browser did not come back: {why}"));
+            // Someone else's return first (another state), and another path: pages, no code.
+            let stranger = landed.replace("state=", "state=x");
+            let other = client().get(&stranger).send().unwrap();
+            let elsewhere = client()
+                .get(redirect.replace("/callback", "/favicon.ico"))
+                .send()
+                .unwrap();
+            let mine = client().get(&landed).send().unwrap();
+            (
+                other.status().as_u16(),
+                elsewhere.status().as_u16(),
+                mine.status().as_u16(),
+                mine.headers()["cache-control"].to_str().unwrap().to_owned(),
+                mine.text().unwrap(),
+            )
+        })
+        .await
+        .unwrap();
+        let (stranger, elsewhere, mine, cache, page) = pages;
+        assert_eq!((stranger, elsewhere, mine), (400, 404, 200));
+        assert_eq!(cache, "no-store");
+        assert!(page.contains("You can close this tab"), "{page}");
+        let returned = waiting.await.unwrap().expect("the code came back");
+        let remote = std::sync::Arc::clone(&remote);
+        let signed_in = tokio::task::spawn_blocking(move || {
+            remote.exchange_provider_code(&returned.code, &returned.verifier)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(signed_in.user.user_name, "ext");
+
+        // Cancel ends a wait at once, and so does the time limit; neither listens on.
+        let sign_in = LoopbackSignIn::listen().await.unwrap();
+        let address = sign_in.start().redirect_uri.clone();
+        let cancelled = sign_in
+            .wait("Contoso SSO", async {}, Duration::from_secs(60))
+            .await;
+        assert!(matches!(cancelled, Err(NotReturned::Cancelled)));
+        let port = reqwest::Url::parse(&address).unwrap().port().unwrap();
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+        let sign_in = LoopbackSignIn::listen().await.unwrap();
+        let late = sign_in
+            .wait(
+                "Contoso SSO",
+                std::future::pending(),
+                Duration::from_millis(50),
+            )
+            .await;
+        assert!(matches!(late, Err(NotReturned::TimedOut)));
+    });
+    // A file has no provider; its start address is refused with the reason.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = keyward::store::SqliteDirectory::open(&tmp.path().join("k.db")).unwrap();
+    assert!(file.sign_in_providers().unwrap().is_empty());
+    let refused = file
+        .provider_start_url(
+            "default",
+            &keyward::core::model::ProviderStart {
+                redirect_uri: "http://127.0.0.1:1/callback".into(),
+                state: "s".into(),
+                code_challenge: "c".into(),
+                code_challenge_method: "S256".into(),
+            },
+        )
+        .unwrap_err();
+    assert!(refused.to_string().contains("on a server"), "{refused}");
 }

@@ -51,7 +51,72 @@ export function render(view, { onSignedIn }) {
       form, otherFile);
   }
 
-  function signIn() {
+  /**
+   * Signing in through the server's identity providers (SPEC 11): a button for each, and
+   * what stopped the last attempt. On a local file, why external users cannot sign in here.
+   */
+  function providerChoices(providerError) {
+    if (!session.connection.remote) {
+      return h("p", { class: "muted small", id: "external-note" },
+        "External users, whose accounts live in your organisation's identity provider, sign in on a Keyward server, not on a local file.");
+    }
+    const error = h("p", { class: "form-error", id: "provider-error", role: "alert" }, providerError ?? "");
+    const section = h("div", { class: "providers", id: "providers", hidden: !providerError }, error);
+    call("sign_in_providers").then((providers) => {
+      if (!providers.length) return;
+      section.prepend(
+        h("p", { class: "or", "aria-hidden": "true" }, "or"),
+        ...providers.map((provider) => h("button", {
+          type: "button", class: "provider", "data-provider": provider.id,
+          onclick: () => show(() => throughProvider(provider)),
+        }, `Sign in with ${provider.name}`)));
+      section.hidden = false;
+    }, () => { /* The server is away: the banner says so, and the password form stays. */ });
+    return section;
+  }
+
+  /** Waiting while the person signs in at the provider in the system browser. */
+  function throughProvider(provider) {
+    let cancelled = false;
+    const status = h("p", { class: "busy", id: "provider-waiting" }, "Opening your browser…");
+    const address = h("div", { id: "provider-address" });
+    const back = (providerError) => show(() => signIn(providerError));
+    const cancel = h("button", {
+      type: "button", id: "provider-cancel",
+      onclick: async () => {
+        cancelled = true;
+        await call("cancel_provider_sign_in").catch(() => {});
+        back();
+      },
+    }, "Cancel");
+    (async () => {
+      try {
+        const trip = await call("start_provider_sign_in", { id: provider.id });
+        if (cancelled) {
+          await call("cancel_provider_sign_in");
+          return;
+        }
+        status.textContent = trip.browserOpened
+          ? "Waiting for you to sign in, in the browser window that opened…"
+          : "No browser could be opened. Open this address in one:";
+        const link = h("input", { class: "mono", id: "provider-url", readonly: true, value: trip.url, "aria-label": "Sign-in address" });
+        link.addEventListener("focus", () => link.select());
+        replace(address, trip.browserOpened
+          ? h("details", {}, h("summary", {}, "No browser window?"),
+            h("p", { class: "muted" }, "Open this address in your browser:"), link)
+          : link);
+        await call("await_provider_sign_in");
+        if (!cancelled) onSignedIn();
+      } catch (error) {
+        if (!cancelled) back(error.errors?.provider?.join(" ") ?? error.message);
+      }
+    })();
+    return card(`Sign in with ${provider.name}`,
+      `${provider.name} checks who you are in your browser; this server then signs you in to Keyward. The browser tab can be closed afterwards.`,
+      h("div", { id: "provider-trip" }, status, address, h("div", { class: "actions" }, cancel)), null);
+  }
+
+  function signIn(providerError) {
     const form = h("form", { id: "sign-in-form", novalidate: true },
       field({ label: "User name", name: "userName", autocomplete: "username", required: true, autofocus: true }),
       field({ label: "Password", name: "password", type: "password", autocomplete: "current-password", required: true }),
@@ -74,7 +139,8 @@ export function render(view, { onSignedIn }) {
         showErrors(form, error);
       }
     });
-    return card("Sign in", session.connection.remote ? `to ${session.connection.place}` : null, form, [
+    return card("Sign in", session.connection.remote ? `to ${session.connection.place}` : null,
+      h("div", {}, form, providerChoices(providerError)), [
       h("a", { href: "#", id: "have-code", onclick: (e) => { e.preventDefault(); show(redeem); } }, "I have an invitation or reset code"),
       h("a", { href: "#", id: "use-key", onclick: (e) => { e.preventDefault(); show(withKey); } }, "Use an API key instead"),
       otherFile,
