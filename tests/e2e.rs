@@ -1277,30 +1277,37 @@ fn sign_in_at_the_provider(
 ) -> String {
     browser.goto(start);
     browser.wait_for_page();
-    let at_login = |b: &crate::server::browser::Browser| {
-        b.script(
-            "return !!document.querySelector('input[name=login]')",
-            json!([]),
-        ) == json!(true)
-    };
-    if !at_login(browser) {
-        std::thread::sleep(Duration::from_secs(2));
+    // The provider's login page, after redirects (a loaded machine may take a while).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.script(
+        "return !!document.querySelector('input[name=login]')",
+        json!([]),
+    ) != json!(true)
+    {
         assert!(
-            at_login(browser),
+            Instant::now() < deadline,
             "not the provider's login page: {} {}",
             browser.current_url(),
             browser.script("return document.body.innerText", json!([]))
         );
+        std::thread::sleep(Duration::from_millis(100));
     }
     browser.type_into("input[name=login]", login);
     browser.type_into("input[name=password]", "any");
     browser.screenshot(&screenshot_path(&format!("{screenshot}-provider")));
     browser.click("button[type=submit]");
     let loopback = redirect_of(start);
-    browser.wait_until("the app's loopback page", |b| {
-        b.current_url().starts_with(&loopback)
-            && b.script("return !!document.getElementById('message')", json!([])) == json!(true)
-    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(browser.current_url().starts_with(&loopback)
+        && browser.script("return !!document.getElementById('message')", json!([])) == json!(true))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the browser did not come back to the app: {}",
+            browser.current_url()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     browser.screenshot(&screenshot_path(screenshot));
     browser.text("#message")
 }

@@ -42,7 +42,7 @@ async fn as_signed_in<T: Send + 'static>(
     blocking(move || work(&*directory, &credential)).await
 }
 
-fn retitle(state: &Desktop, window: &WebviewWindow) {
+pub(super) fn retitle(state: &Desktop, window: &WebviewWindow) {
     if let Err(error) = window.set_title(&state.title()) {
         tracing::warn!(%error, "could not set the window title");
     }

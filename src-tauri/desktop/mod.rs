@@ -109,6 +109,26 @@ impl Desktop {
         }
     }
 
+    /// Keeps the session only if `directory` is still the open one (the window may have
+    /// connected elsewhere while it was obtained): whether it was kept.
+    fn set_signed_in_on(&self, directory: &Arc<dyn Directory>, signed_in: SignedInAs) -> bool {
+        let mut connection = self.lock();
+        match &mut *connection {
+            Ok(c) if Arc::ptr_eq(&c.directory, directory) => {
+                c.signed_in = Some(signed_in);
+                drop(connection);
+                self.hold_challenge(None);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `directory` is the open one.
+    fn is_open(&self, directory: &Arc<dyn Directory>) -> bool {
+        matches!(&*self.lock(), Ok(c) if Arc::ptr_eq(&c.directory, directory))
+    }
+
     /// "Keyward — /path/to/file.db — alice": the connection and who is signed in.
     fn title(&self) -> String {
         match &*self.lock() {

@@ -110,8 +110,14 @@ impl LoopbackSignIn {
         let listener = self.listener;
         let serve = async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        // Out of file handles, or a connection reset before it was taken:
+                        // breathe rather than spin, and go on listening.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
                 };
                 let expected = Arc::clone(&expected);
                 let outcome_tx = outcome_tx.clone();
@@ -194,9 +200,10 @@ fn answer(
         (Some(code), None) => (
             page(
                 StatusCode::OK,
-                "Signed in",
+                "Back to Keyward",
                 &format!(
-                    "{} has signed you in. You can close this tab and go back to Keyward.",
+                    "{} has confirmed who you are. You can close this tab: Keyward finishes \
+                     signing you in.",
                     expected.provider
                 ),
             ),

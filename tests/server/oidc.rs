@@ -799,16 +799,31 @@ fn the_apps_loopback_side_takes_only_its_own_return_and_opens_a_session() {
         .unwrap();
         assert_eq!(signed_in.user.user_name, "ext");
 
-        // Cancel ends a wait at once, and so does the time limit; neither listens on.
+        // Cancel ends a wait under way, and so does the time limit; neither listens on.
+        let closed = |address: &str| {
+            let port = reqwest::Url::parse(address).unwrap().port().unwrap();
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        };
         let sign_in = LoopbackSignIn::listen().await.unwrap();
         let address = sign_in.start().redirect_uri.clone();
-        let cancelled = sign_in
-            .wait("Contoso SSO", async {}, Duration::from_secs(60))
-            .await;
-        assert!(matches!(cancelled, Err(NotReturned::Cancelled)));
-        let port = reqwest::Url::parse(&address).unwrap().port().unwrap();
-        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+        let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+        let waiting = tokio::spawn(sign_in.wait(
+            "Contoso SSO",
+            async {
+                let _ = cancelled.await;
+            },
+            Duration::from_secs(60),
+        ));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!closed(&address), "listening while it waits");
+        cancel.send(()).unwrap();
+        assert!(matches!(
+            waiting.await.unwrap(),
+            Err(NotReturned::Cancelled)
+        ));
+        assert!(closed(&address));
         let sign_in = LoopbackSignIn::listen().await.unwrap();
+        let address = sign_in.start().redirect_uri.clone();
         let late = sign_in
             .wait(
                 "Contoso SSO",
@@ -817,6 +832,7 @@ fn the_apps_loopback_side_takes_only_its_own_return_and_opens_a_session() {
             )
             .await;
         assert!(matches!(late, Err(NotReturned::TimedOut)));
+        assert!(closed(&address));
     });
     // A file has no provider; its start address is refused with the reason.
     let tmp = tempfile::tempdir().unwrap();

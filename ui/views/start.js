@@ -75,25 +75,32 @@ export function render(view, { onSignedIn }) {
     return section;
   }
 
-  /** Waiting while the person signs in at the provider in the system browser. */
+  /**
+   * Waiting while the person signs in at the provider in the system browser. The trip has an
+   * id: Cancel ends that trip only. Once this card is gone (another screen, another trip), a
+   * late failure changes nothing on screen; a late success still signs in, since it did.
+   */
   function throughProvider(provider) {
+    let trip = null;
     let cancelled = false;
     const status = h("p", { class: "busy", id: "provider-waiting" }, "Opening your browser…");
     const address = h("div", { id: "provider-address" });
-    const back = (providerError) => show(() => signIn(providerError));
     const cancel = h("button", {
       type: "button", id: "provider-cancel",
-      onclick: async () => {
+      onclick: () => {
         cancelled = true;
-        await call("cancel_provider_sign_in").catch(() => {});
-        back();
+        if (trip) call("cancel_provider_sign_in", { id: trip.id }).catch(() => {});
+        show(signIn);
       },
     }, "Cancel");
+    const screen = card(`Sign in with ${provider.name}`,
+      `${provider.name} checks who you are in your browser; this server then signs you in to Keyward. The browser tab can be closed afterwards.`,
+      h("div", { id: "provider-trip" }, status, address, h("div", { class: "actions" }, cancel)), null);
     (async () => {
       try {
-        const trip = await call("start_provider_sign_in", { id: provider.id });
+        trip = await call("start_provider_sign_in", { id: provider.id });
         if (cancelled) {
-          await call("cancel_provider_sign_in");
+          await call("cancel_provider_sign_in", { id: trip.id });
           return;
         }
         status.textContent = trip.browserOpened
@@ -105,15 +112,13 @@ export function render(view, { onSignedIn }) {
           ? h("details", {}, h("summary", {}, "No browser window?"),
             h("p", { class: "muted" }, "Open this address in your browser:"), link)
           : link);
-        await call("await_provider_sign_in");
-        if (!cancelled) onSignedIn();
+        await call("await_provider_sign_in", { id: trip.id });
+        onSignedIn();
       } catch (error) {
-        if (!cancelled) back(error.errors?.provider?.join(" ") ?? error.message);
+        if (!cancelled && screen.isConnected) show(() => signIn(error.errors?.provider?.join(" ") ?? error.message));
       }
     })();
-    return card(`Sign in with ${provider.name}`,
-      `${provider.name} checks who you are in your browser; this server then signs you in to Keyward. The browser tab can be closed afterwards.`,
-      h("div", { id: "provider-trip" }, status, address, h("div", { class: "actions" }, cancel)), null);
+    return screen;
   }
 
   function signIn(providerError) {
