@@ -5,7 +5,9 @@
 //! needs `wrk` on the PATH: `apt-get install wrk`). Sizes can be lowered for a quick look:
 //! `KEYWARD_BENCH_USERS=10000 KEYWARD_BENCH_KEYS=100000 KEYWARD_BENCH_EDIT_SECONDS=10`.
 //! `KEYWARD_BENCH_POSTGRES=1` adds PostgreSQL: the fixture moved into a durable throwaway
-//! server with `keyward copy`, served by one instance and by two at once.
+//! server with `keyward copy`, served by one instance and by two at once;
+//! `KEYWARD_BENCH_DB_CONNECTIONS=8,32` also measures one instance with each of these pool sizes
+//! (`--db-connections`), at 64 and at 8 connections.
 //! `KEYWARD_BENCH_DB` keeps the fixture (and its sample of keys) and `KEYWARD_BENCH_REUSE=1`
 //! reuses a kept one, as in `benches/directory.rs`. Load settings: `KEYWARD_BENCH_CONNECTIONS`
 //! (64), `KEYWARD_BENCH_WRK_THREADS` (2), `KEYWARD_BENCH_SECONDS` (10), `KEYWARD_BENCH_WARMUP`
@@ -305,7 +307,35 @@ fn run() -> Vec<String> {
         };
         let two_many = measure_pair(&one, &other, &script, &sample_file, &half(&load));
         let two_few = measure_pair(&one, &other, &script, &sample_file, &half(&few));
-        let errors = one.stop() + other.stop();
+        let mut errors = one.stop() + other.stop();
+        // One instance again with each pool size asked for.
+        let mut pools = Vec::new();
+        for size in std::env::var("KEYWARD_BENCH_DB_CONNECTIONS")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|n| n.trim().parse::<u32>().ok())
+        {
+            let size_text = size.to_string();
+            let sized = Server::keyward_with(
+                &db,
+                &tmp.path().join(format!("serve-pool-{size}.log")),
+                None,
+                &["--db-connections", &size_text],
+            );
+            let many = measure(&sized, "/api/keys/verify", &script, &sample_file, &load);
+            let few_sized = measure(&sized, "/api/keys/verify", &script, &sample_file, &few);
+            errors += sized.stop();
+            pools.push((
+                format!("keyward serve on PostgreSQL, one instance, --db-connections {size}"),
+                many,
+            ));
+            pools.push((
+                format!(
+                    "keyward serve on PostgreSQL, one instance, --db-connections {size}, 8 connections"
+                ),
+                few_sized,
+            ));
+        }
         (
             database,
             copy_seconds,
@@ -315,6 +345,7 @@ fn run() -> Vec<String> {
             two_few,
             lists,
             errors,
+            pools,
         )
     });
 
@@ -338,7 +369,7 @@ fn run() -> Vec<String> {
         ),
     ];
     let mut rows: Vec<(&str, &Measured)> = rows.to_vec();
-    if let Some((_, _, one_many, one_few, two_many, two_few, _, errors)) = &postgres {
+    if let Some((_, _, one_many, one_few, two_many, two_few, _, errors, pools)) = &postgres {
         rows.push(("**keyward serve on PostgreSQL**, one instance", one_many));
         rows.push((
             "keyward serve on PostgreSQL, one instance, 8 connections",
@@ -349,6 +380,9 @@ fn run() -> Vec<String> {
             "keyward serve on PostgreSQL, two instances, 8 connections",
             two_few,
         ));
+        for (name, measured) in pools {
+            rows.push((name.as_str(), measured));
+        }
         if *errors > 0 {
             failures.push(format!(
                 "the PostgreSQL instances logged {errors} failed request(s)"
@@ -432,7 +466,7 @@ fn run() -> Vec<String> {
             ms(plain.2.p99)
         );
     }
-    if let Some((_, copy_seconds, _, _, _, _, pg_lists, _)) = &postgres {
+    if let Some((_, copy_seconds, _, _, _, _, pg_lists, _, _)) = &postgres {
         println!(
             "\n`keyward copy` of the fixture into PostgreSQL: {copy_seconds:.1} s. `GET /api/users` on PostgreSQL, through one instance:\n"
         );
@@ -653,11 +687,17 @@ struct Server {
 impl Server {
     /// The release `keyward serve` on the file, as its own process.
     fn keyward(db: &Path, log: &Path, level: Option<&str>) -> Server {
+        Server::keyward_with(db, log, level, &[])
+    }
+
+    /// [`Server::keyward`] with more options for `serve`.
+    fn keyward_with(db: &Path, log: &Path, level: Option<&str>, extra: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
         command
             .arg("--db")
             .arg(db)
-            .args(["serve", "--bind", "127.0.0.1:0"]);
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra);
         match level {
             Some(level) => command.env("KEYWARD_LOG", level),
             None => command.env_remove("KEYWARD_LOG"),
