@@ -13,6 +13,7 @@ use crate::core::secret::Secret;
 use crate::core::{Error, ErrorBody, Result};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tauri::{State, WebviewWindow};
 use tauri_plugin_dialog::DialogExt;
 
@@ -42,7 +43,7 @@ async fn as_signed_in<T: Send + 'static>(
     blocking(move || work(&*directory, &credential)).await
 }
 
-pub(super) fn retitle(state: &Desktop, window: &WebviewWindow) {
+fn retitle(state: &Desktop, window: &WebviewWindow) {
     if let Err(error) = window.set_title(&state.title()) {
         tracing::warn!(%error, "could not set the window title");
     }
@@ -325,22 +326,43 @@ pub async fn set_up(
     admin: FirstAdmin,
 ) -> Reply<ConnectionInfo> {
     let (directory, _) = state.directory().map_err(body)?;
+    let opened = Arc::clone(&directory);
     let password = admin.password.clone();
     let signed_in = blocking(move || {
         let user = directory.create_first_admin(admin)?;
         directory.sign_in(&user.user_name, &password)
     })
     .await?;
-    start_session(&state, &window, signed_in);
+    start_session(&state, &window, &opened, signed_in).await?;
     describe(&state).await
 }
 
-pub(super) fn start_session(state: &Desktop, window: &WebviewWindow, signed_in: SignedIn) {
-    state.set_signed_in(Some(SignedInAs {
-        credential: Credential::Session(signed_in.access_token),
-        user_name: signed_in.user.user_name,
-    }));
+/// Keeps the session a sign-in on `directory` opened, if that directory is still the open one
+/// (the window may have connected elsewhere meanwhile); else signs it out again and says so.
+pub(super) async fn start_session(
+    state: &Desktop,
+    window: &WebviewWindow,
+    directory: &Arc<dyn Directory>,
+    signed_in: SignedIn,
+) -> Reply<()> {
+    let credential = Credential::Session(signed_in.access_token);
+    let kept = state.set_signed_in_on(
+        directory,
+        SignedInAs {
+            credential: credential.clone(),
+            user_name: signed_in.user.user_name,
+        },
+    );
+    if !kept {
+        // Not left open on a directory the window no longer shows.
+        let directory = Arc::clone(directory);
+        let _ = blocking(move || directory.sign_out(&credential)).await;
+        return Err(body(Error::StateConflict(
+            "The window connected elsewhere meanwhile: sign in again.".to_owned(),
+        )));
+    }
     retitle(state, window);
+    Ok(())
 }
 
 /// What a password sign-in came to: signed in (with the connection as it now is), or a
@@ -361,10 +383,11 @@ pub async fn sign_in(
     password: Secret,
 ) -> Reply<SignInReply> {
     let (directory, _) = state.directory().map_err(body)?;
+    let opened = Arc::clone(&directory);
     let step = blocking(move || directory.start_sign_in(user_name.trim(), &password)).await?;
     let (step, challenge) = match step {
         SignInStep::SignedIn(signed_in) => {
-            start_session(&state, &window, *signed_in);
+            start_session(&state, &window, &opened, *signed_in).await?;
             return Ok(SignInReply {
                 step: "SIGNED_IN",
                 connection: Some(describe(&state).await?),
@@ -388,9 +411,10 @@ pub async fn finish_sign_in(
     code: Secret,
 ) -> Reply<ConnectionInfo> {
     let (directory, _) = state.directory().map_err(body)?;
+    let opened = Arc::clone(&directory);
     let challenge = state.challenge().map_err(body)?;
     let signed_in = blocking(move || directory.finish_sign_in(&challenge, &code)).await?;
-    start_session(&state, &window, signed_in);
+    start_session(&state, &window, &opened, signed_in).await?;
     describe(&state).await
 }
 
@@ -434,6 +458,7 @@ pub async fn confirm_at_sign_in(
     code: Secret,
 ) -> Reply<EnrolledAtSignIn> {
     let (directory, _) = state.directory().map_err(body)?;
+    let opened = Arc::clone(&directory);
     let challenge = state.challenge().map_err(body)?;
     let enrolled =
         blocking(move || directory.confirm_second_factor(Enrolling::AtSignIn(&challenge), &code))
@@ -441,7 +466,7 @@ pub async fn confirm_at_sign_in(
     let signed_in = enrolled
         .signed_in
         .ok_or_else(|| body(Error::Internal("no session after the set-up".into())))?;
-    start_session(&state, &window, signed_in);
+    start_session(&state, &window, &opened, signed_in).await?;
     Ok(EnrolledAtSignIn {
         recovery_codes: enrolled.recovery_codes,
         connection: describe(&state).await?,

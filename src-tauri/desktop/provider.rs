@@ -8,10 +8,10 @@
 //! exchanged there and nowhere else, and its session is kept only while that directory is
 //! still the open one.
 
-use super::commands::{blocking, body, describe, retitle, ConnectionInfo, Reply};
-use super::{Desktop, SignedInAs};
+use super::commands::{blocking, body, describe, start_session, ConnectionInfo, Reply};
+use super::Desktop;
 use crate::core::directory::Directory;
-use crate::core::model::{Credential, ProviderEntry, PROVIDER_TRIP_MINUTES};
+use crate::core::model::{ProviderEntry, PROVIDER_TRIP_MINUTES};
 use crate::core::Error;
 use crate::remote::loopback::LoopbackSignIn;
 use serde::Serialize;
@@ -218,20 +218,7 @@ pub async fn await_provider_sign_in(
     let signed_in =
         blocking(move || exchanging.exchange_provider_code(&returned.code, &returned.verifier))
             .await?;
-    let credential = Credential::Session(signed_in.access_token);
-    let kept = state.set_signed_in_on(
-        &directory,
-        SignedInAs {
-            credential: credential.clone(),
-            user_name: signed_in.user.user_name,
-        },
-    );
-    if !kept {
-        // Not left open on a server the window no longer shows.
-        let _ = blocking(move || directory.sign_out(&credential)).await;
-        return Err(body(connection_changed()));
-    }
-    retitle(&state, &window);
+    start_session(&state, &window, &directory, signed_in).await?;
     // The person was in the browser: bring the window back to the front.
     if let Err(error) = window.set_focus() {
         tracing::debug!(%error, "could not focus the window");

@@ -54,14 +54,10 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    crate::trust::crypto_provider()
-}
-
 /// The system's trusted roots (through the platform verifier), as every browser does.
 pub(super) fn system_config() -> ClientConfig {
     use rustls_platform_verifier::BuilderVerifierExt;
-    let builder = ClientConfig::builder_with_provider(provider())
+    let builder = ClientConfig::builder_with_provider(crate::trust::crypto_provider())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions");
     match builder.clone().with_platform_verifier() {
@@ -81,7 +77,7 @@ pub(super) fn system_config() -> ClientConfig {
 pub(super) fn pinned_config(fingerprint: Fingerprint) -> ClientConfig {
     let verifier = PinnedVerifier {
         accept: Accept::Only(fingerprint),
-        provider: provider(),
+        provider: crate::trust::crypto_provider(),
     };
     with_verifier(verifier)
 }
@@ -116,7 +112,7 @@ pub fn fetch_certificate(url: &str) -> Result<PresentedCertificate> {
     let seen = Arc::new(Mutex::new(None));
     let verifier = PinnedVerifier {
         accept: Accept::Record(Arc::clone(&seen)),
-        provider: provider(),
+        provider: crate::trust::crypto_provider(),
     };
     let client = reqwest::blocking::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(5))
