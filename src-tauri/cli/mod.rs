@@ -4,6 +4,7 @@
 
 mod admin;
 mod data;
+mod log;
 mod output;
 mod session;
 mod transfer;
@@ -238,18 +239,17 @@ fn run(program: Program) -> ExitCode {
     #[cfg(not(feature = "server"))]
     let serving = false;
     let default_level = if serving { "info" } else { "warn" };
-    // A server writes its log lines from a thread of its own, buffered: a line a request
-    // would otherwise cost every request a write to stderr. The lines keep their order, none
-    // is dropped (a full queue makes requests wait), and the queue is written out when this
-    // function returns; a crash may lose the lines of its last moments.
-    let (log_writer, _log_written_on_return) = if serving {
-        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(false)
-            .thread_name("keyward-log")
-            .finish(std::io::BufWriter::new(std::io::stderr()));
-        (BoxMakeWriter::new(writer), Some(guard))
-    } else {
-        (BoxMakeWriter::new(std::io::stderr), None)
+    // A server gathers its log lines in memory and writes them from a thread of its own
+    // every few milliseconds (`log.rs`): a line a request would otherwise cost every request
+    // a write to stderr or a wake-up of that thread. The lines keep their order, none is
+    // dropped, and what is left is written out when this function returns; a crash may lose
+    // the lines of its last moments.
+    let gathered = serving
+        .then(|| log::gathered(std::io::stderr(), log::PERIOD).ok())
+        .flatten();
+    let (log_writer, _log_written_on_return) = match gathered {
+        Some((writer, flusher)) => (BoxMakeWriter::new(move || writer.clone()), Some(flusher)),
+        None => (BoxMakeWriter::new(std::io::stderr), None),
     };
     tracing_subscriber::fmt()
         .with_env_filter(

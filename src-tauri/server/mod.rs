@@ -156,11 +156,10 @@ pub fn app(state: AppState, options: &ServerOptions) -> axum::Router {
     routes::router(state)
         .merge(pages::router())
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             options.request_timeout,
+            problem::trace_requests,
         ))
-        .layer(axum::middleware::from_fn(problem::trace_requests))
 }
 
 /// The address links point to: `--public-url`, or else the address served.

@@ -1,12 +1,15 @@
-//! Errors as `application/problem+json`, and the per-request trace id and log line.
+//! Errors as `application/problem+json`, and what every request gets: a trace id, a time
+//! limit, the reply headers and one log line.
 
 use crate::core::Error;
 use crate::wire::{Problem, PROBLEM_JSON};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::time::Instant;
+use std::future::Future;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 tokio::task_local! {
     static TRACE_ID: String;
@@ -74,18 +77,23 @@ pub fn plain(status: StatusCode, code: &str, detail: impl Into<String>) -> Respo
     problem_response(Problem::plain(status.as_u16(), code, detail, &trace_id()))
 }
 
-/// Gives each request a trace id (in the `X-Trace-Id` header and every problem), turns the
-/// bare error answers of the framework (unknown route, timeout, body too large) into
-/// problems, and logs one line per request: method, path, status, time. Never headers,
-/// bodies or query strings, which may carry credentials or personal data.
-pub async fn trace_requests(request: Request, next: Next) -> Response {
+/// Gives each request a trace id (in the `X-Trace-Id` header and every problem) and a time
+/// limit (408 after `limit`), turns the bare error answers of the framework (unknown route,
+/// body too large) into problems, and logs one line per request: method, path, status,
+/// time. Never headers, bodies or query strings, which may carry credentials or personal
+/// data.
+pub async fn trace_requests(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let mut response = TRACE_ID
         .scope(id.clone(), async move {
-            let response = next.run(request).await;
+            let response = within(limit, next.run(request)).await;
             // Problems, and the server's own pages (which say why to a person), are kept.
             let answered = response
                 .headers()
@@ -113,6 +121,22 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         tracing::info!(trace_id = %id, %method, %path, status, micros, "request");
     }
     response
+}
+
+/// The answer, or 408 once it took longer than `limit`. The timer starts only for a request
+/// that is not answered at its first poll. Most key verifications are answered there, and a
+/// timer started and stopped for each of them cost two locks of the runtime's timer and,
+/// whenever no other request was in flight, a wake-up of an idle worker thread: at 40 000
+/// verifications a second, more than the verification itself (BENCHMARKS.md, issue #20).
+async fn within(limit: Duration, answer: impl Future<Output = Response>) -> Response {
+    let mut answer = std::pin::pin!(answer);
+    let first = std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx))).await;
+    if let Poll::Ready(response) = first {
+        return response;
+    }
+    tokio::time::timeout(limit, answer)
+        .await
+        .unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response())
 }
 
 /// The headers every reply carries: no content sniffing; and no caching of anything the API

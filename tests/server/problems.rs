@@ -474,3 +474,90 @@ fn change_password_replies_succeeded_and_errors() {
     assert_problem_shape(&reply);
     assert_eq!(reply.status, 400);
 }
+
+/// What a client reads from a raw connection until the server closes it or `wait` passes.
+fn raw_exchange(url: &str, request: &[u8], wait: std::time::Duration) -> String {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buffer[..n]);
+        // One whole reply: the headers and as many bytes as they announce.
+        let text = String::from_utf8_lossy(&seen);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head.lines().find_map(|line| {
+                line.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")
+                    .map(|n| n.trim().parse::<usize>().unwrap())
+            });
+            if length.is_some_and(|length| body.len() >= length) {
+                break;
+            }
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn a_request_not_answered_within_the_time_limit_is_a_408_problem_with_its_trace_id() {
+    let server = Server::with_options(ServerOptions {
+        request_timeout: std::time::Duration::from_millis(500),
+        ..test_options()
+    });
+    let root = server.root();
+    let root_id = server.get("/api/me", &root).expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, key) = server.own_key(&root, &root_id, "timed");
+    // A body announced and never sent in full: the server waits for it, then gives up.
+    for (path, auth) in [
+        ("/api/keys/verify", String::new()),
+        ("/api/roles", format!("Authorization: Bearer {root}\r\n")),
+    ] {
+        let started = std::time::Instant::now();
+        let reply = raw_exchange(
+            &server.url,
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\n\
+                 Content-Length: 40\r\n\r\n{{\"key\": "
+            )
+            .as_bytes(),
+            std::time::Duration::from_secs(20),
+        );
+        let waited = started.elapsed();
+        assert!(reply.starts_with("HTTP/1.1 408"), "{path}: {reply}");
+        assert!(
+            waited >= std::time::Duration::from_millis(500),
+            "{path}: answered after {waited:?}"
+        );
+        let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(problem["code"], "TIMEOUT", "{body}");
+        assert_eq!(problem["status"], 408, "{body}");
+        let trace = problem["traceId"].as_str().unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("x-trace-id: {trace}")),
+            "{head}"
+        );
+        assert!(head.contains("application/problem+json"), "{head}");
+    }
+    // A whole request is answered as ever, on its first poll or not, and the limit does not
+    // outlive it: a verification well after the limit has passed since the first one.
+    for _ in 0..2 {
+        let verified = server.post("/api/keys/verify", "", json!({ "key": key }));
+        assert_eq!(verified.expect(200)["code"], "VALID");
+        std::thread::sleep(std::time::Duration::from_millis(600));
+    }
+    server
+        .post("/api/roles", &root, json!({"name": "Timed"}))
+        .expect(201);
+}

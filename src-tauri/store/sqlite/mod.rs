@@ -306,6 +306,10 @@ struct ReaderPool {
 struct PoolState {
     idle: Vec<Pooled>,
     open: usize,
+    /// Callers waiting in [`SqliteStore::reader`]: a freed connection wakes one only when
+    /// there is one (a wake-up is a system call even with nobody to wake, and every
+    /// verification frees a connection).
+    waiting: usize,
 }
 
 /// A read connection and the verification rows it has read while its file stayed unchanged.
@@ -336,6 +340,7 @@ impl SqliteStore {
                 state: Mutex::new(PoolState {
                     idle: Vec::new(),
                     open: 0,
+                    waiting: 0,
                 }),
                 freed: Condvar::new(),
             },
@@ -414,7 +419,9 @@ impl SqliteStore {
                     }
                 };
             }
+            state.waiting += 1;
             state = pool.freed.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.waiting -= 1;
         }
     }
 }
@@ -515,7 +522,14 @@ impl ReaderPool {
     fn forget_one(&self) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.open -= 1;
-        self.freed.notify_one();
+        self.wake_one(&state);
+    }
+
+    /// Wakes one caller waiting for a connection, if any waits.
+    fn wake_one(&self, state: &PoolState) {
+        if state.waiting > 0 {
+            self.freed.notify_one();
+        }
     }
 }
 
@@ -553,7 +567,7 @@ impl Drop for Reader<'_> {
         if let Some(conn) = self.conn.take() {
             let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
             state.idle.push(conn);
-            self.pool.freed.notify_one();
+            self.pool.wake_one(&state);
         }
     }
 }
