@@ -109,8 +109,11 @@ impl Write for Gathered {
                 .wait(pending)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        let before = pending.bytes.len();
         pending.bytes.extend_from_slice(line);
-        if pending.bytes.len() >= EARLY {
+        // Once, when the line crosses the mark: a wake-up is a system call even when the
+        // thread is already awake.
+        if before < EARLY && pending.bytes.len() >= EARLY {
             self.shared.gathered.notify_one();
         }
         Ok(line.len())
