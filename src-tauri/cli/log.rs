@@ -3,9 +3,8 @@
 //! never a write to stderr nor a wake-up of another thread.
 //!
 //! A writer thread woken for every line (as `tracing-appender`'s is, when it is idle) costs a
-//! request two context switches on a busy server, more than formatting the line does
-//! (BENCHMARKS.md, issue #20). Here the thread wakes on its own every [`PERIOD`], or early when
-//! [`EARLY`] bytes wait. No line is dropped and the order is kept: a writer that falls
+//! request a system call and a context switch on a busy server (BENCHMARKS.md, issue #20).
+//! Here the thread wakes on its own every [`PERIOD`], or once early when [`EARLY`] bytes wait. No line is dropped and the order is kept: a writer that falls
 //! [`LIMIT`] behind makes the requests wait for it. Dropping the [`Flusher`] writes what is
 //! left; a crash may lose the lines of its last [`PERIOD`].
 

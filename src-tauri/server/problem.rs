@@ -126,8 +126,8 @@ pub async fn trace_requests(
 /// The answer, or 408 once it took longer than `limit`. The timer starts only for a request
 /// that is not answered at its first poll. Most key verifications are answered there, and a
 /// timer started and stopped for each of them cost two locks of the runtime's timer and,
-/// whenever no other request was in flight, a wake-up of an idle worker thread: at 40 000
-/// verifications a second, more than the verification itself (BENCHMARKS.md, issue #20).
+/// whenever no other request was in flight, a wake-up of a parked worker thread (BENCHMARKS.md,
+/// issue #20).
 async fn within(limit: Duration, answer: impl Future<Output = Response>) -> Response {
     let mut answer = std::pin::pin!(answer);
     let first = std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx))).await;
