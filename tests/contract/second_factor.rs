@@ -88,6 +88,20 @@ pub fn a_second_step_is_set_up_confirmed_and_asked_at_every_sign_in(h: &Harness)
     let shown = h.dir.get_user(&root, &ann.id).unwrap();
     assert!(shown.second_factor);
     assert_eq!(shown.update_version, version + 1);
+    // A page of the list says so too (computed for the page's rows only on PostgreSQL).
+    let listed = h
+        .dir
+        .list_users(
+            &root,
+            &UserQuery {
+                sort: Some("userName".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items;
+    assert!(listed.iter().any(|u| u.id == ann.id && u.second_factor));
+    assert!(listed.iter().any(|u| u.id != ann.id && !u.second_factor));
 
     // The password alone no longer signs in; a wrong one is answered as for anyone.
     assert!(matches!(

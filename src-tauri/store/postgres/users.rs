@@ -350,9 +350,13 @@ impl UserRows for PgTx<'_> {
         let mut params = params;
         params.push(&limit);
         params.push(&offset);
+        // The page is chosen first and its columns computed after: PostgreSQL evaluates the
+        // select list (the two-step subquery of COLUMNS) for every row it skips on the way to
+        // the OFFSET, which doubled the time of a deep page.
+        let order = format!("ORDER BY {column} {direction} {nulls}{then_id}");
         let sql = format!(
-            "SELECT {COLUMNS} FROM users u {condition}
-             ORDER BY {column} {direction} {nulls}{then_id} LIMIT ${} OFFSET ${}",
+            "SELECT {COLUMNS} FROM (SELECT * FROM users u {condition} {order}
+             LIMIT ${} OFFSET ${}) u {order}",
             params.len() - 1,
             params.len()
         );
