@@ -4,8 +4,9 @@
 //!
 //! A writer thread woken for every line (as `tracing-appender`'s is, when it is idle) costs a
 //! request a system call and a context switch on a busy server (BENCHMARKS.md, issue #20).
-//! Here the thread wakes on its own every [`PERIOD`], or once early when [`EARLY`] bytes wait. No line is dropped and the order is kept: a writer that falls
-//! [`LIMIT`] behind makes the requests wait for it. Dropping the [`Flusher`] writes what is
+//! Here the thread wakes on its own every [`PERIOD`], or once early when [`EARLY`] bytes wait.
+//! No line is dropped and the order is kept: a writer that falls [`LIMIT`] behind makes the
+//! requests wait for it. Dropping the [`Flusher`] writes what is
 //! left; a crash may lose the lines of its last [`PERIOD`].
 
 use std::io::Write;

@@ -337,6 +337,10 @@ pub async fn set_up(
     describe(&state).await
 }
 
+/// What a sign-in answered after the window connected to another directory says.
+pub(super) const CONNECTED_ELSEWHERE: &str =
+    "The window connected elsewhere meanwhile: sign in again.";
+
 /// Keeps the session a sign-in on `directory` opened, if that directory is still the open one
 /// (the window may have connected elsewhere meanwhile); else signs it out again and says so.
 pub(super) async fn start_session(
@@ -357,9 +361,7 @@ pub(super) async fn start_session(
         // Not left open on a directory the window no longer shows.
         let directory = Arc::clone(directory);
         let _ = blocking(move || directory.sign_out(&credential)).await;
-        return Err(body(Error::StateConflict(
-            "The window connected elsewhere meanwhile: sign in again.".to_owned(),
-        )));
+        return Err(body(Error::StateConflict(CONNECTED_ELSEWHERE.to_owned())));
     }
     retitle(state, window);
     Ok(())

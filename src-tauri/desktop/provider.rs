@@ -8,7 +8,9 @@
 //! exchanged there and nowhere else, and its session is kept only while that directory is
 //! still the open one.
 
-use super::commands::{blocking, body, describe, start_session, ConnectionInfo, Reply};
+use super::commands::{
+    blocking, body, describe, start_session, ConnectionInfo, Reply, CONNECTED_ELSEWHERE,
+};
 use super::Desktop;
 use crate::core::directory::Directory;
 use crate::core::model::{ProviderEntry, PROVIDER_TRIP_MINUTES};
@@ -131,10 +133,7 @@ pub struct ProviderTripView {
 }
 
 fn connection_changed() -> Error {
-    Error::invalid(
-        "provider",
-        "The window connected elsewhere meanwhile: sign in again.",
-    )
+    Error::invalid("provider", CONNECTED_ELSEWHERE)
 }
 
 /// Listens on a loopback address and sends the system browser to the server's start
