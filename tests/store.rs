@@ -178,6 +178,58 @@ fn every_commit_is_durable_before_it_is_acknowledged() {
     assert_eq!(dir.store().writer_synchronous().unwrap(), 2);
 }
 
+/// The store keeps a read transaction open so that verifications take no lock in the file
+/// system (issue #20). It must let go of it within about a second, or a process that verified
+/// once would hold back every checkpoint of the file, and the WAL would grow without end.
+#[test]
+fn a_directory_that_verified_holds_back_a_checkpoint_for_a_moment_only() {
+    let h = Harness::sqlite();
+    let root = h.root();
+    let roles = [BuiltinRole::Operator.id(), BuiltinRole::ApiUser.id()];
+    let ann = h.user(&root, "ann", &roles);
+    let key = h
+        .dir
+        .create_key(&h.sign_in("ann"), &ann.id, key_named("k"))
+        .unwrap()
+        .secret
+        .unwrap();
+    let other = Connection::open(&h.path).unwrap();
+    // Whether a checkpoint that must start the WAL over was kept from it by a reader, when
+    // it waits `wait` for readers at most.
+    let busy = |wait: std::time::Duration| -> bool {
+        other.busy_timeout(wait).unwrap();
+        let busy: i64 = other
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .unwrap();
+        busy == 1
+    };
+    // A change from elsewhere, then a verification, which finds it and keeps a transaction
+    // on the newest snapshot: the checkpoint is busy at once. Tried a few times, in case one
+    // try falls on the moment the transaction is let go.
+    let held = (0..5).any(|i| {
+        other
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        other
+            .execute(
+                "UPDATE settings SET update_version = update_version + ?1",
+                [i],
+            )
+            .unwrap();
+        let verified = h.dir.verify_key(key.expose()).unwrap();
+        assert_eq!(verified.code, VerifyCode::Valid);
+        busy(std::time::Duration::ZERO)
+    });
+    assert!(held, "verifications keep a read transaction");
+    // Waiting for readers, as a checkpoint with a busy timeout does, it completes.
+    assert!(
+        !busy(std::time::Duration::from_secs(10)),
+        "the kept transaction was let go"
+    );
+    let wal = h.path.with_extension("db-wal");
+    assert_eq!(std::fs::metadata(wal).unwrap().len(), 0);
+}
+
 #[test]
 fn a_file_from_a_newer_keyward_is_refused_with_a_clear_message() {
     let tmp = tempfile::TempDir::new().unwrap();

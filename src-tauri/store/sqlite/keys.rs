@@ -192,10 +192,13 @@ impl KeyRows for SqliteTx<'_> {
     }
 
     fn verification(&self, digest: &[u8; 32]) -> Result<VerificationRow> {
-        match self.1 {
-            Some(verified) => verified
+        match &self.1 {
+            Some(kept) => kept
+                .verified
                 .borrow_mut()
-                .row(self.0, digest, || read_verification(self.0, digest)),
+                .row(self.0, kept.hold, digest, || {
+                    read_verification(self.0, digest)
+                }),
             None => read_verification(self.0, digest),
         }
     }

@@ -9,6 +9,7 @@
 mod audit;
 mod auth;
 mod groups;
+mod hold;
 mod keys;
 mod mail;
 mod provider;
@@ -293,6 +294,7 @@ pub struct SqliteStore {
     // Dropped in this order: the read-only connections first, so that the last connection
     // to close is the writer, which checkpoints the WAL and removes the `-wal` and `-shm`
     // files (a read-only connection closing last leaves them behind).
+    hold: hold::Hold,
     readers: ReaderPool,
     writer: Mutex<Connection>,
 }
@@ -335,6 +337,7 @@ impl SqliteStore {
             .map_err(|e| unavailable(format!("schema migration failed: {e}")))?;
         Ok(SqliteStore {
             path: path.to_owned(),
+            hold: hold::Hold::new(path),
             writer: Mutex::new(writer),
             readers: ReaderPool {
                 state: Mutex::new(PoolState {
@@ -453,12 +456,18 @@ impl Store for SqliteStore {
 
     fn look_up<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
         let reader = self.reader()?;
-        query(&reader.tx())
+        let answer = query(&self.look_up_on(&reader));
+        drop(reader);
+        self.hold.renew_if_due();
+        answer
     }
 
     fn look_up_now<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Option<Result<T>> {
         let reader = self.idle_reader()?;
-        Some(query(&reader.tx()))
+        let answer = query(&self.look_up_on(&reader));
+        drop(reader);
+        self.hold.renew_if_due();
+        Some(answer)
     }
 
     fn write<T>(&self, end: End, mut change: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
@@ -476,7 +485,28 @@ impl Store for SqliteStore {
 /// One transaction on one connection; the table modules implement the row traits for it.
 /// A look-up outside a transaction on a read connection also brings that connection's
 /// verification rows ([`verified`]).
-struct SqliteTx<'a>(&'a Connection, Option<&'a RefCell<verified::Verified>>);
+struct SqliteTx<'a>(&'a Connection, Option<Kept<'a>>);
+
+/// A read connection's verification rows, and the store's kept read transaction to tell of a
+/// change found.
+struct Kept<'a> {
+    verified: &'a RefCell<verified::Verified>,
+    hold: &'a hold::Hold,
+}
+
+impl SqliteStore {
+    /// A look-up on `reader`, with its verification rows.
+    fn look_up_on<'a>(&'a self, reader: &'a Reader<'_>) -> SqliteTx<'a> {
+        let pooled = reader.pooled();
+        SqliteTx(
+            &pooled.conn,
+            Some(Kept {
+                verified: &pooled.verified,
+                hold: &self.hold,
+            }),
+        )
+    }
+}
 
 impl SqliteTx<'_> {
     /// Replaces the rows of a link table (memberships, role grants) that have `key` in
@@ -545,12 +575,6 @@ impl Reader<'_> {
         self.conn
             .as_ref()
             .expect("reader connection present until drop")
-    }
-
-    /// A look-up on this connection, with its verification rows.
-    fn tx(&self) -> SqliteTx<'_> {
-        let pooled = self.pooled();
-        SqliteTx(&pooled.conn, Some(&pooled.verified))
     }
 }
 

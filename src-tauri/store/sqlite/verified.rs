@@ -10,8 +10,11 @@
 //! began, and drops all rows when it changed. A row served from here is therefore the row
 //! the statement would read at that moment: never stale, only cheaper. Any commit empties
 //! it, the batches of `lastUsedTime` included; the verdict is computed from the row at every
-//! verification, so expiry and grace periods take effect on time.
+//! verification, so expiry and grace periods take effect on time. A change found is also
+//! told to the store's kept read transaction ([`super::hold`]), which then moves on to the
+//! readers' newer snapshot.
 
+use super::hold::Hold;
 use crate::core::Result;
 use crate::rules::storage::VerificationRow;
 use rusqlite::Connection;
@@ -30,10 +33,11 @@ pub(super) struct Verified {
 
 impl Verified {
     /// The row for `digest`: kept, when nothing was committed since it was read, or else
-    /// read with `read` and kept.
+    /// read with `read` and kept. A change found is told to `hold`.
     pub(super) fn row(
         &mut self,
         conn: &Connection,
+        hold: &Hold,
         digest: &[u8; 32],
         read: impl FnOnce() -> Result<VerificationRow>,
     ) -> Result<VerificationRow> {
@@ -41,6 +45,9 @@ impl Verified {
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |row| row.get(0))?;
         if self.version != Some(version) {
+            if self.version.is_some() {
+                hold.file_changed();
+            }
             self.rows.clear();
             self.version = Some(version);
         }
