@@ -6,6 +6,7 @@ use crate::common::{secret, OTHER_PASSWORD, PASSWORD};
 use crate::webdriver::{App, DRIVER_LOCK};
 use keyward::core::directory::Directory;
 use keyward::core::model::*;
+use keyward::core::permission::BuiltinRole;
 use keyward::store::SqliteDirectory;
 use serde_json::json;
 use std::path::PathBuf;
@@ -336,6 +337,73 @@ fn a_key_is_shown_once_copied_cleared_from_the_clipboard_and_revoked() {
     app.go("#/audit");
     app.wait_for_element("#audit-table tbody tr td.mono");
     app.screenshot("08-audit");
+}
+
+/// "Use an API key instead": the app works as the key's owner, with the owner's permissions
+/// only. A key that is not valid here (a wrong one, then the same key once revoked) is refused
+/// on its field, and the form stays.
+#[test]
+fn an_api_key_signs_the_app_in_as_its_owner_and_a_key_not_valid_here_is_refused_on_its_field() {
+    let _one_at_a_time = DRIVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let mut issued = None;
+    let prepared = Prepared::new(|dir, root| {
+        let kim = dir
+            .create_user(
+                root,
+                NewUser {
+                    user_name: "kim".into(),
+                    display_name: "Kim Keyholder".into(),
+                    email: "kim@example.com".into(),
+                    password: Some(secret(PASSWORD)),
+                    roles: vec![
+                        BuiltinRole::Viewer.id().into(),
+                        BuiltinRole::ApiUser.id().into(),
+                    ],
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .user;
+        let key = dir
+            .create_key(root, &kim.id, crate::common::key_named("kim's console key"))
+            .unwrap();
+        // A key made for someone else waits for its owner's download (SPEC 2).
+        let kim = Credential::Session(dir.sign_in("kim", &secret(PASSWORD)).unwrap().access_token);
+        let downloaded = dir.download_key(&kim, &key.key.id).unwrap();
+        issued = Some((key.key.id, downloaded.secret.unwrap()));
+    });
+    let (key_id, key) = issued.unwrap();
+    let app = App::open(&prepared.db);
+    app.wait_for_element("#sign-in-form");
+    app.click("#use-key");
+    let wrong = format!("{}x", key.expose());
+    app.fill("#key-form", json!({"key": wrong}));
+    let refused = app.wait_text("#key-form [data-field=key] .field-error");
+    assert!(refused.contains("not valid here"), "{refused}");
+    assert!(app.exists("#key-form"), "the form stays");
+
+    app.fill("#key-form", json!({"key": key.expose()}));
+    app.wait_for(
+        "return document.querySelector('#signed-in-as')?.textContent.includes('Kim Keyholder')",
+    );
+    // A Viewer: the users, and no way to add one; no keys of others.
+    app.wait_for_element("#users-table tr[data-user=root]");
+    assert!(!app.exists("#new-user"));
+    app.screenshot("signed-in-with-a-key");
+    app.click("#sign-out");
+
+    prepared
+        .directory()
+        .revoke_key(&root_of(&prepared), &key_id)
+        .unwrap();
+    app.click("#use-key");
+    app.fill("#key-form", json!({"key": key.expose()}));
+    let refused = app.wait_text("#key-form [data-field=key] .field-error");
+    assert!(refused.contains("not valid here"), "{refused}");
+    assert!(
+        !app.exists("#signed-in-as"),
+        "not signed in with a revoked key"
+    );
 }
 
 #[test]

@@ -550,9 +550,9 @@ pub async fn sign_in_with_key(
 ) -> Reply<ConnectionInfo> {
     let (directory, _) = state.directory().map_err(body)?;
     let credential = Credential::ApiKey(Secret::new(key.expose().trim().to_owned()));
-    let checking = credential.clone();
+    let (checking, checker) = (credential.clone(), Arc::clone(&directory));
     let me = blocking(move || {
-        directory.me(&checking).map_err(|error| match error {
+        checker.me(&checking).map_err(|error| match error {
             Error::Unauthenticated => Error::invalid(
                 "key",
                 "This key is not valid here (revoked, expired, or from another directory).",
@@ -561,10 +561,18 @@ pub async fn sign_in_with_key(
         })
     })
     .await?;
-    state.set_signed_in(Some(SignedInAs {
-        credential,
-        user_name: me.user_name,
-    }));
+    // Kept only on the directory that checked it: the window may have connected elsewhere
+    // while a server answered (a key, unlike a session, has nothing to end there).
+    let kept = state.set_signed_in_on(
+        &directory,
+        SignedInAs {
+            credential,
+            user_name: me.user_name,
+        },
+    );
+    if !kept {
+        return Err(body(Error::StateConflict(CONNECTED_ELSEWHERE.to_owned())));
+    }
     retitle(&state, &window);
     describe(&state).await
 }
