@@ -22,16 +22,6 @@ mod pinning;
 
 pub use pinning::{fetch_certificate, Fingerprint, PresentedCertificate};
 
-/// Makes ring the process's TLS provider, for HTTP clients built without an explicit
-/// configuration (reqwest is built without a provider of its own); this module's clients
-/// always bring theirs. Harmless when called twice.
-pub fn ensure_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 /// How the server's TLS certificate is checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Trust {

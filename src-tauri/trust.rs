@@ -9,9 +9,20 @@ use rustls::ClientConfig;
 use std::fmt;
 use std::sync::Arc;
 
-/// The one cryptography provider every TLS client of Keyward uses.
+/// The one cryptography provider all of Keyward's TLS uses: its clients, and `keyward
+/// serve --tls-cert`.
 pub fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Makes [`crypto_provider`] the process's default, for HTTP clients built without an
+/// explicit configuration (reqwest is built without a provider of its own); Keyward's own
+/// clients always bring theirs. Harmless when called twice.
+pub fn ensure_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = CryptoProvider::install_default(Arc::unwrap_or_clone(crypto_provider()));
+    });
 }
 
 /// The trust for a server Keyward itself calls (a PostgreSQL database, an identity provider):

@@ -508,7 +508,7 @@ impl Serve {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start keyward serve");
-        keyward::remote::ensure_crypto_provider();
+        keyward::trust::ensure_crypto_provider();
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while reqwest::blocking::get(format!("{url}/healthz")).is_err() {

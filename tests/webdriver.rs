@@ -64,7 +64,7 @@ impl App {
             .stderr(Stdio::null())
             .spawn()
             .expect("start tauri-driver");
-        keyward::remote::ensure_crypto_provider();
+        keyward::trust::ensure_crypto_provider();
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()

@@ -26,14 +26,12 @@ pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|error| format!("cannot read the private key {}: {error}", key.display()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|error| error.to_string())?
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .map_err(|error| format!("the certificate and key do not fit together: {error}"))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(crate::trust::crypto_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|error| format!("the certificate and key do not fit together: {error}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
