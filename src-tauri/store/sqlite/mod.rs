@@ -454,20 +454,12 @@ impl Store for SqliteStore {
         query(&SqliteTx(&tx, None))
     }
 
-    fn look_up<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
-        let reader = self.reader()?;
-        let answer = query(&self.look_up_on(&reader));
-        drop(reader);
-        self.hold.renew_if_due();
-        answer
+    fn look_up<T>(&self, query: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        self.look_up_on(self.reader()?, query)
     }
 
-    fn look_up_now<T>(&self, mut query: impl FnMut(&dyn Tx) -> Result<T>) -> Option<Result<T>> {
-        let reader = self.idle_reader()?;
-        let answer = query(&self.look_up_on(&reader));
-        drop(reader);
-        self.hold.renew_if_due();
-        Some(answer)
+    fn look_up_now<T>(&self, query: impl FnMut(&dyn Tx) -> Result<T>) -> Option<Result<T>> {
+        Some(self.look_up_on(self.idle_reader()?, query))
     }
 
     fn write<T>(&self, end: End, mut change: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
@@ -495,16 +487,26 @@ struct Kept<'a> {
 }
 
 impl SqliteStore {
-    /// A look-up on `reader`, with its verification rows.
-    fn look_up_on<'a>(&'a self, reader: &'a Reader<'_>) -> SqliteTx<'a> {
-        let pooled = reader.pooled();
-        SqliteTx(
-            &pooled.conn,
-            Some(Kept {
-                verified: &pooled.verified,
-                hold: &self.hold,
-            }),
-        )
+    /// A look-up on `reader`, with its verification rows; then, with the reader returned,
+    /// the kept read transaction renewed if the look-up found the file changed.
+    fn look_up_on<T>(
+        &self,
+        reader: Reader<'_>,
+        mut query: impl FnMut(&dyn Tx) -> Result<T>,
+    ) -> Result<T> {
+        let answer = {
+            let pooled = reader.pooled();
+            query(&SqliteTx(
+                &pooled.conn,
+                Some(Kept {
+                    verified: &pooled.verified,
+                    hold: &self.hold,
+                }),
+            ))
+        };
+        drop(reader);
+        self.hold.renew_if_due();
+        answer
     }
 }
 
