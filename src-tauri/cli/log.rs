@@ -13,6 +13,7 @@ use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use tracing_subscriber::fmt::writer::{EitherWriter, MakeWriter};
 
 /// How often the writer thread wakes to write what has gathered.
 pub const PERIOD: Duration = Duration::from_millis(50);
@@ -44,7 +45,7 @@ impl Shared {
     }
 }
 
-/// Where log lines go (`tracing_subscriber`'s `MakeWriter`, through `Clone` + `Write`).
+/// Where log lines go ([`LogTo::Gathered`]).
 #[derive(Clone)]
 pub struct Gathered {
     shared: Arc<Shared>,
@@ -98,7 +99,35 @@ pub fn gathered(
     Ok((Gathered { shared }, flusher))
 }
 
+/// Where the log goes, for `tracing_subscriber`: gathered (a server), or straight to stderr.
+/// Each line borrows the gathering writer, so it costs no allocation and no shared count.
+pub enum LogTo {
+    Gathered(Gathered),
+    Stderr,
+}
+
+impl<'a> MakeWriter<'a> for LogTo {
+    type Writer = EitherWriter<&'a Gathered, std::io::Stderr>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        match self {
+            LogTo::Gathered(gathered) => EitherWriter::A(gathered),
+            LogTo::Stderr => EitherWriter::B(std::io::stderr()),
+        }
+    }
+}
+
 impl Write for Gathered {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        (&*self).write(line)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self).flush()
+    }
+}
+
+impl Write for &Gathered {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
         let mut pending = self.shared.lock();
         while pending.bytes.len() >= LIMIT && !pending.closing {

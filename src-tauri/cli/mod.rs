@@ -231,7 +231,6 @@ enum Program {
 }
 
 fn run(program: Program) -> ExitCode {
-    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let cli = Cli::parse();
     // A server logs each request (never a secret) by default; other commands only problems.
     #[cfg(feature = "server")]
@@ -248,8 +247,8 @@ fn run(program: Program) -> ExitCode {
         .then(|| log::gathered(std::io::stderr(), log::PERIOD).ok())
         .flatten();
     let (log_writer, _log_written_on_return) = match gathered {
-        Some((writer, flusher)) => (BoxMakeWriter::new(move || writer.clone()), Some(flusher)),
-        None => (BoxMakeWriter::new(std::io::stderr), None),
+        Some((writer, flusher)) => (log::LogTo::Gathered(writer), Some(flusher)),
+        None => (log::LogTo::Stderr, None),
     };
     tracing_subscriber::fmt()
         .with_env_filter(
