@@ -386,7 +386,7 @@ fn an_api_key_signs_the_app_in_as_its_owner_and_a_key_not_valid_here_is_refused_
     app.wait_for(
         "return document.querySelector('#signed-in-as')?.textContent.includes('Kim Keyholder')",
     );
-    // A Viewer: the users, and no way to add one; no keys of others.
+    // A Viewer: the users, and no way to add one.
     app.wait_for_element("#users-table tr[data-user=root]");
     assert!(!app.exists("#new-user"));
     app.screenshot("signed-in-with-a-key");

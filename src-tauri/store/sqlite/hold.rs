@@ -31,8 +31,6 @@ pub(super) const LET_GO_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct Hold {
     shared: Arc<Shared>,
-    /// Started with the first transaction kept.
-    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 struct Shared {
@@ -46,6 +44,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     conn: Option<Connection>,
+    /// The thread that lets go, started with the connection.
+    thread: Option<JoinHandle<()>>,
     stopping: bool,
 }
 
@@ -58,7 +58,6 @@ impl Hold {
                 state: Mutex::new(State::default()),
                 stop: Condvar::new(),
             }),
-            thread: Mutex::new(None),
         }
     }
 
@@ -80,34 +79,34 @@ impl Hold {
             return;
         }
         if state.conn.is_none() {
-            match connect(&self.shared.path, true) {
-                Ok(conn) => state.conn = Some(conn),
-                // Only a saving is lost; the look-ups themselves report a file they cannot
-                // open. Tried again after the next change or let-go.
+            // Only a saving is lost when either fails; the look-ups themselves report a file
+            // they cannot open. Tried again after the next change.
+            let conn = match connect(&self.shared.path, true) {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::debug!(error = %error, "no read transaction kept");
+                    return;
+                }
+            };
+            // No transaction is kept without the thread that lets it go.
+            let shared = Arc::clone(&self.shared);
+            match std::thread::Builder::new()
+                .name("keyward-read-hold".into())
+                .spawn(move || let_go_regularly(&shared))
+            {
+                Ok(thread) => state.thread = Some(thread),
                 Err(error) => {
                     tracing::debug!(error = %error, "no read transaction kept");
                     return;
                 }
             }
-            self.start_thread();
+            state.conn = Some(conn);
         }
         if let Some(conn) = &state.conn {
             if let Err(error) = begin_anew(conn) {
                 tracing::debug!(error = %error, "no read transaction kept");
             }
         }
-    }
-
-    fn start_thread(&self) {
-        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
-        if thread.is_some() {
-            return;
-        }
-        let shared = Arc::clone(&self.shared);
-        *thread = std::thread::Builder::new()
-            .name("keyward-read-hold".into())
-            .spawn(move || let_go_regularly(&shared))
-            .ok();
     }
 }
 
@@ -145,7 +144,7 @@ fn let_go_regularly(shared: &Shared) {
 impl Drop for Hold {
     /// Closes the connection at once (the store's writer must close last) and stops the thread.
     fn drop(&mut self) {
-        {
+        let thread = {
             let mut state = self
                 .shared
                 .state
@@ -153,13 +152,10 @@ impl Drop for Hold {
                 .unwrap_or_else(PoisonError::into_inner);
             state.stopping = true;
             state.conn = None;
-        }
+            state.thread.take()
+        };
         self.shared.stop.notify_all();
-        let thread = self
-            .thread
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(thread) = thread.take() {
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }
